@@ -1,0 +1,120 @@
+using AppointmentChat.Api.Infrastructure;
+
+namespace AppointmentChat.Api.Appointments;
+
+/// <summary>What the PMS pushes with <c>PUT /api/appointments/{appointmentId}</c>.</summary>
+internal sealed record AppointmentRequest(
+    string? PetOwnerId,
+    string? PetOwnerName,
+    string? PetName,
+    string? VetId,
+    string? VetName,
+    string? OrganisationId,
+    DateTimeOffset? StartsAt,
+    int? DurationMinutes,
+    AppointmentStatus? Status,
+    int? ChatActivationMinutes)
+{
+    public const int MaxDurationMinutes = 24 * 60;
+    public const int MaxActivationMinutes = 24 * 60;
+
+    // Appointment times need no sub-second precision, and both databases keep whole seconds exactly.
+    private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
+        DateTimeOffset.FromUnixTimeSeconds(value.ToUnixTimeSeconds());
+
+    /// <summary>Checks every field; returns the normalised facts, or null with <paramref name="errors"/> filled.</summary>
+    public AppointmentFacts? Validate(RequestErrors errors, int defaultActivationMinutes)
+    {
+        var petOwnerId = errors.RequiredId("petOwnerId", PetOwnerId, StreamIds.MaxUserIdLength);
+        var vetId = errors.RequiredId("vetId", VetId, StreamIds.MaxUserIdLength);
+        var organisationId = errors.RequiredId("organisationId", OrganisationId, StreamIds.MaxUserIdLength);
+        var petOwnerName = errors.OptionalText("petOwnerName", PetOwnerName, Appointment.MaxNameLength);
+        var petName = errors.OptionalText("petName", PetName, Appointment.MaxNameLength);
+        var vetName = errors.OptionalText("vetName", VetName, Appointment.MaxNameLength);
+        var duration = errors.IntInRange("durationMinutes", DurationMinutes, 1, MaxDurationMinutes, required: true);
+        var activation = errors.IntInRange("chatActivationMinutes", ChatActivationMinutes, 0, MaxActivationMinutes, required: false);
+
+        if (StartsAt is null)
+        {
+            errors.Add("startsAt", "is required.");
+        }
+        else if (StartsAt.Value.Year is < 2000 or > 2999)
+        {
+            errors.Add("startsAt", "must be between the years 2000 and 2999.");
+        }
+
+        if (petOwnerId is not null && petOwnerId == vetId)
+        {
+            errors.Add("vetId", "must differ from petOwnerId.");
+        }
+
+        if (errors.Any)
+        {
+            return null;
+        }
+
+        return new AppointmentFacts(
+            petOwnerId!, petOwnerName, petName, vetId!, vetName, organisationId!,
+            TruncateToSeconds(StartsAt!.Value), duration!.Value, Status ?? AppointmentStatus.Upcoming,
+            activation ?? defaultActivationMinutes);
+    }
+}
+
+/// <summary>A validated <see cref="AppointmentRequest"/>.</summary>
+internal sealed record AppointmentFacts(
+    string PetOwnerId,
+    string? PetOwnerName,
+    string? PetName,
+    string VetId,
+    string? VetName,
+    string OrganisationId,
+    DateTimeOffset StartsAt,
+    int DurationMinutes,
+    AppointmentStatus Status,
+    int ChatActivationMinutes)
+{
+    public bool SameAs(Appointment a) =>
+        a.PetOwnerId == PetOwnerId && a.PetOwnerName == PetOwnerName && a.PetName == PetName
+        && a.VetId == VetId && a.VetName == VetName && a.OrganisationId == OrganisationId
+        && a.StartsAt == StartsAt && a.DurationMinutes == DurationMinutes && a.Status == Status
+        && a.ChatActivationMinutes == ChatActivationMinutes;
+
+    public void ApplyTo(Appointment a)
+    {
+        a.PetOwnerId = PetOwnerId;
+        a.PetOwnerName = PetOwnerName;
+        a.PetName = PetName;
+        a.VetId = VetId;
+        a.VetName = VetName;
+        a.OrganisationId = OrganisationId;
+        a.StartsAt = StartsAt;
+        a.DurationMinutes = DurationMinutes;
+        a.Status = Status;
+        a.ChatActivationMinutes = ChatActivationMinutes;
+    }
+}
+
+internal sealed record AppointmentResponse(
+    string Id,
+    string PetOwnerId,
+    string? PetOwnerName,
+    string? PetName,
+    string VetId,
+    string? VetName,
+    string OrganisationId,
+    DateTimeOffset StartsAt,
+    int DurationMinutes,
+    AppointmentStatus Status,
+    int ChatActivationMinutes,
+    string? ChannelId,
+    ChatStatus? ChatStatus,
+    DateTimeOffset? ChatEndedAt,
+    string? ChatEndedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt)
+{
+    public static AppointmentResponse From(Appointment a) => new(
+        a.Id, a.PetOwnerId, a.PetOwnerName, a.PetName, a.VetId, a.VetName, a.OrganisationId,
+        a.StartsAt, a.DurationMinutes, a.Status, a.ChatActivationMinutes,
+        a.ChannelId, a.ChatStatus, a.ChatEndedAt, a.ChatEndedBy, a.CreatedAt, a.UpdatedAt);
+}

@@ -1,0 +1,136 @@
+using AppointmentChat.Api.Auth;
+using AppointmentChat.Api.Channels;
+using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Infrastructure;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Appointments;
+
+/// <summary>The appointment facts chat needs, pushed by the PMS and read by participants.</summary>
+internal static class AppointmentsApi
+{
+    public static RouteGroupBuilder MapAppointments(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/appointments").WithTags("Appointments").RequireAuthorization();
+
+        group.MapPut("/{appointmentId}", PutAppointment)
+            .RequireAuthorization(AuthSetup.PracticePolicy)
+            .WithSummary("Create or update an appointment (PMS: service or admin role)");
+
+        group.MapGet("/{appointmentId}", GetAppointment)
+            .WithSummary("Read an appointment (its participants, its organisation's admins, the service)");
+
+        return group;
+    }
+
+    internal static async Task<Results<Created<AppointmentResponse>, Ok<AppointmentResponse>, ValidationProblem, ProblemHttpResult>> PutAppointment(
+        string appointmentId,
+        AppointmentRequest request,
+        CurrentUser caller,
+        ChatDbContext db,
+        TimeProvider time,
+        IOptions<ChatOptions> chat,
+        CancellationToken cancellationToken)
+    {
+        var errors = new RequestErrors();
+        if (!IsValidAppointmentId(appointmentId))
+        {
+            errors.Add("appointmentId", StreamIds.Describe(Appointment.MaxIdLength, allowAt: false));
+        }
+
+        var facts = request.Validate(errors, chat.Value.DefaultActivationMinutes);
+        if (errors.Any || facts is null)
+        {
+            return errors.ToProblem();
+        }
+
+        if (!caller.IsService && !caller.IsAdminOf(facts.OrganisationId))
+        {
+            return Forbidden("An admin can only manage appointments of their own organisation.");
+        }
+
+        var now = time.GetUtcNow();
+        for (var attempt = 0; ; attempt++)
+        {
+            var appointment = await db.Appointments.FirstOrDefaultAsync(a => a.Id == appointmentId, cancellationToken);
+            if (appointment is null)
+            {
+                appointment = new Appointment
+                {
+                    Id = appointmentId,
+                    PetOwnerId = facts.PetOwnerId,
+                    VetId = facts.VetId,
+                    OrganisationId = facts.OrganisationId,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                };
+                facts.ApplyTo(appointment);
+                db.Appointments.Add(appointment);
+                try
+                {
+                    await db.SaveChangesAsync(cancellationToken);
+                    return TypedResults.Created($"/api/appointments/{appointmentId}", AppointmentResponse.From(appointment));
+                }
+                catch (DbUpdateException) when (attempt == 0)
+                {
+                    // A concurrent PUT created it first: apply ours as an update.
+                    db.ChangeTracker.Clear();
+                    continue;
+                }
+            }
+
+            if (!caller.IsService && !caller.IsAdminOf(appointment.OrganisationId))
+            {
+                return Forbidden("An admin can only manage appointments of their own organisation.");
+            }
+
+            if (!facts.SameAs(appointment))
+            {
+                facts.ApplyTo(appointment);
+                appointment.UpdatedAt = now;
+                await db.SaveChangesAsync(cancellationToken);
+            }
+
+            return TypedResults.Ok(AppointmentResponse.From(appointment));
+        }
+    }
+
+    internal static async Task<Results<Ok<AppointmentResponse>, ValidationProblem, ProblemHttpResult>> GetAppointment(
+        string appointmentId,
+        CurrentUser caller,
+        ChatDbContext db,
+        CancellationToken cancellationToken)
+    {
+        if (!IsValidAppointmentId(appointmentId))
+        {
+            var errors = new RequestErrors();
+            errors.Add("appointmentId", StreamIds.Describe(Appointment.MaxIdLength, allowAt: false));
+            return errors.ToProblem();
+        }
+
+        var appointment = await db.Appointments.AsNoTracking().FirstOrDefaultAsync(a => a.Id == appointmentId, cancellationToken);
+
+        // "Not yours" and "does not exist" look the same.
+        return appointment is not null && CanRead(caller, appointment)
+            ? TypedResults.Ok(AppointmentResponse.From(appointment))
+            : NotFound();
+    }
+
+    public static bool IsValidAppointmentId(string appointmentId) =>
+        StreamIds.IsValid(appointmentId, Appointment.MaxIdLength, allowAt: false);
+
+    /// <summary>Participants, admins of its organisation and the service may see an appointment.</summary>
+    public static bool CanRead(CurrentUser caller, Appointment appointment) =>
+        caller.IsService
+        || caller.IsAdminOf(appointment.OrganisationId)
+        || caller.Id == appointment.PetOwnerId
+        || caller.Id == appointment.VetId;
+
+    public static ProblemHttpResult NotFound() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: "No appointment with this id is visible to you.");
+
+    private static ProblemHttpResult Forbidden(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, detail: detail);
+}

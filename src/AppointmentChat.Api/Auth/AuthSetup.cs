@@ -1,0 +1,105 @@
+using AppointmentChat.Api.Infrastructure;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AppointmentChat.Api.Auth;
+
+internal static class AuthSetup
+{
+    /// <summary>Policy for the practice-management side: the PMS back end (<c>service</c>) or an <c>admin</c>.</summary>
+    public const string PracticePolicy = "practice";
+
+    public static IHostApplicationBuilder AddChatAuth(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton<DataFolder>();
+        services.AddSingleton<IConfigureOptions<AuthOptions>, AuthOptionsSetup>();
+        services.AddSingleton<IPostConfigureOptions<AuthOptions>, AuthOptionsSetup>();
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddOptions<AuthOptions>().ValidateOnStart();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IOptions<AuthOptions>, IHostEnvironment>((jwt, auth, environment) => ConfigureJwtBearer(jwt, auth.Value, environment));
+
+        services.AddAuthorizationBuilder()
+            // Nothing is anonymous unless it says so.
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(PracticePolicy, policy => policy.RequireRole(Roles.Service, Roles.Admin));
+
+        return builder;
+    }
+
+    private static void ConfigureJwtBearer(JwtBearerOptions jwt, AuthOptions auth, IHostEnvironment environment)
+    {
+        jwt.MapInboundClaims = false;
+        jwt.TokenValidationParameters = new TokenValidationParameters
+        {
+            NameClaimType = auth.UserIdClaim,
+            RoleClaimType = auth.RoleClaim,
+            ValidateIssuer = !string.IsNullOrEmpty(auth.Issuer) || !string.IsNullOrEmpty(auth.Authority),
+            ValidIssuer = auth.Issuer,
+            ValidateAudience = !string.IsNullOrEmpty(auth.Audience),
+            ValidAudience = auth.Audience,
+            ValidateLifetime = true,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ClockSkew = auth.ClockSkew,
+        };
+
+        if (!string.IsNullOrEmpty(auth.Authority))
+        {
+            jwt.Authority = auth.Authority;
+            jwt.RequireHttpsMetadata = !environment.IsDevelopment();
+            jwt.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256];
+        }
+        else
+        {
+            jwt.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(auth.SecretBytes);
+            // Only HS256: a token claiming RS256 or "none" is refused outright.
+            jwt.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
+        }
+
+        jwt.Events = new JwtBearerEvents
+        {
+            OnTokenValidated = context =>
+            {
+                if (CurrentUser.From(context.Principal!, auth) is null)
+                {
+                    context.Fail($"The token has no '{auth.UserIdClaim}' claim.");
+                }
+
+                return Task.CompletedTask;
+            },
+            OnChallenge = WriteChallengeAsync,
+        };
+    }
+
+    /// <summary>401 as ProblemDetails, saying whether the token was missing, expired or invalid.</summary>
+    private static async Task WriteChallengeAsync(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        var (error, detail) = context.AuthenticateFailure switch
+        {
+            null when string.IsNullOrEmpty(context.Request.Headers.Authorization) => ((string?)null, "This endpoint requires a bearer token (Authorization: Bearer <jwt>)."),
+            null => ("invalid_token", "The Authorization header must be 'Bearer <jwt>'."),
+            SecurityTokenExpiredException => ("invalid_token", "The bearer token has expired."),
+            SecurityTokenNotYetValidException => ("invalid_token", "The bearer token is not valid yet."),
+            _ => ("invalid_token", "The bearer token is not valid."),
+        };
+
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status401Unauthorized;
+        response.Headers.WWWAuthenticate = error is null ? "Bearer" : $"Bearer error=\"{error}\"";
+        var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context.HttpContext,
+            ProblemDetails = new ProblemDetails { Status = StatusCodes.Status401Unauthorized, Detail = detail },
+        });
+    }
+}

@@ -1,0 +1,14 @@
+namespace AppointmentChat.Api.Auth;
+
+/// <summary>The values of the caller's role claim the service understands; others are ignored.</summary>
+internal static class Roles
+{
+    public const string PetOwner = "pet-owner";
+    public const string Vet = "vet";
+    public const string Admin = "admin";
+
+    /// <summary>A trusted back end (the PMS) acting for the practice.</summary>
+    public const string Service = "service";
+
+    public static readonly string[] All = [PetOwner, Vet, Admin, Service];
+}

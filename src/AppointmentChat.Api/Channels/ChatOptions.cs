@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Channels;
+
+/// <summary>Chat behaviour (section <c>Chat</c>).</summary>
+internal sealed class ChatOptions
+{
+    public const string Section = "Chat";
+
+    /// <summary>Lifetime of the Stream user tokens handed to the apps (<c>exp = iat + TokenLifetime</c>).</summary>
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>The Stream user that speaks for the practice (system messages).</summary>
+    public string SystemUserId { get; set; } = "system";
+
+    public string SystemUserName { get; set; } = "Veterinary practice";
+
+    /// <summary>Default for appointments that do not say: the chat opens this many minutes before the start.</summary>
+    public int DefaultActivationMinutes { get; set; } = 5;
+
+    /// <summary>The chat closes this many minutes after the appointment's end.</summary>
+    public int CloseGraceMinutes { get; set; } = 30;
+
+    /// <summary>A completed appointment's chat stays open until it closes on the clock.</summary>
+    public bool KeepOpenAfterCompletion { get; set; } = true;
+
+    public string EndMessage { get; set; } = "This chat has been ended by the veterinary practice.";
+}
+
+internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ChatOptions options)
+    {
+        var failures = new List<string>();
+        if (options.TokenLifetime < TimeSpan.FromMinutes(1) || options.TokenLifetime > TimeSpan.FromDays(30))
+        {
+            failures.Add("Chat__TokenLifetime must be between 00:01:00 and 30.00:00:00.");
+        }
+
+        if (!Infrastructure.StreamIds.IsValidUserId(options.SystemUserId))
+        {
+            failures.Add("Chat__SystemUserId must be a valid Stream user id (letters, digits, '@', '_', '-').");
+        }
+
+        if (options.DefaultActivationMinutes is < 0 or > 1440)
+        {
+            failures.Add("Chat__DefaultActivationMinutes must be between 0 and 1440.");
+        }
+
+        if (options.CloseGraceMinutes is < 0 or > 10080)
+        {
+            failures.Add("Chat__CloseGraceMinutes must be between 0 and 10080.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.EndMessage) || options.EndMessage.Length > 5000)
+        {
+            failures.Add("Chat__EndMessage must be 1 to 5000 characters.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+internal static class ChatSetup
+{
+    public static IHostApplicationBuilder AddChat(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>();
+        return builder;
+    }
+}

@@ -1,0 +1,155 @@
+using AppointmentChat.Api.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AppointmentChat.Api.Data;
+
+internal enum DatabaseProvider
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// Which database to use. <c>DATABASE_URL</c> names a PostgreSQL server (URL or keyword form);
+/// unset, the service keeps a SQLite file in its data folder.
+/// </summary>
+internal sealed class DatabaseOptions
+{
+    public DatabaseProvider Provider { get; set; }
+
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>Why DATABASE_URL could not be used, reported at startup.</summary>
+    public string? Error { get; set; }
+}
+
+internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFolder dataFolder) : IConfigureOptions<DatabaseOptions>
+{
+    public const string SqliteFileName = "appointment-chat.db";
+
+    public void Configure(DatabaseOptions options)
+    {
+        var url = configuration["DATABASE_URL"];
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            options.Provider = DatabaseProvider.Sqlite;
+            options.ConnectionString = $"Data Source={dataFolder.File(SqliteFileName)}";
+            return;
+        }
+
+        options.Provider = DatabaseProvider.Postgres;
+        try
+        {
+            options.ConnectionString = PostgresConnectionString(url.Trim());
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or UriFormatException or KeyNotFoundException)
+        {
+            options.Error = $"DATABASE_URL is not a valid PostgreSQL URL (postgres://user:pass@host:port/db) or connection string: {ex.Message}";
+        }
+    }
+
+    /// <summary>Accepts <c>postgres://user:pass@host:port/db?sslmode=require</c> or Npgsql's keyword form.</summary>
+    internal static string PostgresConnectionString(string url)
+    {
+        if (!url.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
+        {
+            return new NpgsqlConnectionStringBuilder(url).ConnectionString;
+        }
+
+        var uri = new Uri(url);
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = uri.Host,
+            Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
+            Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')) is { Length: > 0 } db ? db : null,
+        };
+
+        var userInfo = uri.UserInfo.Split(':', 2);
+        if (userInfo[0].Length > 0)
+        {
+            builder.Username = Uri.UnescapeDataString(userInfo[0]);
+        }
+
+        if (userInfo.Length == 2)
+        {
+            builder.Password = Uri.UnescapeDataString(userInfo[1]);
+        }
+
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = pair.Split('=', 2);
+            var key = Uri.UnescapeDataString(parts[0]);
+            var value = parts.Length == 2 ? Uri.UnescapeDataString(parts[1]) : "";
+            builder[key switch
+            {
+                "sslmode" => "SSL Mode",
+                "connect_timeout" => "Timeout",
+                "application_name" => "Application Name",
+                _ => key,
+            }] = value;
+        }
+
+        return builder.ConnectionString;
+    }
+}
+
+internal static class DatabaseSetup
+{
+    public static IHostApplicationBuilder AddChatDatabase(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton<DataFolder>();
+        services.AddSingleton<IConfigureOptions<DatabaseOptions>, DatabaseOptionsSetup>();
+        services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
+        services.AddOptions<DatabaseOptions>().ValidateOnStart();
+
+        // Both are registered; the configured provider decides which one ChatDbContext resolves to.
+        services.AddDbContextPool<SqliteChatDbContext>((sp, options) =>
+            options.UseSqlite(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
+        services.AddDbContextPool<PostgresChatDbContext>((sp, options) =>
+            options.UseNpgsql(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
+        services.AddScoped<ChatDbContext>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
+        {
+            DatabaseProvider.Postgres => sp.GetRequiredService<PostgresChatDbContext>(),
+            _ => sp.GetRequiredService<SqliteChatDbContext>(),
+        });
+        return builder;
+    }
+
+    /// <summary>Applies pending migrations (EF Core serialises concurrent instances with its migration lock).</summary>
+    public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+        await db.Database.MigrateAsync(cancellationToken);
+        if (db.Database.IsSqlite())
+        {
+            // Readers never block the writer, and a commit costs an append rather than a rewrite.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+    }
+}
+
+internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DatabaseOptions options) =>
+        options.Error is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(options.Error);
+}
+
+/// <summary>For <c>dotnet ef migrations add X --context SqliteChatDbContext</c>.</summary>
+internal sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteChatDbContext>
+{
+    public SqliteChatDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<SqliteChatDbContext>().UseSqlite("Data Source=design-time.db").Options);
+}
+
+/// <summary>For <c>dotnet ef migrations add X --context PostgresChatDbContext</c>.</summary>
+internal sealed class PostgresDesignTimeFactory : IDesignTimeDbContextFactory<PostgresChatDbContext>
+{
+    public PostgresChatDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<PostgresChatDbContext>().UseNpgsql("Host=localhost;Database=design_time").Options);
+}

@@ -1,0 +1,32 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AppointmentChat.Api.Infrastructure;
+
+/// <summary>Source-generated JSON for the API's request and response bodies.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(Tokens.TokenRequest))]
+[JsonSerializable(typeof(Tokens.TokenResponse))]
+[JsonSerializable(typeof(Appointments.AppointmentRequest))]
+[JsonSerializable(typeof(Appointments.AppointmentResponse))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;
+
+internal static class ApiJson
+{
+    public static IHostApplicationBuilder AddApiJson(this IHostApplicationBuilder builder)
+    {
+        builder.Services.ConfigureHttpJsonOptions(options => Configure(options.SerializerOptions));
+        return builder;
+    }
+
+    public static void Configure(JsonSerializerOptions options)
+    {
+        options.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+        // A misspelt or unexpected field is an error the caller should hear about, not something silently dropped.
+        options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        options.MaxDepth = 16;
+        options.Converters.Add(new StrictDateTimeOffsetConverter());
+        options.Converters.Add(new KebabCaseEnumConverter());
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using AppointmentChat.Api.Data;
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Infrastructure;
+
+internal static class ServiceDefaults
+{
+    /// <summary>Largest request body any endpoint accepts unless it sets its own limit.</summary>
+    public const long MaxRequestBodyBytes = 1024 * 1024;
+
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
+    {
+        builder.Services.TryAddSingleton(TimeProvider.System);
+
+        // AddAuthentication registers Data Protection, which this service never uses (bearer tokens only);
+        // without this its key-ring warnings would greet every start.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        builder.Services.TryAddSingleton<DataFolder>();
+        builder.Services.Configure<KestrelServerOptions>(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Checks every setting (each problem on one line, exit code 1), applies migrations, then serves.
+    /// </summary>
+    public static async Task<int> RunChatServiceAsync(this WebApplication app)
+    {
+        try
+        {
+            app.Services.GetRequiredService<IStartupValidator>().Validate();
+        }
+        catch (Exception ex) when (ConfigurationFailures(ex) is { Count: > 0 } failures)
+        {
+            foreach (var failure in failures)
+            {
+                Console.Error.WriteLine($"Configuration error: {failure}");
+            }
+
+            return 1;
+        }
+
+        await app.Services.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
+        await app.RunAsync();
+        return 0;
+    }
+
+    private static List<string> ConfigurationFailures(Exception exception) => exception switch
+    {
+        OptionsValidationException options => [.. options.Failures],
+        AggregateException aggregate => [.. aggregate.InnerExceptions.SelectMany(ConfigurationFailures)],
+        _ => [],
+    };
+}

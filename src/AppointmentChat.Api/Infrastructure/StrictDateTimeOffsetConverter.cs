@@ -1,0 +1,43 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AppointmentChat.Api.Infrastructure;
+
+/// <summary>
+/// Reads ISO 8601 date-times only when they state their offset ("Z" or "+01:00"): a time without one
+/// is ambiguous for clinics in different zones, so it is refused rather than guessed. Writes UTC.
+/// </summary>
+internal sealed class StrictDateTimeOffsetConverter : JsonConverter<DateTimeOffset>
+{
+    public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw new JsonException("Expected an ISO 8601 date-time string with an offset.");
+        }
+
+        var text = reader.GetString()!;
+        if (!HasExplicitOffset(text)
+            || !DateTimeOffset.TryParseExact(text, Formats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
+        {
+            throw new JsonException("Expected an ISO 8601 date-time with an offset, such as 2025-01-15T14:00:00Z or 2025-01-15T15:00:00+01:00.");
+        }
+
+        return value;
+    }
+
+    /// <summary>UTC with milliseconds, as JavaScript's <c>Date.prototype.toISOString()</c> writes it.</summary>
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+
+    private static readonly string[] Formats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ssK",
+        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
+        "yyyy-MM-dd'T'HH:mmK",
+    ];
+
+    private static bool HasExplicitOffset(string text) =>
+        text.Length > 10 && (text.EndsWith('Z') || text.EndsWith('z') || text.AsSpan(10).LastIndexOfAny('+', '-') > 0);
+}

@@ -1,0 +1,39 @@
+using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Auth;
+using AppointmentChat.Api.Channels;
+using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Infrastructure;
+using AppointmentChat.Api.RateLimiting;
+using AppointmentChat.Api.Stream;
+using AppointmentChat.Api.Tokens;
+
+var builder = WebApplication.CreateBuilder(args);
+if (args is [DevTokens.CommandName, .. var commandArgs])
+{
+    return DevTokens.RunCommand(builder, commandArgs);
+}
+
+builder.AddServiceDefaults();
+builder.AddApiJson();
+builder.AddApiProblemDetails();
+builder.AddChatAuth();
+builder.AddRateLimits();
+builder.AddChatDatabase();
+builder.AddStreamChat();
+builder.AddChat();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
+
+app.MapTokens();
+app.MapAppointments();
+
+return await app.RunChatServiceAsync();
+
+/// <summary>The entry point, visible to the integration tests.</summary>
+public partial class Program;

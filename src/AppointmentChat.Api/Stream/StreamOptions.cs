@@ -1,0 +1,100 @@
+using AppointmentChat.Api.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Stream;
+
+/// <summary>The Stream Chat app this service talks to. The secret never leaves the server.</summary>
+internal sealed class StreamOptions
+{
+    public const string Section = "Stream";
+    public const string DefaultBaseUrl = "https://chat.stream-io-api.com";
+    public const string EmulatorApiKey = "local";
+    public const string EmulatorPath = "/stream";
+
+    /// <summary>Setting <c>STREAM_API_KEY</c>: public by design, the apps need it too.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Setting <c>STREAM_API_SECRET</c>: signs user tokens and server calls; never logged or returned.</summary>
+    public string? ApiSecret { get; set; }
+
+    /// <summary>Setting <c>STREAM_CHAT_URL</c>, the name Stream's official SDKs read.</summary>
+    public string BaseUrl { get; set; } = DefaultBaseUrl;
+
+    /// <summary>
+    /// True when no <c>STREAM_API_KEY</c> is set: the service hosts the Stream emulator itself under /stream.
+    /// Allowed in Development, or elsewhere only with <c>Stream__UseEmulator=true</c>.
+    /// </summary>
+    public bool UseEmulator { get; set; }
+
+    /// <summary>Time allowed for one attempt of a Stream call.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(6);
+
+    /// <summary>Time allowed for a Stream call including its retries.</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    public int MaxRetries { get; set; } = 3;
+
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+}
+
+internal sealed class StreamOptionsSetup(IConfiguration configuration, DataFolder dataFolder)
+    : IConfigureOptions<StreamOptions>, IPostConfigureOptions<StreamOptions>
+{
+    public const string EmulatorSecretFile = "stream-emulator.secret";
+
+    public void Configure(StreamOptions options)
+    {
+        configuration.GetSection(StreamOptions.Section).Bind(options);
+        options.ApiKey = NonEmpty(configuration["STREAM_API_KEY"]) ?? options.ApiKey;
+        options.ApiSecret = NonEmpty(configuration["STREAM_API_SECRET"]) ?? options.ApiSecret;
+        options.BaseUrl = NonEmpty(configuration["STREAM_CHAT_URL"]) ?? options.BaseUrl;
+    }
+
+    public void PostConfigure(string? name, StreamOptions options)
+    {
+        if (!string.IsNullOrEmpty(options.ApiKey))
+        {
+            return;
+        }
+
+        options.UseEmulator = true;
+        options.ApiKey = StreamOptions.EmulatorApiKey;
+        options.ApiSecret ??= dataFolder.ReadOrCreateSecret(EmulatorSecretFile);
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}
+
+internal sealed class StreamOptionsValidator(IHostEnvironment environment, IConfiguration configuration) : IValidateOptions<StreamOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StreamOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrEmpty(options.ApiSecret))
+        {
+            failures.Add("STREAM_API_SECRET is not set: it is required when STREAM_API_KEY is set.");
+        }
+
+        if (options.UseEmulator && !environment.IsDevelopment() && !configuration.GetValue<bool>("Stream:UseEmulator"))
+        {
+            failures.Add("STREAM_API_KEY is not set: outside Development set STREAM_API_KEY and STREAM_API_SECRET, or Stream__UseEmulator=true to run against the built-in emulator.");
+        }
+
+        if (!options.UseEmulator && (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp)))
+        {
+            failures.Add("STREAM_CHAT_URL must be an absolute http(s) URL.");
+        }
+
+        if (options.AttemptTimeout <= TimeSpan.Zero || options.TotalTimeout < options.AttemptTimeout)
+        {
+            failures.Add("Stream__AttemptTimeout must be positive and no longer than Stream__TotalTimeout.");
+        }
+
+        if (options.MaxRetries is < 0 or > 10)
+        {
+            failures.Add("Stream__MaxRetries must be between 0 and 10.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
