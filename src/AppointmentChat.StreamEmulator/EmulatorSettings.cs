@@ -1,0 +1,34 @@
+namespace AppointmentChat.StreamEmulator;
+
+/// <summary>
+/// The emulator's settings. Mutable at run time (through the control API) so tests can point the
+/// webhooks elsewhere or turn on rate limiting without restarting it.
+/// </summary>
+public sealed class EmulatorSettings
+{
+    public string ApiKey { get; set; } = "local";
+
+    /// <summary>Signs webhooks and verifies every token presented to the emulator.</summary>
+    public string ApiSecret { get; set; } = "";
+
+    /// <summary>Where events are POSTed, like the webhook URL in Stream's dashboard; null sends none.</summary>
+    public Uri? WebhookUrl { get; set; }
+
+    /// <summary>Stream waits about 6 s for the receiver before it counts an attempt as failed.</summary>
+    public TimeSpan WebhookAttemptTimeout { get; set; } = TimeSpan.FromSeconds(6);
+
+    /// <summary>Attempts per event, the first included; Stream retries a few times.</summary>
+    public int WebhookMaxAttempts { get; set; } = 4;
+
+    /// <summary>Delay before the first retry; doubled for each one after.</summary>
+    public TimeSpan WebhookRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many webhook deliveries are in flight at once.</summary>
+    public int WebhookConcurrency { get; set; } = 4;
+
+    /// <summary>Refuse calls over Stream's per-minute limits with 429 (the headers are always sent).</summary>
+    public bool EnforceRateLimits { get; set; }
+
+    /// <summary>How long a WebSocket may stay silent before the emulator closes it (Stream: about 30 s of missed health checks).</summary>
+    public TimeSpan ConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+}

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace AppointmentChat.StreamEmulator;
+
+/// <summary>Hosting the emulator: standalone (Program.cs) or inside another app under a path prefix.</summary>
+public static class EmulatorSetup
+{
+    public static IServiceCollection AddStreamEmulator(this IServiceCollection services, Action<EmulatorSettings> configure) =>
+        services.AddStreamEmulator((_, settings) => configure(settings));
+
+    /// <summary>Registers the emulator; <paramref name="configure"/> runs when the settings are first needed.</summary>
+    public static IServiceCollection AddStreamEmulator(this IServiceCollection services, Action<IServiceProvider, EmulatorSettings> configure)
+    {
+        services.AddSingleton(sp =>
+        {
+            var settings = new EmulatorSettings();
+            configure(sp, settings);
+            return settings;
+        });
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<WebhookDispatcher>();
+        services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddSingleton<ChatStore>();
+        services.AddSingleton<FaultInjector>();
+        services.AddSingleton<RateLimitCounter>();
+        services.AddSingleton<ApiCallLog>();
+        services.AddHttpClient(WebhookDispatcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        return services;
+    }
+
+    /// <summary>Maps the Stream API and the control API under <paramref name="prefix"/> ("" for the root).</summary>
+    public static RouteGroupBuilder MapStreamEmulator(this IEndpointRouteBuilder routes, string prefix = "")
+    {
+        var group = routes.MapGroup(prefix);
+        group.MapStreamApi();
+        group.MapControlApi();
+        return group;
+    }
+}
