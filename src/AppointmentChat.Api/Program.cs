@@ -23,6 +23,10 @@ builder.AddStreamChat();
 builder.AddChat();
 
 var app = builder.Build();
+if (!app.HasValidSettings())
+{
+    return 1;
+}
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
@@ -32,6 +36,7 @@ app.UseRateLimiter();
 
 app.MapTokens();
 app.MapAppointments();
+app.MapEmbeddedStreamEmulator();
 
 return await app.RunChatServiceAsync();
 

@@ -7,6 +7,8 @@ namespace AppointmentChat.Api.Infrastructure;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(Tokens.TokenRequest))]
 [JsonSerializable(typeof(Tokens.TokenResponse))]
+[JsonSerializable(typeof(Tokens.RevokeResponse))]
+[JsonSerializable(typeof(Tokens.ChatConfigResponse))]
 [JsonSerializable(typeof(Appointments.AppointmentRequest))]
 [JsonSerializable(typeof(Appointments.AppointmentResponse))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -27,13 +27,15 @@ internal static class ServiceDefaults
     }
 
     /// <summary>
-    /// Checks every setting (each problem on one line, exit code 1), applies migrations, then serves.
+    /// Checks every setting before anything else reads one: each problem is printed on one line and
+    /// the caller exits with code 1.
     /// </summary>
-    public static async Task<int> RunChatServiceAsync(this WebApplication app)
+    public static bool HasValidSettings(this WebApplication app)
     {
         try
         {
             app.Services.GetRequiredService<IStartupValidator>().Validate();
+            return true;
         }
         catch (Exception ex) when (ConfigurationFailures(ex) is { Count: > 0 } failures)
         {
@@ -42,9 +44,13 @@ internal static class ServiceDefaults
                 Console.Error.WriteLine($"Configuration error: {failure}");
             }
 
-            return 1;
+            return false;
         }
+    }
 
+    /// <summary>Applies migrations, then serves until shut down.</summary>
+    public static async Task<int> RunChatServiceAsync(this WebApplication app)
+    {
         await app.Services.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
         await app.RunAsync();
         return 0;

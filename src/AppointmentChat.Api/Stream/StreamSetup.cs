@@ -1,5 +1,7 @@
 using AppointmentChat.Api.Infrastructure;
+using AppointmentChat.StreamEmulator;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Stream;
@@ -15,6 +17,32 @@ internal static class StreamSetup
         services.AddSingleton<IValidateOptions<StreamOptions>, StreamOptionsValidator>();
         services.AddOptions<StreamOptions>().ValidateOnStart();
         services.AddSingleton<StreamTokenSigner>();
+        services.AddSingleton<StreamEndpoint>();
+
+        services.AddHttpClient<StreamChatClient>(client => client.Timeout = Timeout.InfiniteTimeSpan) // the pipeline owns timeouts
+            .AddStandardResilienceHandler()
+            .Configure((HttpStandardResilienceOptions resilience, IServiceProvider sp) => StreamResilience.Configure(
+                resilience, sp.GetRequiredService<IOptions<StreamOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+
+        // The built-in emulator: registered always (idle unless used), mapped and started only without STREAM_API_KEY.
+        services.AddStreamEmulator((sp, emulator) =>
+        {
+            var stream = sp.GetRequiredService<IOptions<StreamOptions>>().Value;
+            emulator.ApiKey = stream.ApiKey ?? StreamOptions.EmulatorApiKey;
+            emulator.ApiSecret = stream.ApiSecret ?? "";
+        });
+        services.AddHostedService<EmbeddedStreamEmulator>();
         return builder;
+    }
+
+    /// <summary>Serves the Stream emulator under /stream when the service is its own Stream.</summary>
+    public static WebApplication MapEmbeddedStreamEmulator(this WebApplication app)
+    {
+        if (app.Services.GetRequiredService<IOptions<StreamOptions>>().Value.UseEmulator)
+        {
+            app.MapStreamEmulator(StreamOptions.EmulatorPath).AllowAnonymous().ExcludeFromDescription();
+        }
+
+        return app;
     }
 }

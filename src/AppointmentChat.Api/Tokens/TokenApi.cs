@@ -8,19 +8,29 @@ using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Tokens;
 
-/// <summary>POST /api/chat/token: a Stream user token for the caller. CPU only: no database, no network.</summary>
+/// <summary>
+/// What an app needs to connect to Stream: a user token (CPU only: no database, no network), the
+/// public API key and base URL, and a way to revoke the tokens handed out so far.
+/// </summary>
 internal static class TokenApi
 {
     public static RouteGroupBuilder MapTokens(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/chat/token")
+        var group = routes.MapGroup("/api/chat")
             .WithTags("Tokens")
-            .RequireAuthorization()
-            .RequireRateLimiting(RateLimits.TokenPolicy);
+            .RequireAuthorization();
 
-        group.MapPost("/", IssueToken)
+        group.MapPost("/token", IssueToken)
+            .RequireRateLimiting(RateLimits.TokenPolicy)
             .WithSummary("Get a Stream user token for the caller")
             .WithDescription("expiresAt is the token's exp in Unix milliseconds, comparable with Date.now().");
+
+        group.MapPost("/token/revoke", RevokeTokens)
+            .RequireRateLimiting(RateLimits.TokenPolicy)
+            .WithSummary("Revoke every Stream token issued so far to the caller (or, for the service role, to any user)");
+
+        group.MapGet("/config", GetConfig)
+            .WithSummary("The Stream API key and base URL the apps construct their Stream client with");
 
         return group;
     }
@@ -57,6 +67,52 @@ internal static class TokenApi
         var token = signer.CreateUserToken(userId, issuedAt, expiresAt);
         return TypedResults.Ok(new TokenResponse(token, expiresAt.ToUnixTimeMilliseconds()));
     }
+
+
+    internal static async Task<Results<Ok<RevokeResponse>, ValidationProblem, ProblemHttpResult>> RevokeTokens(
+        TokenRequest? request,
+        CurrentUser caller,
+        StreamChatClient stream,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var userId = request?.UserId ?? caller.Id;
+        if (!StreamIds.IsValidUserId(userId))
+        {
+            var errors = new RequestErrors();
+            errors.Add("userId", StreamIds.Describe(StreamIds.MaxUserIdLength, allowAt: true));
+            return errors.ToProblem();
+        }
+
+        if (!string.Equals(userId, caller.Id, StringComparison.Ordinal) && !caller.IsService)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, detail: "Only the user themself or the service role may revoke a user's tokens.");
+        }
+
+        // Stream compares whole seconds (iat): everything issued up to now, this second included, is revoked.
+        var before = DateTimeOffset.FromUnixTimeSeconds(time.GetUtcNow().ToUnixTimeSeconds() + 1);
+        try
+        {
+            await stream.RevokeUserTokensAsync(userId, before, cancellationToken);
+        }
+        catch (StreamApiException ex) when (ex.Status == System.Net.HttpStatusCode.BadRequest && ex.StreamMessage.Contains("does not exist", StringComparison.Ordinal))
+        {
+            // Never connected, so unknown to Stream: create the user bare (nothing to overwrite), then revoke.
+            await stream.UpsertUsersAsync([new StreamUser(userId)], cancellationToken);
+            await stream.RevokeUserTokensAsync(userId, before, cancellationToken);
+        }
+
+        return TypedResults.Ok(new RevokeResponse(userId, before));
+    }
+
+    internal static Ok<ChatConfigResponse> GetConfig(HttpContext http, IOptions<StreamOptions> options)
+    {
+        var stream = options.Value;
+        var baseUrl = stream.UseEmulator
+            ? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}{StreamOptions.EmulatorPath}"
+            : stream.BaseUrl.TrimEnd('/');
+        return TypedResults.Ok(new ChatConfigResponse(stream.ApiKey!, baseUrl));
+    }
 }
 
 /// <param name="UserId">Optional: the caller's own user id (the guide's contract). Omit it to mean the caller.</param>
@@ -66,3 +122,10 @@ internal sealed record TokenRequest(string? UserId);
 /// <param name="ExpiresAt">When the token expires, in Unix milliseconds.</param>
 internal sealed record TokenResponse(string Token, long ExpiresAt);
 
+
+/// <param name="RevokedBefore">Tokens issued before this instant no longer work.</param>
+internal sealed record RevokeResponse(string UserId, DateTimeOffset RevokedBefore);
+
+/// <param name="ApiKey">The Stream app's public API key.</param>
+/// <param name="BaseUrl">Stream's base URL for the apps' Stream client (the service's own /stream with the built-in emulator).</param>
+internal sealed record ChatConfigResponse(string ApiKey, string BaseUrl);
