@@ -36,6 +36,7 @@ app.UseRateLimiter();
 
 app.MapTokens();
 app.MapAppointments();
+app.MapChannels();
 app.MapEmbeddedStreamEmulator();
 
 return await app.RunChatServiceAsync();

@@ -31,14 +31,51 @@ internal sealed class Appointment
     /// <summary>The chat opens this many minutes before <see cref="StartsAt"/>.</summary>
     public int ChatActivationMinutes { get; set; }
 
-    /// <summary>The Stream channel id, once the chat exists.</summary>
+    /// <summary>The Stream channel id (<c>appointment-{Id}</c>), once the chat exists.</summary>
     public string? ChannelId { get; set; }
 
+    /// <summary>The chat's state as last applied to Stream: pending (frozen), active, ended.</summary>
     public ChatStatus? ChatStatus { get; set; }
 
+    /// <summary>When the chat was ended, or decided to end (the scheduler then applies it to Stream).</summary>
     public DateTimeOffset? ChatEndedAt { get; set; }
 
+    /// <summary>Who ended it: a user id, or the system user when it closed on the clock.</summary>
     public string? ChatEndedBy { get; set; }
+
+    public DateTimeOffset? ChatCreatedAt { get; set; }
+
+    /// <summary>Whether the channel is frozen in Stream (as last written by us or reported by a webhook).</summary>
+    public bool ChatFrozen { get; set; }
+
+    /// <summary>The members the channel has in Stream, so a change of vet knows whom to remove.</summary>
+    public string? ChannelPetOwnerId { get; set; }
+
+    public string? ChannelVetId { get; set; }
+
+    /// <summary>The channel mirror: the last message's text (or "[Media message]") and time.</summary>
+    public string? LastMessageText { get; set; }
+
+    public DateTimeOffset? LastMessageAt { get; set; }
+
+    /// <summary>Sort key of the chat list: the last message's time, else the chat's creation.</summary>
+    public DateTimeOffset? LastActivityAt { get; set; }
+
+    /// <summary>When the chat scheduler must next look at this chat (a window edge, or a change to apply); null: never.</summary>
+    public DateTimeOffset? ChatSyncDue { get; set; }
+
+    public int ChatSyncAttempts { get; set; }
+
+    /// <summary>Why the last attempt to bring Stream in line failed, for operators.</summary>
+    public string? ChatSyncError { get; set; }
+
+    /// <summary>An instance working on this chat holds it until then (several instances, one database).</summary>
+    public DateTimeOffset? ChatLeaseUntil { get; set; }
+
+    public string? ChatLeaseOwner { get; set; }
+
+    /// <summary>Optimistic concurrency: bumped by every write.</summary>
+    public int Version { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
 

@@ -32,6 +32,7 @@ internal static class AppointmentsApi
         ChatDbContext db,
         TimeProvider time,
         IOptions<ChatOptions> chat,
+        AppointmentChats chats,
         CancellationToken cancellationToken)
     {
         var errors = new RequestErrors();
@@ -52,7 +53,7 @@ internal static class AppointmentsApi
         }
 
         var now = time.GetUtcNow();
-        for (var attempt = 0; ; attempt++)
+        for (var attempt = 0; attempt < 5; attempt++)
         {
             var appointment = await db.Appointments.FirstOrDefaultAsync(a => a.Id == appointmentId, cancellationToken);
             if (appointment is null)
@@ -86,15 +87,35 @@ internal static class AppointmentsApi
                 return Forbidden("An admin can only manage appointments of their own organisation.");
             }
 
-            if (!facts.SameAs(appointment))
+            if (facts.SameAs(appointment))
             {
-                facts.ApplyTo(appointment);
-                appointment.UpdatedAt = now;
+                return TypedResults.Ok(AppointmentResponse.From(appointment));
+            }
+
+            facts.ApplyTo(appointment);
+            appointment.UpdatedAt = now;
+            appointment.Version++;
+            chats.OnFactsChanged(appointment, caller.Id, now);
+            try
+            {
                 await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                // The chat scheduler wrote the row meanwhile: apply these facts to the fresh row.
+                db.ChangeTracker.Clear();
+                continue;
+            }
+
+            if (appointment.ChatSyncDue is not null)
+            {
+                chats.WakeScheduler();
             }
 
             return TypedResults.Ok(AppointmentResponse.From(appointment));
         }
+
+        return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, detail: "The appointment kept changing while it was being updated; retry.");
     }
 
     internal static async Task<Results<Ok<AppointmentResponse>, ValidationProblem, ProblemHttpResult>> GetAppointment(

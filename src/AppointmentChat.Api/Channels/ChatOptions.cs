@@ -25,6 +25,9 @@ internal sealed class ChatOptions
     public bool KeepOpenAfterCompletion { get; set; } = true;
 
     public string EndMessage { get; set; } = "This chat has been ended by the veterinary practice.";
+
+    /// <summary>How often the chat scheduler looks for work it was not told about (e.g. from other instances).</summary>
+    public TimeSpan SchedulerPollInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
@@ -57,6 +60,11 @@ internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
             failures.Add("Chat__EndMessage must be 1 to 5000 characters.");
         }
 
+        if (options.SchedulerPollInterval < TimeSpan.FromMilliseconds(100) || options.SchedulerPollInterval > TimeSpan.FromHours(1))
+        {
+            failures.Add("Chat__SchedulerPollInterval must be between 00:00:00.1 and 01:00:00.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
@@ -67,6 +75,9 @@ internal static class ChatSetup
     {
         builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>();
+        builder.Services.AddScoped<AppointmentChats>();
+        builder.Services.AddSingleton<ChatSchedulerSignal>();
+        builder.Services.AddHostedService<ChatScheduler>();
         return builder;
     }
 }

@@ -1,4 +1,5 @@
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -12,6 +13,8 @@ namespace AppointmentChat.Api.Data;
 internal abstract class ChatDbContext(DbContextOptions options) : DbContext(options)
 {
     public DbSet<Appointment> Appointments => Set<Appointment>();
+
+    public DbSet<ChatUser> ChatUsers => Set<ChatUser>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -30,7 +33,29 @@ internal abstract class ChatDbContext(DbContextOptions options) : DbContext(opti
             appointment.Property(a => a.ChannelId).HasMaxLength(64);
             appointment.Property(a => a.ChatStatus).HasConversion(KebabCase<ChatStatus>()).HasMaxLength(16);
             appointment.Property(a => a.ChatEndedBy).HasMaxLength(64);
+            appointment.Property(a => a.ChannelPetOwnerId).HasMaxLength(64);
+            appointment.Property(a => a.ChannelVetId).HasMaxLength(64);
+            appointment.Property(a => a.LastMessageText).HasMaxLength(Channels.ChatLimits.MaxPreviewLength);
+            appointment.Property(a => a.ChatSyncError).HasMaxLength(500);
+            appointment.Property(a => a.ChatLeaseOwner).HasMaxLength(64);
+            appointment.Property(a => a.Version).IsConcurrencyToken();
             appointment.HasIndex(a => a.ChannelId).IsUnique();
+
+            // The chat list reads a page in index order, whatever the number of chats stored.
+            const string hasChat = "\"ChannelId\" IS NOT NULL";
+            appointment.HasIndex(a => new { a.VetId, a.LastActivityAt, a.Id }).HasFilter(hasChat).HasDatabaseName("ix_chats_by_vet");
+            appointment.HasIndex(a => new { a.PetOwnerId, a.LastActivityAt, a.Id }).HasFilter(hasChat).HasDatabaseName("ix_chats_by_pet_owner");
+            appointment.HasIndex(a => new { a.OrganisationId, a.LastActivityAt, a.Id }).HasFilter(hasChat).HasDatabaseName("ix_chats_by_organisation");
+            appointment.HasIndex(a => a.ChatSyncDue).HasFilter("\"ChatSyncDue\" IS NOT NULL").HasDatabaseName("ix_chats_sync_due");
+        });
+
+        modelBuilder.Entity<ChatUser>(user =>
+        {
+            user.ToTable("chat_users");
+            user.HasKey(u => u.Id);
+            user.Property(u => u.Id).HasMaxLength(64);
+            user.Property(u => u.Name).HasMaxLength(Appointment.MaxNameLength);
+            user.Property(u => u.StreamName).HasMaxLength(Appointment.MaxNameLength);
         });
     }
 

@@ -11,6 +11,10 @@ namespace AppointmentChat.Api.Infrastructure;
 [JsonSerializable(typeof(Tokens.ChatConfigResponse))]
 [JsonSerializable(typeof(Appointments.AppointmentRequest))]
 [JsonSerializable(typeof(Appointments.AppointmentResponse))]
+[JsonSerializable(typeof(Channels.CreateChannelRequest))]
+[JsonSerializable(typeof(Channels.ChannelResponse))]
+[JsonSerializable(typeof(Channels.EndChannelResponse))]
+[JsonSerializable(typeof(Channels.ChannelListResponse))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;
 
 internal static class ApiJson

@@ -32,8 +32,19 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<string>("ChannelPetOwnerId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("ChannelVetId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
                     b.Property<int>("ChatActivationMinutes")
                         .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("ChatCreatedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<DateTimeOffset?>("ChatEndedAt")
                         .HasColumnType("timestamp with time zone");
@@ -42,15 +53,45 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<bool>("ChatFrozen")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("ChatLeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTimeOffset?>("ChatLeaseUntil")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("ChatStatus")
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
+
+                    b.Property<int>("ChatSyncAttempts")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("ChatSyncDue")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ChatSyncError")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<int>("DurationMinutes")
                         .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("LastActivityAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("LastMessageAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastMessageText")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
 
                     b.Property<string>("OrganisationId")
                         .IsRequired()
@@ -81,6 +122,10 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("integer");
+
                     b.Property<string>("VetId")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -95,7 +140,48 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                     b.HasIndex("ChannelId")
                         .IsUnique();
 
+                    b.HasIndex("ChatSyncDue")
+                        .HasDatabaseName("ix_chats_sync_due")
+                        .HasFilter("\"ChatSyncDue\" IS NOT NULL");
+
+                    b.HasIndex("OrganisationId", "LastActivityAt", "Id")
+                        .HasDatabaseName("ix_chats_by_organisation")
+                        .HasFilter("\"ChannelId\" IS NOT NULL");
+
+                    b.HasIndex("PetOwnerId", "LastActivityAt", "Id")
+                        .HasDatabaseName("ix_chats_by_pet_owner")
+                        .HasFilter("\"ChannelId\" IS NOT NULL");
+
+                    b.HasIndex("VetId", "LastActivityAt", "Id")
+                        .HasDatabaseName("ix_chats_by_vet")
+                        .HasFilter("\"ChannelId\" IS NOT NULL");
+
                     b.ToTable("appointments", (string)null);
+                });
+
+            modelBuilder.Entity("AppointmentChat.Api.Channels.ChatUser", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("StreamName")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<DateTimeOffset?>("SyncedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("chat_users", (string)null);
                 });
 #pragma warning restore 612, 618
         }

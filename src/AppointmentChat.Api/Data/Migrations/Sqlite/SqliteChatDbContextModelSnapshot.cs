@@ -26,7 +26,18 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ChannelPetOwnerId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ChannelVetId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("ChatActivationMinutes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ChatCreatedAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<long?>("ChatEndedAt")
@@ -36,8 +47,28 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("ChatFrozen")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ChatLeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ChatLeaseUntil")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("ChatStatus")
                         .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ChatSyncAttempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ChatSyncDue")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ChatSyncError")
+                        .HasMaxLength(500)
                         .HasColumnType("TEXT");
 
                     b.Property<long>("CreatedAt")
@@ -45,6 +76,16 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
 
                     b.Property<int>("DurationMinutes")
                         .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LastActivityAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LastMessageAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LastMessageText")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("OrganisationId")
                         .IsRequired()
@@ -75,6 +116,10 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("VetId")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -89,7 +134,48 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                     b.HasIndex("ChannelId")
                         .IsUnique();
 
+                    b.HasIndex("ChatSyncDue")
+                        .HasDatabaseName("ix_chats_sync_due")
+                        .HasFilter("\"ChatSyncDue\" IS NOT NULL");
+
+                    b.HasIndex("OrganisationId", "LastActivityAt", "Id")
+                        .HasDatabaseName("ix_chats_by_organisation")
+                        .HasFilter("\"ChannelId\" IS NOT NULL");
+
+                    b.HasIndex("PetOwnerId", "LastActivityAt", "Id")
+                        .HasDatabaseName("ix_chats_by_pet_owner")
+                        .HasFilter("\"ChannelId\" IS NOT NULL");
+
+                    b.HasIndex("VetId", "LastActivityAt", "Id")
+                        .HasDatabaseName("ix_chats_by_vet")
+                        .HasFilter("\"ChannelId\" IS NOT NULL");
+
                     b.ToTable("appointments", (string)null);
+                });
+
+            modelBuilder.Entity("AppointmentChat.Api.Channels.ChatUser", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StreamName")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("SyncedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("chat_users", (string)null);
                 });
 #pragma warning restore 612, 618
         }

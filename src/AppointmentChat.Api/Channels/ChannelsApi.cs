@@ -1,0 +1,264 @@
+using System.Globalization;
+using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Auth;
+using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Infrastructure;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Channels;
+
+/// <summary>One Stream channel per appointment: create-or-get, end, and each user's chat list.</summary>
+internal static class ChannelsApi
+{
+    public const int DefaultPageSize = 30;
+    public const int MaxPageSize = 100;
+
+    // The same answer for "not yours" and "does not exist", so ids cannot be probed.
+    private const string NotOpenToYou = "No appointment with this id is open to you.";
+    private const string ChannelNotOpenToYou = "No chat with this id can be ended by you.";
+
+    public static RouteGroupBuilder MapChannels(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/chat/channels").WithTags("Channels").RequireAuthorization();
+
+        group.MapPost("/", CreateOrGet)
+            .WithSummary("Create (or get) the chat channel of an appointment")
+            .WithDescription("For the appointment's pet owner and vet, an admin of its organisation, or the service. Idempotent.");
+
+        group.MapPost("/{channelId}/end", End)
+            .WithSummary("End an appointment's chat: a system message, then the channel frozen with status ended")
+            .WithDescription("For the appointment's vet, an admin of its organisation, or the service. Idempotent.");
+
+        group.MapGet("/", List)
+            .WithSummary("The caller's chats, newest activity first")
+            .WithDescription("Members see their own chats; an admin sees their organisation's; the service names an organisationId.");
+
+        return group;
+    }
+
+    internal static async Task<Results<Ok<ChannelResponse>, ValidationProblem, ProblemHttpResult>> CreateOrGet(
+        CreateChannelRequest request,
+        CurrentUser caller,
+        ChatDbContext db,
+        AppointmentChats chats,
+        TimeProvider time,
+        IOptions<ChatOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var errors = new RequestErrors();
+        if (!request.Validate(errors))
+        {
+            return errors.ToProblem();
+        }
+
+        // A concurrent create or appointment change makes CreateAsync step aside; read again and go on.
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var appointment = await db.Appointments.AsNoTracking().FirstOrDefaultAsync(a => a.Id == request.AppointmentId, cancellationToken);
+            if (appointment is null)
+            {
+                return caller.IsService ? Problem(StatusCodes.Status404NotFound, "No appointment with this id exists.") : Problem(StatusCodes.Status403Forbidden, NotOpenToYou);
+            }
+
+            if (!CanOpen(caller, appointment))
+            {
+                return Problem(StatusCodes.Status403Forbidden, NotOpenToYou);
+            }
+
+            if (request.Disagreement(appointment) is { } disagreement)
+            {
+                return Problem(StatusCodes.Status409Conflict, disagreement.Detail + " The appointment record is the truth; nothing was created.");
+            }
+
+            if (appointment.ChannelId is not null)
+            {
+                return TypedResults.Ok(ChannelResponse.From(appointment, options.Value));
+            }
+
+            if (Refusal(appointment, time.GetUtcNow(), options.Value) is { } refusal)
+            {
+                return Problem(StatusCodes.Status409Conflict, refusal);
+            }
+
+            await chats.CreateAsync(appointment, cancellationToken);
+        }
+
+        return Problem(StatusCodes.Status409Conflict, "The appointment kept changing while its chat was being created; retry.");
+    }
+
+    internal static async Task<Results<Ok<EndChannelResponse>, ValidationProblem, ProblemHttpResult>> End(
+        string channelId,
+        CurrentUser caller,
+        ChatDbContext db,
+        AppointmentChats chats,
+        CancellationToken cancellationToken)
+    {
+        if (!channelId.StartsWith(ChatLimits.ChannelPrefix, StringComparison.Ordinal)
+            || !AppointmentsApi.IsValidAppointmentId(channelId[ChatLimits.ChannelPrefix.Length..]))
+        {
+            var errors = new RequestErrors();
+            errors.Add("channelId", $"must be '{ChatLimits.ChannelPrefix}' followed by an appointment id.");
+            return errors.ToProblem();
+        }
+
+        var appointment = await db.Appointments.AsNoTracking().FirstOrDefaultAsync(a => a.ChannelId == channelId, cancellationToken);
+        if (appointment is null)
+        {
+            return caller.IsService ? Problem(StatusCodes.Status404NotFound, "No chat with this id exists.") : Problem(StatusCodes.Status403Forbidden, ChannelNotOpenToYou);
+        }
+
+        if (!(caller.IsService || caller.IsAdminOf(appointment.OrganisationId) || caller.Id == appointment.VetId))
+        {
+            return Problem(StatusCodes.Status403Forbidden, ChannelNotOpenToYou);
+        }
+
+        await chats.EndAsync(appointment, caller.Id, cancellationToken);
+        return TypedResults.Ok(new EndChannelResponse(true));
+    }
+
+    internal static async Task<Results<Ok<ChannelListResponse>, ValidationProblem, ProblemHttpResult>> List(
+        [AsParameters] ListChannelsQuery query,
+        CurrentUser caller,
+        ChatDbContext db,
+        IOptions<ChatOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var errors = new RequestErrors();
+        var parsed = query.Validate(errors);
+        if (parsed is null)
+        {
+            return errors.ToProblem();
+        }
+
+        var (role, status, limit, cursor) = parsed.Value;
+        var chats = db.Appointments.AsNoTracking().Where(a => a.ChannelId != null);
+        if (status is { } wanted)
+        {
+            chats = chats.Where(a => a.ChatStatus == wanted);
+        }
+
+        if (cursor is { } after)
+        {
+            chats = chats.Where(a => a.LastActivityAt < after.LastActivityAt
+                || (a.LastActivityAt == after.LastActivityAt && string.Compare(a.Id, after.AppointmentId) < 0));
+        }
+
+        List<Appointment> page;
+        if (role == Roles.Vet)
+        {
+            page = await PageAsync(chats.Where(a => a.VetId == caller.Id), limit, cancellationToken);
+        }
+        else if (role == Roles.PetOwner)
+        {
+            page = await PageAsync(chats.Where(a => a.PetOwnerId == caller.Id), limit, cancellationToken);
+        }
+        else if (caller.IsAdmin && caller.OrganisationId is { } organisation)
+        {
+            page = await PageAsync(chats.Where(a => a.OrganisationId == organisation), limit, cancellationToken);
+        }
+        else if (caller.IsService)
+        {
+            if (query.OrganisationId is not { Length: > 0 } requested || !StreamIds.IsValidUserId(requested))
+            {
+                errors.Add("organisationId", "is required for the service role: it has no chats of its own.");
+                return errors.ToProblem();
+            }
+
+            page = await PageAsync(chats.Where(a => a.OrganisationId == requested), limit, cancellationToken);
+        }
+        else
+        {
+            // Two index-ordered reads, one per membership, merged: each costs a page, however many chats exist.
+            var asOwner = await PageAsync(chats.Where(a => a.PetOwnerId == caller.Id), limit, cancellationToken);
+            var asVet = await PageAsync(chats.Where(a => a.VetId == caller.Id), limit, cancellationToken);
+            page = [.. asOwner.Concat(asVet).OrderByDescending(a => a.LastActivityAt).ThenByDescending(a => a.Id, StringComparer.Ordinal).Take(limit + 1)];
+        }
+
+        var more = page.Count > limit;
+        var items = page.Take(limit).Select(a => Item(a, options.Value)).ToList();
+        var next = more ? new ChannelCursor(page[limit - 1].LastActivityAt!.Value, page[limit - 1].Id).Encode() : null;
+        return TypedResults.Ok(new ChannelListResponse(items, next));
+    }
+
+    private static Task<List<Appointment>> PageAsync(IQueryable<Appointment> chats, int limit, CancellationToken cancellationToken) =>
+        chats.OrderByDescending(a => a.LastActivityAt).ThenByDescending(a => a.Id).Take(limit + 1).ToListAsync(cancellationToken);
+
+    private static ChannelListItem Item(Appointment a, ChatOptions options) => new(
+        a.ChannelId!,
+        AppointmentChats.ChannelName(a),
+        [a.PetOwnerId, a.VetId],
+        a.LastMessageText,
+        a.LastMessageAt?.ToUnixTimeMilliseconds(),
+        a.Id,
+        a.ChatStatus ?? ChatStatus.Pending,
+        ChatWindow.ActivatesAt(a),
+        ChatWindow.ClosesAt(a, options));
+
+    /// <summary>The pet owner and vet of the appointment, an admin of its organisation, or the service.</summary>
+    private static bool CanOpen(CurrentUser caller, Appointment appointment) =>
+        caller.IsService || caller.IsAdminOf(appointment.OrganisationId) || caller.Id == appointment.PetOwnerId || caller.Id == appointment.VetId;
+
+    /// <summary>Why no chat may be created for the appointment now, if so.</summary>
+    private static string? Refusal(Appointment appointment, DateTimeOffset now, ChatOptions options)
+    {
+        var status = EnumNames<AppointmentStatus>.ToName(appointment.Status);
+        if (ChatWindow.StatusEndsChat(appointment.Status, options))
+        {
+            return $"The appointment is {status}: it has no chat.";
+        }
+
+        return now >= ChatWindow.ClosesAt(appointment, options)
+            ? "The appointment's chat window has closed."
+            : null;
+    }
+
+    private static ProblemHttpResult Problem(int status, string detail) => TypedResults.Problem(statusCode: status, detail: detail);
+}
+
+/// <summary>The query string of <c>GET /api/chat/channels</c>, checked by hand so each bad value is named.</summary>
+internal sealed record ListChannelsQuery(string? Role, string? Status, string? Limit, string? Cursor, string? OrganisationId)
+{
+    public (string? Role, ChatStatus? Status, int Limit, ChannelCursor? Cursor)? Validate(RequestErrors errors)
+    {
+        if (Role is not null && Role is not (Roles.PetOwner or Roles.Vet))
+        {
+            errors.Add("role", $"must be '{Roles.PetOwner}' or '{Roles.Vet}'.");
+        }
+
+        ChatStatus? status = null;
+        if (Status is not null)
+        {
+            if (EnumNames<ChatStatus>.TryParse(Status, out var parsed))
+            {
+                status = parsed;
+            }
+            else
+            {
+                errors.Add("status", $"must be one of: {EnumNames<ChatStatus>.AllowedList}.");
+            }
+        }
+
+        var limit = ChannelsApi.DefaultPageSize;
+        if (Limit is not null && (!int.TryParse(Limit, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > ChannelsApi.MaxPageSize))
+        {
+            errors.Add("limit", $"must be a whole number from 1 to {ChannelsApi.MaxPageSize}.");
+        }
+
+        ChannelCursor? cursor = null;
+        if (Cursor is not null)
+        {
+            if (ChannelCursor.TryDecode(Cursor, out var decoded))
+            {
+                cursor = decoded;
+            }
+            else
+            {
+                errors.Add("cursor", "is not a cursor this endpoint returned.");
+            }
+        }
+
+        return errors.Any ? null : (Role, status, limit, cursor);
+    }
+}
