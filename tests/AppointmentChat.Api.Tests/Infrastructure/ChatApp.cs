@@ -40,9 +40,10 @@ public sealed class ChatApp : WebApplicationFactory<Program>
     public static async Task<ChatApp> StartAsync(
         DatabaseKind kind,
         IDictionary<string, string?>? settings = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        TestDatabase? database = null)
     {
-        var database = await TestDatabase.CreateAsync(kind);
+        database ??= await TestDatabase.CreateAsync(kind);
         var all = new Dictionary<string, string?>
         {
             ["JWT_SECRET"] = TestJwt.Secret,
@@ -79,6 +80,9 @@ public sealed class ChatApp : WebApplicationFactory<Program>
     public HttpClient ClientFor(string userId, string? role = null, string? org = null) =>
         ClientWithToken(TestJwt.For(userId, role, org));
 
+    /// <summary>The app's clock (a fake one in window tests). Callers' JWTs are checked against the wall clock.</summary>
+    public DateTimeOffset Now => Services.GetRequiredService<TimeProvider>().GetUtcNow();
+
     public HttpClient ClientWithToken(string? bearer)
     {
         var client = new HttpClient(_handler, disposeHandler: false) { BaseAddress = BaseAddress };
@@ -99,10 +103,16 @@ public sealed class ChatApp : WebApplicationFactory<Program>
         return await query(scope.ServiceProvider.GetRequiredService<ChatDbContext>());
     }
 
+    /// <summary>Keep the database when the app is disposed (to start another app on it, as after a restart).</summary>
+    public bool KeepDatabase { get; set; }
+
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
         _handler.Dispose();
-        await Database.DisposeAsync();
+        if (!KeepDatabase)
+        {
+            await Database.DisposeAsync();
+        }
     }
 }

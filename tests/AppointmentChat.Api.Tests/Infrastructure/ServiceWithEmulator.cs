@@ -16,9 +16,25 @@ public sealed class ServiceWithEmulator : IAsyncDisposable
 
     public ChatApp App { get; }
 
-    public static async Task<ServiceWithEmulator> StartAsync(DatabaseKind kind = DatabaseKind.Sqlite, IDictionary<string, string?>? settings = null)
+    public static async Task<ServiceWithEmulator> StartAsync(
+        DatabaseKind kind = DatabaseKind.Sqlite,
+        IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null,
+        TestDatabase? database = null)
     {
         var emulator = await EmulatorHost.StartAsync();
+        var app = await StartAppAsync(emulator, kind, settings, services, database);
+        return new ServiceWithEmulator(emulator, app);
+    }
+
+    /// <summary>Starts the service with <paramref name="emulator"/> as its Stream and the emulator's webhooks pointed at it.</summary>
+    public static async Task<ChatApp> StartAppAsync(
+        EmulatorHost emulator,
+        DatabaseKind kind,
+        IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null,
+        TestDatabase? database = null)
+    {
         var all = new Dictionary<string, string?>
         {
             ["STREAM_CHAT_URL"] = emulator.BaseUrl.ToString(),
@@ -31,9 +47,9 @@ public sealed class ServiceWithEmulator : IAsyncDisposable
             all[key] = value;
         }
 
-        var app = await ChatApp.StartAsync(kind, all);
+        var app = await ChatApp.StartAsync(kind, all, services, database);
         emulator.Settings.WebhookUrl = new Uri(app.BaseAddress, "api/webhooks/stream");
-        return new ServiceWithEmulator(emulator, app);
+        return app;
     }
 
     internal StreamChatClient Client() => App.Services.CreateScope().ServiceProvider.GetRequiredService<StreamChatClient>();
@@ -53,3 +69,50 @@ public sealed class ServiceWithEmulatorFixture : IAsyncLifetime
 
     public ValueTask DisposeAsync() => Stack.DisposeAsync();
 }
+
+/// <summary>
+/// The service and an emulator for one test class and database kind, started on first use (so that
+/// the PostgreSQL variant can skip when there is no server).
+/// </summary>
+public abstract class StackFixture(DatabaseKind kind) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ServiceWithEmulator? _stack;
+
+    public DatabaseKind Kind { get; } = kind;
+
+    protected virtual IDictionary<string, string?>? Settings => null;
+
+    public async Task<ServiceWithEmulator> StackAsync()
+    {
+        if (Kind == DatabaseKind.Postgres)
+        {
+            await TestDatabase.RequirePostgresAsync();
+        }
+
+        await _gate.WaitAsync();
+        try
+        {
+            return _stack ??= await ServiceWithEmulator.StartAsync(Kind, Settings);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stack is not null)
+        {
+            await _stack.DisposeAsync();
+        }
+
+        _gate.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class SqliteWithEmulator() : StackFixture(DatabaseKind.Sqlite);
+
+public sealed class PostgresWithEmulator() : StackFixture(DatabaseKind.Postgres);
