@@ -3,9 +3,11 @@ using AppointmentChat.Api.Auth;
 using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
+using AppointmentChat.Api.Notifications;
 using AppointmentChat.Api.RateLimiting;
 using AppointmentChat.Api.Stream;
 using AppointmentChat.Api.Tokens;
+using AppointmentChat.Api.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 if (args is [DevTokens.CommandName, .. var commandArgs])
@@ -21,6 +23,8 @@ builder.AddRateLimits();
 builder.AddChatDatabase();
 builder.AddStreamChat();
 builder.AddChat();
+builder.AddWebhooks();
+builder.AddNotifications();
 
 var app = builder.Build();
 if (!app.HasValidSettings())
@@ -37,6 +41,8 @@ app.UseRateLimiter();
 app.MapTokens();
 app.MapAppointments();
 app.MapChannels();
+app.MapWebhooks();
+app.MapDevices();
 app.MapEmbeddedStreamEmulator();
 
 return await app.RunChatServiceAsync();

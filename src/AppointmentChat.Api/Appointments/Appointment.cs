@@ -53,10 +53,18 @@ internal sealed class Appointment
 
     public string? ChannelVetId { get; set; }
 
-    /// <summary>The channel mirror: the last message's text (or "[Media message]") and time.</summary>
+    /// <summary>The channel mirror: the last message's id, text (or "[Media message]") and time.</summary>
+    public string? LastMessageId { get; set; }
+
     public string? LastMessageText { get; set; }
 
     public DateTimeOffset? LastMessageAt { get; set; }
+
+    /// <summary>Stream's <c>updated_at</c> of the channel as last mirrored, so an older event never undoes a newer one.</summary>
+    public DateTimeOffset? ChannelUpdatedAt { get; set; }
+
+    /// <summary>When Stream reported the channel deleted.</summary>
+    public DateTimeOffset? ChannelDeletedAt { get; set; }
 
     /// <summary>Sort key of the chat list: the last message's time, else the chat's creation.</summary>
     public DateTimeOffset? LastActivityAt { get; set; }

@@ -13,6 +13,9 @@ internal static class AuthSetup
     /// <summary>Policy for the practice-management side: the PMS back end (<c>service</c>) or an <c>admin</c>.</summary>
     public const string PracticePolicy = "practice";
 
+    /// <summary>Policy for operator endpoints: the trusted back end only.</summary>
+    public const string ServicePolicy = "service";
+
     public static IHostApplicationBuilder AddChatAuth(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -29,7 +32,8 @@ internal static class AuthSetup
         services.AddAuthorizationBuilder()
             // Nothing is anonymous unless it says so.
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
-            .AddPolicy(PracticePolicy, policy => policy.RequireRole(Roles.Service, Roles.Admin));
+            .AddPolicy(PracticePolicy, policy => policy.RequireRole(Roles.Service, Roles.Admin))
+            .AddPolicy(ServicePolicy, policy => policy.RequireRole(Roles.Service));
 
         return builder;
     }

@@ -180,23 +180,22 @@ internal sealed partial class AppointmentChats(
     public void WakeScheduler() => scheduler.Wake();
 
     /// <summary>
-    /// Upserts to Stream the users it has not seen or whose name changed, and remembers them. Upserting
-    /// replaces a Stream user's data, so users are not upserted again for nothing.
+    /// Upserts to Stream the users it has not seen, or whose name the PMS changed, and remembers them.
+    /// An upsert replaces a Stream user's data, so users are not upserted again for nothing.
     /// </summary>
     private async Task SyncUsersAsync(IReadOnlyList<(string Id, string? Name)> users, CancellationToken cancellationToken)
     {
         var ids = users.Select(u => u.Id).ToList();
         var known = await db.ChatUsers.Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, cancellationToken);
         var stale = users
-            .Where(u => !known.TryGetValue(u.Id, out var user) || user.SyncedAt is null || user.StreamName != (u.Name ?? user.Name))
-            .Select(u => (u.Id, Name: u.Name ?? known.GetValueOrDefault(u.Id)?.Name))
+            .Where(u => !known.TryGetValue(u.Id, out var user) || user.SyncedAt is null || (u.Name is not null && user.PushedName != u.Name))
             .ToList();
         if (stale.Count == 0)
         {
             return;
         }
 
-        await stream.UpsertUsersAsync(stale.Select(u => new StreamUser(u.Id, u.Name)), cancellationToken);
+        await stream.UpsertUsersAsync(stale.Select(u => new StreamUser(u.Id, u.Name ?? known.GetValueOrDefault(u.Id)?.Name)), cancellationToken);
 
         var now = time.GetUtcNow();
         foreach (var (id, name) in stale)
@@ -207,8 +206,8 @@ internal sealed partial class AppointmentChats(
                 db.ChatUsers.Add(user);
             }
 
-            user.Name = name;
-            user.StreamName = name;
+            user.Name = name ?? user.Name;
+            user.PushedName = name;
             user.SyncedAt = now;
             user.UpdatedAt = now;
         }
@@ -229,7 +228,7 @@ internal sealed partial class AppointmentChats(
 
     private static JsonObject ChannelData(Appointment appointment, ChatStatus status) => new()
     {
-        ["name"] = ChannelName(appointment),
+        ["name"] = ChannelName(appointment.PetOwnerName),
         ["appointmentId"] = appointment.Id,
         ["appointmentTime"] = appointment.StartsAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
         ["activationMinutes"] = appointment.ChatActivationMinutes,
@@ -239,7 +238,7 @@ internal sealed partial class AppointmentChats(
         ["frozen"] = status != ChatStatus.Active,
     };
 
-    public static string ChannelName(Appointment appointment) => $"Chat with {appointment.PetOwnerName ?? "Pet Owner"}";
+    public static string ChannelName(string? petOwnerName) => $"Chat with {petOwnerName ?? "Pet Owner"}";
 
     private async Task ReleaseAsync(string appointmentId, DateTimeOffset? due, CancellationToken cancellationToken) =>
         await db.Appointments.Where(a => a.Id == appointmentId).ExecuteUpdateAsync(set => set

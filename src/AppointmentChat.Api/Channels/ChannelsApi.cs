@@ -177,17 +177,24 @@ internal static class ChannelsApi
         }
 
         var more = page.Count > limit;
-        var items = page.Take(limit).Select(a => Item(a, options.Value)).ToList();
-        var next = more ? new ChannelCursor(page[limit - 1].LastActivityAt!.Value, page[limit - 1].Id).Encode() : null;
+        page = [.. page.Take(limit)];
+
+        // Display names as Stream last reported them (user.updated), else as the PMS gave them.
+        var ownerIds = page.Select(a => a.PetOwnerId).Distinct().ToList();
+        var names = await db.ChatUsers.AsNoTracking()
+            .Where(u => ownerIds.Contains(u.Id) && u.Name != null)
+            .ToDictionaryAsync(u => u.Id, u => u.Name!, cancellationToken);
+        var items = page.Select(a => Item(a, names.GetValueOrDefault(a.PetOwnerId), options.Value)).ToList();
+        var next = more ? new ChannelCursor(page[^1].LastActivityAt!.Value, page[^1].Id).Encode() : null;
         return TypedResults.Ok(new ChannelListResponse(items, next));
     }
 
     private static Task<List<Appointment>> PageAsync(IQueryable<Appointment> chats, int limit, CancellationToken cancellationToken) =>
         chats.OrderByDescending(a => a.LastActivityAt).ThenByDescending(a => a.Id).Take(limit + 1).ToListAsync(cancellationToken);
 
-    private static ChannelListItem Item(Appointment a, ChatOptions options) => new(
+    private static ChannelListItem Item(Appointment a, string? petOwnerName, ChatOptions options) => new(
         a.ChannelId!,
-        AppointmentChats.ChannelName(a),
+        AppointmentChats.ChannelName(petOwnerName ?? a.PetOwnerName),
         [a.PetOwnerId, a.VetId],
         a.LastMessageText,
         a.LastMessageAt?.ToUnixTimeMilliseconds(),

@@ -1,29 +1,13 @@
-using System.Threading.Channels;
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Channels;
 
-/// <summary>Wakes the chat scheduler when there is new work, instead of waiting for its next poll.</summary>
-internal sealed class ChatSchedulerSignal
-{
-    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-
-    public void Wake() => _signal.Writer.TryWrite(true);
-
-    /// <summary>Waits for a wake-up or for <paramref name="timeout"/> on <paramref name="time"/>'s clock.</summary>
-    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var woken = _signal.Reader.WaitToReadAsync(linked.Token).AsTask();
-        var elapsed = Task.Delay(timeout, time, linked.Token);
-        await Task.WhenAny(woken, elapsed);
-        await linked.CancelAsync();
-        _signal.Reader.TryRead(out _);
-    }
-}
+/// <summary>Wakes the chat scheduler when a chat has new work.</summary>
+internal sealed class ChatSchedulerSignal : WorkSignal;
 
 /// <summary>
 /// Runs every chat on its appointment's clock, with no client call: unfreezes it at <c>activatesAt</c>,
@@ -36,42 +20,19 @@ internal sealed partial class ChatScheduler(
     ChatSchedulerSignal signal,
     TimeProvider time,
     IOptions<ChatOptions> options,
-    ILogger<ChatScheduler> logger) : BackgroundService
+    ILogger<ChatScheduler> logger) : PollingWorker(signal, time, logger)
 {
     private const int BatchSize = 20;
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(10);
 
-    private readonly string _instance = $"{Environment.MachineName[..Math.Min(20, Environment.MachineName.Length)]}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    protected override TimeSpan PollInterval => options.Value.SchedulerPollInterval;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task<TimeSpan?> RunOnceAsync(CancellationToken cancellationToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var wait = options.Value.SchedulerPollInterval;
-            try
-            {
-                await RunDueAsync(stoppingToken);
-                wait = await UntilNextDueAsync(wait, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                LogLoopFailed(logger, ex);
-            }
-
-            try
-            {
-                await signal.WaitAsync(wait, time, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-        }
+        await RunDueAsync(cancellationToken);
+        return await UntilNextDueAsync(cancellationToken);
     }
 
     /// <summary>Handles every chat that is due now, a batch at a time.</summary>
@@ -96,7 +57,7 @@ internal sealed partial class ChatScheduler(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var candidates = await db.Appointments.AsNoTracking()
             .Where(a => a.ChatSyncDue <= now && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now))
             .OrderBy(a => a.ChatSyncDue)
@@ -111,7 +72,7 @@ internal sealed partial class ChatScheduler(
             // Only one instance's update matches: the lease is taken atomically.
             var rows = await db.Appointments
                 .Where(a => a.Id == id && a.ChatSyncDue <= now && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now))
-                .ExecuteUpdateAsync(set => set.SetProperty(a => a.ChatLeaseUntil, leaseUntil).SetProperty(a => a.ChatLeaseOwner, _instance), cancellationToken);
+                .ExecuteUpdateAsync(set => set.SetProperty(a => a.ChatLeaseUntil, leaseUntil).SetProperty(a => a.ChatLeaseOwner, InstanceId), cancellationToken);
             if (rows == 1)
             {
                 claimed.Add(id);
@@ -133,7 +94,7 @@ internal sealed partial class ChatScheduler(
             var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
             db.ChangeTracker.Clear();
             var attempts = await db.Appointments.Where(a => a.Id == appointmentId).Select(a => a.ChatSyncAttempts).FirstOrDefaultAsync(cancellationToken) + 1;
-            var retryAt = time.GetUtcNow() + Backoff(attempts);
+            var retryAt = Time.GetUtcNow() + Backoff(attempts, FirstRetry, MaxBackoff);
             var error = ex.Message.Length > 500 ? ex.Message[..500] : ex.Message;
             await db.Appointments.Where(a => a.Id == appointmentId).ExecuteUpdateAsync(set => set
                 .SetProperty(a => a.ChatSyncDue, retryAt)
@@ -145,29 +106,17 @@ internal sealed partial class ChatScheduler(
         }
     }
 
-    private async Task<TimeSpan> UntilNextDueAsync(TimeSpan poll, CancellationToken cancellationToken)
+    private async Task<TimeSpan?> UntilNextDueAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
 
         // Chats another instance holds are left to it; if it dies, its lease runs out and a poll finds them.
         var next = await scope.ServiceProvider.GetRequiredService<ChatDbContext>().Appointments
             .Where(a => a.ChatSyncDue != null && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now))
             .MinAsync(a => a.ChatSyncDue, cancellationToken);
-        if (next is null)
-        {
-            return poll;
-        }
-
-        var wait = next.Value - now;
-        return wait <= TimeSpan.Zero ? TimeSpan.Zero : wait < poll ? wait : poll;
+        return next - now;
     }
-
-    internal static TimeSpan Backoff(int attempts) =>
-        TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, 5 * Math.Pow(2, Math.Min(attempts - 1, 10))));
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "The chat scheduler loop failed; it goes on at the next tick")]
-    private static partial void LogLoopFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat of appointment {AppointmentId} could not be brought in line with Stream (attempt {Attempts}); retrying at {RetryAt}")]
     private static partial void LogRetry(ILogger logger, Exception exception, string appointmentId, int attempts, DateTimeOffset retryAt);

@@ -1,6 +1,8 @@
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Infrastructure;
+using AppointmentChat.Api.Notifications;
+using AppointmentChat.Api.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
@@ -15,6 +17,14 @@ internal abstract class ChatDbContext(DbContextOptions options) : DbContext(opti
     public DbSet<Appointment> Appointments => Set<Appointment>();
 
     public DbSet<ChatUser> ChatUsers => Set<ChatUser>();
+
+    public DbSet<InboxEvent> InboxEvents => Set<InboxEvent>();
+
+    public DbSet<Notification> Notifications => Set<Notification>();
+
+    public DbSet<PushDelivery> PushDeliveries => Set<PushDelivery>();
+
+    public DbSet<Device> Devices => Set<Device>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -36,6 +46,7 @@ internal abstract class ChatDbContext(DbContextOptions options) : DbContext(opti
             appointment.Property(a => a.ChannelPetOwnerId).HasMaxLength(64);
             appointment.Property(a => a.ChannelVetId).HasMaxLength(64);
             appointment.Property(a => a.LastMessageText).HasMaxLength(Channels.ChatLimits.MaxPreviewLength);
+            appointment.Property(a => a.LastMessageId).HasMaxLength(255);
             appointment.Property(a => a.ChatSyncError).HasMaxLength(500);
             appointment.Property(a => a.ChatLeaseOwner).HasMaxLength(64);
             appointment.Property(a => a.Version).IsConcurrencyToken();
@@ -55,7 +66,59 @@ internal abstract class ChatDbContext(DbContextOptions options) : DbContext(opti
             user.HasKey(u => u.Id);
             user.Property(u => u.Id).HasMaxLength(64);
             user.Property(u => u.Name).HasMaxLength(Appointment.MaxNameLength);
-            user.Property(u => u.StreamName).HasMaxLength(Appointment.MaxNameLength);
+            user.Property(u => u.PushedName).HasMaxLength(Appointment.MaxNameLength);
+        });
+
+        modelBuilder.Entity<InboxEvent>(inbox =>
+        {
+            inbox.ToTable("webhook_inbox");
+            inbox.HasKey(e => e.Id);
+            inbox.Property(e => e.DedupKey).HasMaxLength(InboxEvent.MaxDedupKeyLength);
+            inbox.HasIndex(e => e.DedupKey).IsUnique();
+            inbox.Property(e => e.EventType).HasMaxLength(100);
+            inbox.Property(e => e.ChannelId).HasMaxLength(64);
+            inbox.Property(e => e.Status).HasConversion(KebabCase<InboxStatus>()).HasMaxLength(16);
+            inbox.Property(e => e.Note).HasMaxLength(InboxEvent.MaxNoteLength);
+            inbox.Property(e => e.LeaseOwner).HasMaxLength(64);
+            inbox.HasIndex(e => new { e.Status, e.NextAttemptAt }).HasDatabaseName("ix_inbox_due");
+        });
+
+        modelBuilder.Entity<Notification>(notification =>
+        {
+            notification.ToTable("notification_outbox");
+            notification.HasKey(n => n.Id);
+            notification.Property(n => n.DedupKey).HasMaxLength(InboxEvent.MaxDedupKeyLength + 70);
+            notification.HasIndex(n => n.DedupKey).IsUnique();
+            notification.Property(n => n.RecipientUserId).HasMaxLength(64);
+            notification.Property(n => n.Title).HasMaxLength(Appointment.MaxNameLength);
+            notification.Property(n => n.Body).HasMaxLength(1000);
+            notification.Property(n => n.AppointmentId).HasMaxLength(Appointment.MaxIdLength);
+            notification.Property(n => n.ChannelId).HasMaxLength(64);
+            notification.Property(n => n.MessageId).HasMaxLength(255);
+            notification.Property(n => n.Status).HasConversion(KebabCase<NotificationStatus>()).HasMaxLength(16);
+            notification.Property(n => n.Error).HasMaxLength(500);
+            notification.Property(n => n.LeaseOwner).HasMaxLength(64);
+            notification.HasIndex(n => new { n.Status, n.NextAttemptAt }).HasDatabaseName("ix_outbox_due");
+        });
+
+        modelBuilder.Entity<PushDelivery>(delivery =>
+        {
+            delivery.ToTable("push_deliveries");
+            delivery.HasKey(d => d.Id);
+            delivery.Property(d => d.Token).HasMaxLength(Device.MaxTokenLength);
+            delivery.HasIndex(d => new { d.NotificationId, d.Token }).IsUnique();
+            delivery.Property(d => d.Status).HasConversion(KebabCase<DeliveryStatus>()).HasMaxLength(16);
+            delivery.Property(d => d.Error).HasMaxLength(500);
+        });
+
+        modelBuilder.Entity<Device>(device =>
+        {
+            device.ToTable("devices");
+            device.HasKey(d => d.Token);
+            device.Property(d => d.Token).HasMaxLength(Device.MaxTokenLength);
+            device.Property(d => d.UserId).HasMaxLength(64);
+            device.Property(d => d.Platform).HasConversion(KebabCase<DevicePlatform>()).HasMaxLength(16);
+            device.HasIndex(d => d.UserId);
         });
     }
 

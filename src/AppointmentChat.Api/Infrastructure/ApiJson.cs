@@ -15,6 +15,11 @@ namespace AppointmentChat.Api.Infrastructure;
 [JsonSerializable(typeof(Channels.ChannelResponse))]
 [JsonSerializable(typeof(Channels.EndChannelResponse))]
 [JsonSerializable(typeof(Channels.ChannelListResponse))]
+[JsonSerializable(typeof(Webhooks.WebhookAck))]
+[JsonSerializable(typeof(Webhooks.DeadEventsResponse))]
+[JsonSerializable(typeof(Webhooks.DeadEvent))]
+[JsonSerializable(typeof(Notifications.DeviceRequest))]
+[JsonSerializable(typeof(Notifications.DeviceResponse))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;
 
 internal static class ApiJson

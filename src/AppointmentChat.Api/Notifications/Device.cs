@@ -1,0 +1,108 @@
+namespace AppointmentChat.Api.Notifications;
+
+/// <summary>A phone or browser that receives a user's push notifications (its FCM registration token).</summary>
+internal sealed class Device
+{
+    public required string Token { get; init; }
+
+    public required string UserId { get; set; }
+
+    public DevicePlatform Platform { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When it was last registered; the oldest devices go first past the per-user limit.</summary>
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public const int MaxTokenLength = 4096;
+}
+
+internal enum DevicePlatform
+{
+    Ios,
+    Android,
+    Web,
+}
+
+/// <summary>
+/// The outbox: one row per recipient of a new message, written in the same transaction as the webhook
+/// that caused it (so a redelivered webhook queues nothing twice), sent by <see cref="PushDispatcher"/>.
+/// </summary>
+internal sealed class Notification
+{
+    public long Id { get; init; }
+
+    /// <summary>The webhook's key and the recipient: unique, so one event notifies each recipient once.</summary>
+    public required string DedupKey { get; init; }
+
+    public required string RecipientUserId { get; init; }
+
+    public required string Title { get; init; }
+
+    public required string Body { get; init; }
+
+    public required string AppointmentId { get; init; }
+
+    public required string ChannelId { get; init; }
+
+    public string? MessageId { get; init; }
+
+    public NotificationStatus Status { get; set; } = NotificationStatus.Pending;
+
+    public int Attempts { get; set; }
+
+    public DateTimeOffset NextAttemptAt { get; set; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset? SentAt { get; set; }
+
+    public string? Error { get; set; }
+
+    public DateTimeOffset? LeaseUntil { get; set; }
+
+    public string? LeaseOwner { get; set; }
+}
+
+internal enum NotificationStatus
+{
+    Pending,
+
+    /// <summary>Sent to every device the recipient had (or they had none).</summary>
+    Sent,
+
+    /// <summary>Gave up after the maximum attempts.</summary>
+    Failed,
+}
+
+/// <summary>What became of a notification on one device, so a retry never sends to a device twice.</summary>
+internal sealed class PushDelivery
+{
+    public long Id { get; init; }
+
+    public long NotificationId { get; init; }
+
+    public required string Token { get; init; }
+
+    public DeliveryStatus Status { get; set; }
+
+    public int Attempts { get; set; }
+
+    public DateTimeOffset At { get; set; }
+
+    public string? Error { get; set; }
+}
+
+internal enum DeliveryStatus
+{
+    Sent,
+
+    /// <summary>FCM said the token is no longer registered: the device was removed.</summary>
+    Unregistered,
+
+    /// <summary>Refused for good (e.g. an invalid token).</summary>
+    Failed,
+
+    /// <summary>Failed for now (429, 5xx, timeout); the notification is retried.</summary>
+    Retrying,
+}

@@ -1,0 +1,119 @@
+using AppointmentChat.Api.Auth;
+using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Infrastructure;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Notifications;
+
+/// <summary>The caller's devices for push notifications.</summary>
+internal static class DevicesApi
+{
+    public static RouteGroupBuilder MapDevices(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/devices").WithTags("Devices").RequireAuthorization();
+
+        group.MapPost("/", Register)
+            .WithSummary("Register a device (FCM token) for the caller's push notifications")
+            .WithDescription("Idempotent. A token registered by another user moves to the caller. Past the per-user limit the oldest device is dropped.");
+
+        group.MapDelete("/{token}", Unregister)
+            .WithSummary("Remove one of the caller's devices");
+
+        return group;
+    }
+
+    internal static async Task<Results<Created<DeviceResponse>, Ok<DeviceResponse>, ValidationProblem>> Register(
+        DeviceRequest request,
+        CurrentUser caller,
+        ChatDbContext db,
+        TimeProvider time,
+        IOptions<PushOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var errors = new RequestErrors();
+        if (request.Validate(errors) is not { } valid)
+        {
+            return errors.ToProblem();
+        }
+
+        var (token, platform) = valid;
+        var now = time.GetUtcNow();
+        for (var attempt = 0; ; attempt++)
+        {
+            var device = await db.Set<Device>().FirstOrDefaultAsync(d => d.Token == token, cancellationToken);
+            var created = device is null || device.UserId != caller.Id;
+            if (device is null)
+            {
+                device = db.Add(new Device { Token = token, UserId = caller.Id, CreatedAt = now }).Entity;
+            }
+
+            // A token belongs to one app install; registered again by someone else, it is theirs now.
+            device.UserId = caller.Id;
+            device.Platform = platform;
+            device.UpdatedAt = now;
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException) when (attempt < 3)
+            {
+                // A concurrent registration of the same token won; apply ours over it.
+                db.ChangeTracker.Clear();
+                continue;
+            }
+
+            await DropOldestAsync(db, caller.Id, options.Value.MaxDevicesPerUser, cancellationToken);
+            var response = new DeviceResponse(token, platform);
+            return created ? TypedResults.Created($"/api/devices/{Uri.EscapeDataString(token)}", response) : TypedResults.Ok(response);
+        }
+    }
+
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Unregister(string token, CurrentUser caller, ChatDbContext db, CancellationToken cancellationToken)
+    {
+        var removed = await db.Set<Device>().Where(d => d.Token == token && d.UserId == caller.Id).ExecuteDeleteAsync(cancellationToken);
+
+        // Someone else's token and an unknown one look the same.
+        return removed == 0
+            ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: "You have no device with this token.")
+            : TypedResults.NoContent();
+    }
+
+    private static async Task DropOldestAsync(ChatDbContext db, string userId, int keep, CancellationToken cancellationToken)
+    {
+        var surplus = await db.Set<Device>().Where(d => d.UserId == userId)
+            .OrderByDescending(d => d.UpdatedAt).ThenByDescending(d => d.Token)
+            .Skip(keep)
+            .Select(d => d.Token)
+            .ToListAsync(cancellationToken);
+        if (surplus.Count > 0)
+        {
+            await db.Set<Device>().Where(d => d.UserId == userId && surplus.Contains(d.Token)).ExecuteDeleteAsync(cancellationToken);
+        }
+    }
+}
+
+internal sealed record DeviceRequest(string? Token, DevicePlatform? Platform)
+{
+    public (string Token, DevicePlatform Platform)? Validate(RequestErrors errors)
+    {
+        if (string.IsNullOrEmpty(Token))
+        {
+            errors.Add("token", "is required.");
+        }
+        else if (Token.Length > Device.MaxTokenLength || Token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c > '\u007e'))
+        {
+            errors.Add("token", $"must be 1 to {Device.MaxTokenLength} printable ASCII characters without spaces (an FCM registration token).");
+        }
+
+        if (Platform is null)
+        {
+            errors.Add("platform", $"is required: one of {EnumNames<DevicePlatform>.AllowedList}.");
+        }
+
+        return errors.Any ? null : (Token!, Platform!.Value);
+    }
+}
+
+internal sealed record DeviceResponse(string Token, DevicePlatform Platform);

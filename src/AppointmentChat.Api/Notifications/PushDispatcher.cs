@@ -1,0 +1,176 @@
+using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Notifications;
+
+internal sealed class PushDispatcherSignal : WorkSignal;
+
+/// <summary>
+/// Sends the outbox: each notification to every device of its recipient, through FCM. Each device's
+/// outcome is recorded as soon as it is known, so a retry sends only to the devices still owed one; an
+/// unregistered device is removed; 429 and 5xx are retried with backoff (honouring Retry-After).
+/// </summary>
+internal sealed partial class PushDispatcher(
+    IServiceScopeFactory scopes,
+    PushDispatcherSignal signal,
+    TimeProvider time,
+    IOptions<PushOptions> options,
+    ILogger<PushDispatcher> logger) : PollingWorker(signal, time, logger)
+{
+    private const int BatchSize = 20;
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+
+    protected override TimeSpan PollInterval => options.Value.PollInterval;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.Value.Enabled)
+        {
+            await base.ExecuteAsync(stoppingToken);
+        }
+    }
+
+    protected override async Task<TimeSpan?> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var claimed = await ClaimAsync(cancellationToken);
+            foreach (var id in claimed)
+            {
+                await DispatchAsync(id, cancellationToken);
+            }
+
+            if (claimed.Count < BatchSize)
+            {
+                break;
+            }
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var now = Time.GetUtcNow();
+        var next = await scope.ServiceProvider.GetRequiredService<ChatDbContext>().Set<Notification>()
+            .Where(n => n.Status == NotificationStatus.Pending && (n.LeaseUntil == null || n.LeaseUntil < now))
+            .MinAsync(n => (DateTimeOffset?)n.NextAttemptAt, cancellationToken);
+        return next - now;
+    }
+
+    private async Task<List<long>> ClaimAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+        var now = Time.GetUtcNow();
+        var candidates = await db.Set<Notification>().AsNoTracking()
+            .Where(n => n.Status == NotificationStatus.Pending && n.NextAttemptAt <= now && (n.LeaseUntil == null || n.LeaseUntil < now))
+            .OrderBy(n => n.Id)
+            .Select(n => n.Id)
+            .Take(BatchSize)
+            .ToListAsync(cancellationToken);
+
+        var claimed = new List<long>(candidates.Count);
+        var until = now + Lease;
+        foreach (var id in candidates)
+        {
+            var rows = await db.Set<Notification>()
+                .Where(n => n.Id == id && n.Status == NotificationStatus.Pending && (n.LeaseUntil == null || n.LeaseUntil < now))
+                .ExecuteUpdateAsync(set => set.SetProperty(n => n.LeaseUntil, until).SetProperty(n => n.LeaseOwner, InstanceId), cancellationToken);
+            if (rows == 1)
+            {
+                claimed.Add(id);
+            }
+        }
+
+        return claimed;
+    }
+
+    private async Task DispatchAsync(long notificationId, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+        var sender = scope.ServiceProvider.GetRequiredService<FcmSender>();
+        var notification = await db.Set<Notification>().SingleAsync(n => n.Id == notificationId, cancellationToken);
+        var devices = await db.Set<Device>().Where(d => d.UserId == notification.RecipientUserId).ToListAsync(cancellationToken);
+        var deliveries = await db.Set<PushDelivery>().Where(d => d.NotificationId == notificationId).ToDictionaryAsync(d => d.Token, cancellationToken);
+
+        string? retryReason = null;
+        TimeSpan? retryAfter = null;
+        foreach (var device in devices)
+        {
+            if (deliveries.TryGetValue(device.Token, out var done) && done.Status != DeliveryStatus.Retrying)
+            {
+                continue;
+            }
+
+            var result = await sender.SendAsync(device.Token, notification, cancellationToken);
+            var delivery = done ?? db.Add(new PushDelivery { NotificationId = notificationId, Token = device.Token }).Entity;
+            delivery.Attempts++;
+            delivery.At = Time.GetUtcNow();
+            switch (result)
+            {
+                case FcmResult.Sent:
+                    delivery.Status = DeliveryStatus.Sent;
+                    delivery.Error = null;
+                    break;
+                case FcmResult.Unregistered unregistered:
+                    delivery.Status = DeliveryStatus.Unregistered;
+                    delivery.Error = unregistered.Reason;
+                    db.Remove(device);
+                    LogUnregistered(logger, notification.RecipientUserId, unregistered.Reason);
+                    break;
+                case FcmResult.Failed failed:
+                    delivery.Status = DeliveryStatus.Failed;
+                    delivery.Error = failed.Reason;
+                    LogFailed(logger, notificationId, failed.Reason);
+                    break;
+                case FcmResult.Retry retry:
+                    delivery.Status = DeliveryStatus.Retrying;
+                    delivery.Error = retry.Reason;
+                    retryReason = retry.Reason;
+                    retryAfter = retry.After > retryAfter || retryAfter is null ? retry.After : retryAfter;
+                    break;
+            }
+
+            // Recorded per device at once: a crash after this line never sends to this device again.
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        var settings = options.Value;
+        notification.Attempts++;
+        notification.LeaseUntil = null;
+        notification.LeaseOwner = null;
+        if (retryReason is null)
+        {
+            notification.Status = NotificationStatus.Sent;
+            notification.SentAt = Time.GetUtcNow();
+            notification.Error = devices.Count == 0 ? "the recipient has no registered device" : null;
+        }
+        else if (notification.Attempts >= settings.MaxAttempts)
+        {
+            notification.Status = NotificationStatus.Failed;
+            notification.Error = retryReason;
+            LogGaveUp(logger, notificationId, notification.Attempts, retryReason);
+        }
+        else
+        {
+            var backoff = Backoff(notification.Attempts, settings.FirstRetryDelay, settings.MaxRetryDelay);
+            notification.NextAttemptAt = Time.GetUtcNow() + (retryAfter > backoff ? retryAfter.Value : backoff);
+            notification.Error = retryReason;
+            LogRetry(logger, notificationId, notification.Attempts, retryReason, notification.NextAttemptAt);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A device of {UserId} is no longer registered ({Reason}); removed")]
+    private static partial void LogUnregistered(ILogger logger, string userId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Push {NotificationId} refused by FCM: {Reason}")]
+    private static partial void LogFailed(ILogger logger, long notificationId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Push {NotificationId} not sent yet (attempt {Attempts}: {Reason}); retrying at {RetryAt}")]
+    private static partial void LogRetry(ILogger logger, long notificationId, int attempts, string reason, DateTimeOffset retryAt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Push {NotificationId} given up after {Attempts} attempts: {Reason}")]
+    private static partial void LogGaveUp(ILogger logger, long notificationId, int attempts, string reason);
+}

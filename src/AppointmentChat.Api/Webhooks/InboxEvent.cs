@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Webhooks;
+
+/// <summary>
+/// A verified webhook from Stream, stored before it is acknowledged and processed after, once: the
+/// <see cref="DedupKey"/> (Stream's <c>X-Webhook-Id</c>, or a hash of the body) is unique.
+/// </summary>
+internal sealed class InboxEvent
+{
+    public long Id { get; init; }
+
+    public required string DedupKey { get; init; }
+
+    public required string EventType { get; init; }
+
+    /// <summary>The channel the event is about, if any (for operators).</summary>
+    public string? ChannelId { get; init; }
+
+    /// <summary>The raw JSON body, as signed.</summary>
+    public required string Payload { get; init; }
+
+    public DateTimeOffset ReceivedAt { get; init; }
+
+    public InboxStatus Status { get; set; } = InboxStatus.Pending;
+
+    public int Attempts { get; set; }
+
+    public DateTimeOffset NextAttemptAt { get; set; }
+
+    public DateTimeOffset? ProcessedAt { get; set; }
+
+    /// <summary>Why it was ignored, or the last error.</summary>
+    public string? Note { get; set; }
+
+    public DateTimeOffset? LeaseUntil { get; set; }
+
+    public string? LeaseOwner { get; set; }
+
+    public const int MaxDedupKeyLength = 200;
+    public const int MaxNoteLength = 1000;
+}
+
+internal enum InboxStatus
+{
+    Pending,
+    Processed,
+
+    /// <summary>Stored but of no interest: an unknown type, or a channel the service does not know.</summary>
+    Ignored,
+
+    /// <summary>Kept failing; parked with its error for operators, never blocking the events behind it.</summary>
+    Dead,
+}
+
+/// <summary>Section <c>Webhooks</c>.</summary>
+internal sealed class WebhookOptions
+{
+    public const string Section = "Webhooks";
+
+    /// <summary>Largest body accepted (after decompression); bigger ones get 413.</summary>
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Processing attempts before an event is parked as dead.</summary>
+    public int MaxAttempts { get; set; } = 8;
+
+    public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often the processor looks for events it was not woken for (e.g. received by another instance).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WebhookOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxBodyBytes is < 1024 or > 64 * 1024 * 1024)
+        {
+            failures.Add("Webhooks__MaxBodyBytes must be between 1024 and 67108864.");
+        }
+
+        if (options.MaxAttempts is < 1 or > 100)
+        {
+            failures.Add("Webhooks__MaxAttempts must be between 1 and 100.");
+        }
+
+        if (options.FirstRetryDelay <= TimeSpan.Zero || options.MaxRetryDelay < options.FirstRetryDelay)
+        {
+            failures.Add("Webhooks__FirstRetryDelay must be positive and at most Webhooks__MaxRetryDelay.");
+        }
+
+        if (options.PollInterval < TimeSpan.FromMilliseconds(50) || options.PollInterval > TimeSpan.FromMinutes(10))
+        {
+            failures.Add("Webhooks__PollInterval must be between 00:00:00.05 and 00:10:00.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

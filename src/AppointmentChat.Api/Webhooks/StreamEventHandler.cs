@@ -1,0 +1,299 @@
+using System.Globalization;
+using System.Text.Json;
+using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
+using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Notifications;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Webhooks;
+
+/// <summary>What processing an event came to.</summary>
+internal sealed record EventOutcome(bool Ignored, string? Note, int Notifications = 0)
+{
+    public static readonly EventOutcome Done = new(false, null);
+
+    public static EventOutcome Ignore(string why) => new(true, why);
+}
+
+/// <summary>
+/// What each Stream event means for the service: the channel mirror behind the chat list, the outbox
+/// of push notifications, the cache of display names. Runs inside the inbox transaction; a malformed
+/// event throws (and is retried, then parked), an event of no interest is ignored.
+/// </summary>
+internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IOptions<ChatOptions> chat, IOptions<PushOptions> push)
+{
+    public const string MediaMessage = "[Media message]";
+    public const string DeletedMessage = "This message was deleted.";
+    private const string EndedByStream = "stream";
+
+    public async Task<EventOutcome> HandleAsync(InboxEvent inbox, CancellationToken cancellationToken)
+    {
+        using var document = JsonDocument.Parse(inbox.Payload);
+        var root = document.RootElement;
+        return inbox.EventType switch
+        {
+            "message.new" => await MessageNewAsync(inbox, root, cancellationToken),
+            "message.updated" => await MessageChangedAsync(root, deleted: false, cancellationToken),
+            "message.deleted" => await MessageChangedAsync(root, deleted: true, cancellationToken),
+            "channel.updated" => await ChannelUpdatedAsync(root, cancellationToken),
+            "channel.deleted" => await ChannelDeletedAsync(root, cancellationToken),
+            "user.updated" => await UserUpdatedAsync(root, cancellationToken),
+            _ => EventOutcome.Ignore($"'{inbox.EventType}' events are not used"),
+        };
+    }
+
+    /// <summary>The chat list's last message, and a push for every member but the sender and the system user.</summary>
+    private async Task<EventOutcome> MessageNewAsync(InboxEvent inbox, JsonElement root, CancellationToken cancellationToken)
+    {
+        if (AppointmentChannel(root) is not { } channelId)
+        {
+            return EventOutcome.Ignore("not an appointment channel");
+        }
+
+        var message = Required(root, "message", JsonValueKind.Object);
+        var messageId = RequiredString(message, "id");
+        var senderId = OptionalString(Optional(message, "user"), "id") ?? RequiredString(Required(root, "user", JsonValueKind.Object), "id");
+        var createdAt = Time(message, "created_at") ?? Time(root, "created_at") ?? time.GetUtcNow();
+        var text = OptionalString(message, "text") ?? "";
+        var hasAttachments = Optional(message, "attachments") is { ValueKind: JsonValueKind.Array } attachments && attachments.GetArrayLength() > 0;
+        var preview = Preview(text, hasAttachments, ChatLimits.MaxPreviewLength);
+
+        var appointment = await db.Appointments.AsNoTracking()
+            .Where(a => a.ChannelId == channelId)
+            .Select(a => new { a.Id, a.PetOwnerId, a.VetId })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (appointment is null)
+        {
+            return EventOutcome.Ignore("a channel the service does not know");
+        }
+
+        // Out of order deliveries never put an older message over a newer one.
+        await db.Appointments
+            .Where(a => a.ChannelId == channelId && (a.LastMessageAt == null || a.LastMessageAt <= createdAt))
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.LastMessageId, messageId)
+                .SetProperty(a => a.LastMessageText, preview)
+                .SetProperty(a => a.LastMessageAt, createdAt)
+                .SetProperty(a => a.LastActivityAt, a => a.LastActivityAt > createdAt ? a.LastActivityAt : createdAt), cancellationToken);
+
+        var settings = push.Value;
+        var silent = Optional(message, "silent") is { ValueKind: JsonValueKind.True };
+        if (!settings.Enabled || silent)
+        {
+            return new EventOutcome(false, silent ? "silent message: no push" : "push is off");
+        }
+
+        // Stream's member list when the event carries one, else the appointment's two people.
+        var members = Members(root);
+        IEnumerable<string> everyone = members.Count > 0 ? members : [appointment.PetOwnerId, appointment.VetId];
+        var recipients = everyone.Where(m => m != senderId && m != chat.Value.SystemUserId).Distinct().ToList();
+
+        var keys = recipients.ToDictionary(r => $"{inbox.DedupKey}:{r}");
+        var queued = await db.Set<Notification>().Where(n => keys.Keys.Contains(n.DedupKey)).Select(n => n.DedupKey).ToListAsync(cancellationToken);
+        var senderName = await db.ChatUsers.Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefaultAsync(cancellationToken)
+            ?? OptionalString(Optional(message, "user"), "name");
+        var now = time.GetUtcNow();
+        var added = 0;
+        foreach (var (key, recipient) in keys.Where(k => !queued.Contains(k.Key)))
+        {
+            db.Add(new Notification
+            {
+                DedupKey = key,
+                RecipientUserId = recipient,
+                Title = senderName ?? "New message",
+                Body = settings.IncludePreview ? Preview(text, hasAttachments, settings.PreviewLength) : "New message",
+                AppointmentId = appointment.Id,
+                ChannelId = channelId,
+                MessageId = messageId,
+                CreatedAt = now,
+                NextAttemptAt = now,
+            });
+            added++;
+        }
+
+        return new EventOutcome(false, null, added);
+    }
+
+    /// <summary>An edited or deleted message changes the chat list only if it is the last one.</summary>
+    private async Task<EventOutcome> MessageChangedAsync(JsonElement root, bool deleted, CancellationToken cancellationToken)
+    {
+        if (AppointmentChannel(root) is not { } channelId)
+        {
+            return EventOutcome.Ignore("not an appointment channel");
+        }
+
+        var message = Required(root, "message", JsonValueKind.Object);
+        var messageId = RequiredString(message, "id");
+        var hasAttachments = Optional(message, "attachments") is { ValueKind: JsonValueKind.Array } attachments && attachments.GetArrayLength() > 0;
+        var preview = deleted ? DeletedMessage : Preview(OptionalString(message, "text") ?? "", hasAttachments, ChatLimits.MaxPreviewLength);
+        var rows = await db.Appointments
+            .Where(a => a.ChannelId == channelId && a.LastMessageId == messageId)
+            .ExecuteUpdateAsync(set => set.SetProperty(a => a.LastMessageText, preview), cancellationToken);
+        return rows == 0 ? EventOutcome.Ignore("not the chat's last message") : EventOutcome.Done;
+    }
+
+    /// <summary>The mirror follows Stream's frozen flag and status; an ended chat stays ended.</summary>
+    private async Task<EventOutcome> ChannelUpdatedAsync(JsonElement root, CancellationToken cancellationToken)
+    {
+        if (AppointmentChannel(root) is not { } channelId)
+        {
+            return EventOutcome.Ignore("not an appointment channel");
+        }
+
+        var channel = Required(root, "channel", JsonValueKind.Object);
+        var frozen = Optional(channel, "frozen") is { ValueKind: JsonValueKind.True };
+        var updatedAt = Time(channel, "updated_at") ?? Time(root, "created_at") ?? time.GetUtcNow();
+        var status = OptionalString(channel, "status");
+
+        if (!await db.Appointments.AnyAsync(a => a.ChannelId == channelId, cancellationToken))
+        {
+            return EventOutcome.Ignore("a channel the service does not know");
+        }
+
+        var newer = db.Appointments.Where(a => a.ChannelId == channelId && (a.ChannelUpdatedAt == null || a.ChannelUpdatedAt <= updatedAt));
+        if (status == "ended")
+        {
+            await newer.ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.ChatFrozen, frozen)
+                .SetProperty(a => a.ChannelUpdatedAt, updatedAt)
+                .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
+                .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? updatedAt)
+                .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? EndedByStream)
+                .SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null), cancellationToken);
+        }
+        else if (Infrastructure.EnumNames<ChatStatus>.TryParse(status, out var parsed))
+        {
+            await newer.ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.ChatFrozen, frozen)
+                .SetProperty(a => a.ChannelUpdatedAt, updatedAt)
+                .SetProperty(a => a.ChatStatus, a => a.ChatStatus == ChatStatus.Ended ? ChatStatus.Ended : parsed), cancellationToken);
+        }
+        else
+        {
+            await newer.ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.ChatFrozen, frozen)
+                .SetProperty(a => a.ChannelUpdatedAt, updatedAt), cancellationToken);
+        }
+
+        return EventOutcome.Done;
+    }
+
+    /// <summary>A channel deleted in Stream shows as ended — never as active.</summary>
+    private async Task<EventOutcome> ChannelDeletedAsync(JsonElement root, CancellationToken cancellationToken)
+    {
+        if (AppointmentChannel(root) is not { } channelId)
+        {
+            return EventOutcome.Ignore("not an appointment channel");
+        }
+
+        var at = Time(root, "created_at") ?? time.GetUtcNow();
+        var rows = await db.Appointments.Where(a => a.ChannelId == channelId).ExecuteUpdateAsync(set => set
+            .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
+            .SetProperty(a => a.ChatFrozen, true)
+            .SetProperty(a => a.ChannelDeletedAt, at)
+            .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? at)
+            .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? EndedByStream)
+            .SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null), cancellationToken);
+        return rows == 0 ? EventOutcome.Ignore("a channel the service does not know") : EventOutcome.Done;
+    }
+
+    /// <summary>Refreshes the display name used in chat lists and push titles.</summary>
+    private async Task<EventOutcome> UserUpdatedAsync(JsonElement root, CancellationToken cancellationToken)
+    {
+        var user = Required(root, "user", JsonValueKind.Object);
+        var id = RequiredString(user, "id");
+        var name = OptionalString(user, "name");
+        if (name is not null && name.Length > Appointment.MaxNameLength)
+        {
+            name = name[..Appointment.MaxNameLength];
+        }
+
+        var known = await db.ChatUsers.FirstOrDefaultAsync(u => u.Id == id, cancellationToken);
+        if (known is null)
+        {
+            db.ChatUsers.Add(new ChatUser { Id = id, Name = name, SyncedAt = time.GetUtcNow(), UpdatedAt = time.GetUtcNow() });
+        }
+        else if (known.Name != name)
+        {
+            known.Name = name;
+            known.UpdatedAt = time.GetUtcNow();
+        }
+
+        return EventOutcome.Done;
+    }
+
+    /// <summary>The channel id of an event about a <c>messaging:appointment-…</c> channel, or null.</summary>
+    private static string? AppointmentChannel(JsonElement root)
+    {
+        var channelId = OptionalString(root, "channel_id");
+        var channelType = OptionalString(root, "channel_type");
+        if (channelId is null && OptionalString(root, "cid") is { } cid && cid.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon)
+        {
+            (channelType, channelId) = (cid[..colon], cid[(colon + 1)..]);
+        }
+
+        if (channelId is null)
+        {
+            throw new InvalidDataException("the event names no channel (channel_id or cid)");
+        }
+
+        return (channelType ?? ChatLimits.ChannelType) == ChatLimits.ChannelType && channelId.StartsWith(ChatLimits.ChannelPrefix, StringComparison.Ordinal)
+            ? channelId
+            : null;
+    }
+
+    private static List<string> Members(JsonElement root)
+    {
+        var members = new List<string>();
+        if (Optional(root, "members") is { ValueKind: JsonValueKind.Array } array)
+        {
+            foreach (var member in array.EnumerateArray())
+            {
+                if ((OptionalString(member, "user_id") ?? OptionalString(Optional(member, "user"), "id")) is { } id)
+                {
+                    members.Add(id);
+                }
+            }
+        }
+
+        return members;
+    }
+
+    private static string Preview(string text, bool hasAttachments, int length)
+    {
+        if (text.Length == 0)
+        {
+            return hasAttachments ? MediaMessage : "";
+        }
+
+        return text.Length <= length ? text : text[..(length - 1)] + "…";
+    }
+
+    private static JsonElement? Optional(JsonElement? element, string name) =>
+        element is { ValueKind: JsonValueKind.Object } obj && obj.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+    private static JsonElement Required(JsonElement element, string name, JsonValueKind kind) =>
+        Optional(element, name) is { } value && value.ValueKind == kind
+            ? value
+            : throw new InvalidDataException($"the event has no '{name}' {kind.ToString().ToLowerInvariant()}");
+
+    private static string? OptionalString(JsonElement? element, string name) =>
+        Optional(element, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
+
+    private static string RequiredString(JsonElement element, string name) =>
+        OptionalString(element, name) ?? throw new InvalidDataException($"the event has no '{name}' string");
+
+    private static DateTimeOffset? Time(JsonElement element, string name)
+    {
+        if (OptionalString(element, name) is not { } text)
+        {
+            return null;
+        }
+
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)
+            ? value.ToUniversalTime()
+            : throw new InvalidDataException($"'{name}' is not a time: {text}");
+    }
+}

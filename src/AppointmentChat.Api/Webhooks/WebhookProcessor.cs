@@ -1,0 +1,139 @@
+using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Webhooks;
+
+internal sealed class WebhookProcessorSignal : WorkSignal;
+
+/// <summary>
+/// Processes the inbox in order of arrival, each event once: its effects and its "processed" mark are
+/// one transaction. A failing event is retried with backoff and finally parked as dead, without holding
+/// up the events behind it. Events left over from a crash are picked up at start.
+/// </summary>
+internal sealed partial class WebhookProcessor(
+    IServiceScopeFactory scopes,
+    WebhookProcessorSignal signal,
+    Notifications.PushDispatcherSignal push,
+    TimeProvider time,
+    IOptions<WebhookOptions> options,
+    ILogger<WebhookProcessor> logger) : PollingWorker(signal, time, logger)
+{
+    private const int BatchSize = 50;
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+
+    protected override TimeSpan PollInterval => options.Value.PollInterval;
+
+    protected override async Task<TimeSpan?> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var claimed = await ClaimAsync(cancellationToken);
+            foreach (var id in claimed)
+            {
+                await ProcessAsync(id, cancellationToken);
+            }
+
+            if (claimed.Count < BatchSize)
+            {
+                break;
+            }
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var now = Time.GetUtcNow();
+        var next = await scope.ServiceProvider.GetRequiredService<ChatDbContext>().Set<InboxEvent>()
+            .Where(e => e.Status == InboxStatus.Pending && (e.LeaseUntil == null || e.LeaseUntil < now))
+            .MinAsync(e => (DateTimeOffset?)e.NextAttemptAt, cancellationToken);
+        return next - now;
+    }
+
+    private async Task<List<long>> ClaimAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+        var now = Time.GetUtcNow();
+        var candidates = await db.Set<InboxEvent>().AsNoTracking()
+            .Where(e => e.Status == InboxStatus.Pending && e.NextAttemptAt <= now && (e.LeaseUntil == null || e.LeaseUntil < now))
+            .OrderBy(e => e.Id)
+            .Select(e => e.Id)
+            .Take(BatchSize)
+            .ToListAsync(cancellationToken);
+
+        var claimed = new List<long>(candidates.Count);
+        var until = now + Lease;
+        foreach (var id in candidates)
+        {
+            var rows = await db.Set<InboxEvent>()
+                .Where(e => e.Id == id && e.Status == InboxStatus.Pending && (e.LeaseUntil == null || e.LeaseUntil < now))
+                .ExecuteUpdateAsync(set => set.SetProperty(e => e.LeaseUntil, until).SetProperty(e => e.LeaseOwner, InstanceId), cancellationToken);
+            if (rows == 1)
+            {
+                claimed.Add(id);
+            }
+        }
+
+        return claimed;
+    }
+
+    private async Task ProcessAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+        var inbox = await db.Set<InboxEvent>().SingleAsync(e => e.Id == id, cancellationToken);
+        try
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var outcome = await scope.ServiceProvider.GetRequiredService<StreamEventHandler>().HandleAsync(inbox, cancellationToken);
+            inbox.Status = outcome.Ignored ? InboxStatus.Ignored : InboxStatus.Processed;
+            inbox.Note = outcome.Note;
+            inbox.ProcessedAt = Time.GetUtcNow();
+            inbox.Attempts++;
+            inbox.LeaseUntil = null;
+            inbox.LeaseOwner = null;
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            if (outcome.Notifications > 0)
+            {
+                push.Wake();
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            await RecordFailureAsync(id, ex, cancellationToken);
+        }
+    }
+
+    private async Task RecordFailureAsync(long id, Exception exception, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+        var inbox = await db.Set<InboxEvent>().SingleAsync(e => e.Id == id, cancellationToken);
+        var settings = options.Value;
+        inbox.Attempts++;
+        inbox.Note = Truncate($"{exception.GetType().Name}: {exception.Message}", InboxEvent.MaxNoteLength);
+        inbox.LeaseUntil = null;
+        inbox.LeaseOwner = null;
+        if (inbox.Attempts >= settings.MaxAttempts)
+        {
+            inbox.Status = InboxStatus.Dead;
+            LogDead(logger, exception, inbox.EventType, inbox.Id, inbox.Attempts);
+        }
+        else
+        {
+            inbox.NextAttemptAt = Time.GetUtcNow() + Backoff(inbox.Attempts, settings.FirstRetryDelay, settings.MaxRetryDelay);
+            LogRetry(logger, exception, inbox.EventType, inbox.Id, inbox.Attempts, inbox.NextAttemptAt);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {EventType} #{InboxId} failed (attempt {Attempts}); retrying at {RetryAt}")]
+    private static partial void LogRetry(ILogger logger, Exception exception, string eventType, long inboxId, int attempts, DateTimeOffset retryAt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Webhook {EventType} #{InboxId} failed {Attempts} times and is parked as dead")]
+    private static partial void LogDead(ILogger logger, Exception exception, string eventType, long inboxId, int attempts);
+}

@@ -1,0 +1,223 @@
+using System.Buffers;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using AppointmentChat.Api.Auth;
+using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Stream;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Webhooks;
+
+/// <summary>
+/// <c>POST /api/webhooks/stream</c>: verify, store once, acknowledge — fast, with no Stream call, push or
+/// heavy work before the 200 (Stream waits about 6 s). Processing happens in <see cref="WebhookProcessor"/>.
+/// </summary>
+internal static partial class WebhooksApi
+{
+    public static RouteGroupBuilder MapWebhooks(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/webhooks").WithTags("Webhooks");
+
+        group.MapPost("/stream", Receive)
+            .AllowAnonymous() // authenticated by Stream's signature instead of a bearer token
+            .WithSummary("Receive a webhook from Stream (signed with X-Signature)");
+
+        group.MapGet("/dead", ListDead)
+            .RequireAuthorization(AuthSetup.ServicePolicy)
+            .WithSummary("Events that kept failing, parked with their error (service role)");
+
+        group.MapPost("/dead/{eventId:long}/retry", Retry)
+            .RequireAuthorization(AuthSetup.ServicePolicy)
+            .WithSummary("Queue a parked event for processing again (service role)");
+
+        return group;
+    }
+
+    internal static async Task<Results<Ok<WebhookAck>, ProblemHttpResult>> Receive(
+        HttpContext http,
+        WebhookSignature signature,
+        ChatDbContext db,
+        WebhookProcessorSignal processor,
+        IOptions<WebhookOptions> webhookOptions,
+        IOptions<StreamOptions> streamOptions,
+        TimeProvider time,
+        ILogger<WebhookProcessor> logger)
+    {
+        var limit = webhookOptions.Value.MaxBodyBytes;
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = null; // this endpoint enforces its own limit, compressed or not
+        }
+
+        var request = http.Request;
+        if (request.ContentLength > limit)
+        {
+            return Rejected(logger, StatusCodes.Status413PayloadTooLarge, $"The webhook body is larger than {limit} bytes.");
+        }
+
+        var body = await ReadAtMostAsync(request.Body, limit, http.RequestAborted);
+        if (body is null)
+        {
+            return Rejected(logger, StatusCodes.Status413PayloadTooLarge, $"The webhook body is larger than {limit} bytes.");
+        }
+
+        if (string.Equals(request.Headers.ContentEncoding, "gzip", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                await using var gzip = new GZipStream(new MemoryStream(body), CompressionMode.Decompress);
+                body = await ReadAtMostAsync(gzip, limit, http.RequestAborted);
+            }
+            catch (InvalidDataException)
+            {
+                return Rejected(logger, StatusCodes.Status400BadRequest, "The webhook body is not valid gzip.");
+            }
+
+            if (body is null)
+            {
+                return Rejected(logger, StatusCodes.Status413PayloadTooLarge, $"The decompressed webhook body is larger than {limit} bytes.");
+            }
+        }
+
+        if (!signature.IsValid(body, request.Headers["X-Signature"]))
+        {
+            return Rejected(logger, StatusCodes.Status401Unauthorized, "The webhook signature (X-Signature) does not match the body.");
+        }
+
+        var apiKey = request.Headers["X-Api-Key"].ToString();
+        if (apiKey.Length > 0 && !string.Equals(apiKey, streamOptions.Value.ApiKey, StringComparison.Ordinal))
+        {
+            return Rejected(logger, StatusCodes.Status401Unauthorized, "The webhook is for another Stream app (X-Api-Key).");
+        }
+
+        string eventType;
+        string? channelId;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return Rejected(logger, StatusCodes.Status400BadRequest, "The webhook body must be a JSON object.");
+            }
+
+            eventType = Text(document.RootElement, "type", 100) ?? "unknown";
+            channelId = Text(document.RootElement, "channel_id", 64);
+        }
+        catch (JsonException)
+        {
+            return Rejected(logger, StatusCodes.Status400BadRequest, "The webhook body is not valid JSON.");
+        }
+
+        var webhookId = request.Headers["X-Webhook-Id"].ToString();
+        var dedupKey = webhookId.Length is > 0 and <= InboxEvent.MaxDedupKeyLength - 3
+            ? "id:" + webhookId
+            : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
+
+        var now = time.GetUtcNow();
+        db.Add(new InboxEvent
+        {
+            DedupKey = dedupKey,
+            EventType = eventType,
+            ChannelId = channelId,
+            Payload = Encoding.UTF8.GetString(body),
+            ReceivedAt = now,
+            NextAttemptAt = now,
+        });
+        try
+        {
+            await db.SaveChangesAsync(http.RequestAborted);
+        }
+        catch (DbUpdateException)
+        {
+            if (!await db.Set<InboxEvent>().AnyAsync(e => e.DedupKey == dedupKey, http.RequestAborted))
+            {
+                throw;
+            }
+
+            // A redelivery (same X-Webhook-Id, any attempt): acknowledged, not processed again.
+            LogDuplicate(logger, eventType, dedupKey);
+            return TypedResults.Ok(new WebhookAck(true, Duplicate: true));
+        }
+
+        processor.Wake();
+        return TypedResults.Ok(new WebhookAck(true));
+    }
+
+    internal static async Task<Ok<DeadEventsResponse>> ListDead(ChatDbContext db, int? limit, CancellationToken cancellationToken)
+    {
+        var events = await db.Set<InboxEvent>().AsNoTracking()
+            .Where(e => e.Status == InboxStatus.Dead)
+            .OrderByDescending(e => e.Id)
+            .Take(Math.Clamp(limit ?? 50, 1, 500))
+            .Select(e => new DeadEvent(e.Id, e.DedupKey, e.EventType, e.ChannelId, e.ReceivedAt, e.Attempts, e.Note))
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(new DeadEventsResponse(events));
+    }
+
+    internal static async Task<Results<Ok<DeadEvent>, ProblemHttpResult>> Retry(long eventId, ChatDbContext db, WebhookProcessorSignal processor, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var parked = await db.Set<InboxEvent>().AsNoTracking().FirstOrDefaultAsync(e => e.Id == eventId && e.Status == InboxStatus.Dead, cancellationToken);
+        var requeued = parked is null ? 0 : await db.Set<InboxEvent>()
+            .Where(e => e.Id == eventId && e.Status == InboxStatus.Dead)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(e => e.Status, InboxStatus.Pending)
+                .SetProperty(e => e.Attempts, 0)
+                .SetProperty(e => e.NextAttemptAt, time.GetUtcNow()), cancellationToken);
+        if (requeued == 0)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: "No parked event with this id.");
+        }
+
+        processor.Wake();
+        return TypedResults.Ok(new DeadEvent(parked!.Id, parked.DedupKey, parked.EventType, parked.ChannelId, parked.ReceivedAt, Attempts: 0, parked.Note));
+    }
+
+    /// <summary>The whole stream, or null when it holds more than <paramref name="limit"/> bytes.</summary>
+    private static async Task<byte[]?> ReadAtMostAsync(System.IO.Stream source, int limit, CancellationToken cancellationToken)
+    {
+        var buffer = new ArrayBufferWriter<byte>(Math.Min(limit + 1, 16 * 1024));
+        while (true)
+        {
+            var memory = buffer.GetMemory(4096);
+            var read = await source.ReadAsync(memory, cancellationToken);
+            if (read == 0)
+            {
+                return buffer.WrittenSpan.ToArray();
+            }
+
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit)
+            {
+                return null;
+            }
+        }
+    }
+
+    private static string? Text(JsonElement root, string name, int maxLength) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { } text
+            ? (text.Length > maxLength ? text[..maxLength] : text)
+            : null;
+
+    private static ProblemHttpResult Rejected(ILogger logger, int status, string detail)
+    {
+        LogRejected(logger, status, detail);
+        return TypedResults.Problem(statusCode: status, detail: detail);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook rejected with {Status}: {Reason}")]
+    private static partial void LogRejected(ILogger logger, int status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {EventType} {DedupKey} was already received; not processed again")]
+    private static partial void LogDuplicate(ILogger logger, string eventType, string dedupKey);
+}
+
+internal sealed record WebhookAck(bool Ok, bool? Duplicate = null);
+
+internal sealed record DeadEvent(long Id, string DedupKey, string EventType, string? ChannelId, DateTimeOffset ReceivedAt, int Attempts, string? Error);
+
+internal sealed record DeadEventsResponse(IReadOnlyList<DeadEvent> Events);

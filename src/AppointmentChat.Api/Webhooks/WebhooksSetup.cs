@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Options;
+
+namespace AppointmentChat.Api.Webhooks;
+
+internal static class WebhooksSetup
+{
+    public static IHostApplicationBuilder AddWebhooks(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>();
+        services.AddSingleton<WebhookSignature>();
+        services.AddScoped<StreamEventHandler>();
+        services.AddSingleton<WebhookProcessorSignal>();
+        services.AddHostedService<WebhookProcessor>();
+        return builder;
+    }
+}
