@@ -64,6 +64,23 @@ public sealed class StartupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HalfAnFcmConfigurationOrAMissingServiceAccountFileStopsTheService()
+    {
+        var environment = Production(new string('k', 40));
+        environment["Push__Fcm__ProjectId"] = "project";
+        await using (var half = ServiceProcess.Start(environment, _folder))
+        {
+            Assert.Equal(1, await half.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("Push__Fcm__ProjectId and Push__Fcm__ServiceAccountFile go together", half.StandardError, StringComparison.Ordinal);
+        }
+
+        environment["Push__Fcm__ServiceAccountFile"] = Path.Combine(_folder, "missing.json");
+        await using var missing = ServiceProcess.Start(environment, _folder);
+        Assert.Equal(1, await missing.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("missing.json' does not exist", missing.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheDevTokenCommandPrintsABearerTokenTheDevelopmentServiceAccepts()
     {
         var environment = new Dictionary<string, string?>

@@ -1,0 +1,121 @@
+using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Tests.Channels;
+using AppointmentChat.Api.Tests.Infrastructure;
+using AppointmentChat.Api.Webhooks;
+using Microsoft.EntityFrameworkCore;
+
+namespace AppointmentChat.Api.Tests.Webhooks;
+
+/// <summary>The service with push through a fake FCM and a small webhook body limit, started on first use.</summary>
+public abstract class WebhookFixture(DatabaseKind kind) : IAsyncDisposable
+{
+    public const int BodyLimit = 8192;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ChatApp? _app;
+
+    public DatabaseKind Kind { get; } = kind;
+
+    public FakeFcm Fcm { get; private set; } = null!;
+
+    public async Task<ChatApp> AppAsync()
+    {
+        if (Kind == DatabaseKind.Postgres)
+        {
+            await TestDatabase.RequirePostgresAsync();
+        }
+
+        await _gate.WaitAsync();
+        try
+        {
+            if (_app is null)
+            {
+                Fcm = await FakeFcm.StartAsync();
+                _app = await ChatApp.StartAsync(Kind, Settings(Fcm));
+            }
+
+            return _app;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public static Dictionary<string, string?> Settings(FakeFcm fcm)
+    {
+        var settings = fcm.Settings();
+        settings["Webhooks:MaxBodyBytes"] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Webhooks:MaxAttempts"] = "3";
+        settings["Webhooks:FirstRetryDelay"] = "00:00:00.100";
+        settings["Webhooks:PollInterval"] = "00:00:00.200";
+        return settings;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+            await Fcm.DisposeAsync();
+        }
+
+        _gate.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class SqliteWebhookApp() : WebhookFixture(DatabaseKind.Sqlite);
+
+public sealed class PostgresWebhookApp() : WebhookFixture(DatabaseKind.Postgres);
+
+internal static class WebhookTestData
+{
+    /// <summary>An appointment with a chat, written straight to the database (no Stream needed to receive webhooks).</summary>
+    public static async Task<Scenario> SeedChatAsync(ChatApp app)
+    {
+        var s = Scenario.New();
+        var now = DateTimeOffset.UtcNow;
+        await app.InDatabaseAsync(async db =>
+        {
+            db.Appointments.Add(new Appointment
+            {
+                Id = s.AppointmentId,
+                PetOwnerId = s.PetOwnerId,
+                PetOwnerName = "Alex Owner",
+                VetId = s.VetId,
+                OrganisationId = s.Org,
+                StartsAt = now.AddMinutes(2),
+                DurationMinutes = 30,
+                ChatActivationMinutes = 5,
+                ChannelId = s.ChannelId,
+                ChatStatus = ChatStatus.Active,
+                ChatCreatedAt = now,
+                LastActivityAt = now,
+                CreatedAt = now,
+                UpdatedAt = now,
+            });
+            return await db.SaveChangesAsync();
+        });
+        return s;
+    }
+
+    public static async Task RegisterDeviceAsync(ChatApp app, string userId, string token, string platform = "android")
+    {
+        var response = await app.ClientFor(userId).PostJsonAsync("/api/devices", new { token, platform });
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    internal static Task<List<InboxEvent>> InboxAsync(ChatApp app, Func<InboxEvent, bool>? filter = null) =>
+        app.InDatabaseAsync(async db => (await db.InboxEvents.AsNoTracking().ToListAsync()).Where(filter ?? (_ => true)).ToList());
+
+    internal static async Task<InboxEvent> ProcessedAsync(ChatApp app, string dedupKey)
+    {
+        InboxEvent? found = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            found = await app.InDatabaseAsync(db => db.InboxEvents.AsNoTracking().FirstOrDefaultAsync(e => e.DedupKey == dedupKey));
+            return found is { Status: not InboxStatus.Pending };
+        }, $"inbox event {dedupKey} to be processed");
+        return found!;
+    }
+}
