@@ -21,6 +21,9 @@ internal sealed partial class AppointmentChats(
     ChatSchedulerSignal scheduler,
     ILogger<AppointmentChats> logger)
 {
+    /// <summary>When an interrupted end is finished by the scheduler.</summary>
+    private static readonly TimeSpan EndRetryDelay = TimeSpan.FromMinutes(1);
+
     private ChatOptions Options => options.Value;
 
     /// <summary>
@@ -65,9 +68,11 @@ internal sealed partial class AppointmentChats(
     }
 
     /// <summary>
-    /// Ends the chat: the end message from the system user (its own id, so a repeat sends nothing), then a
-    /// partial update <c>status: ended, frozen: true</c> that keeps every other field; then the record.
-    /// Ending an ended chat does nothing.
+    /// Ends the chat. The decision (when, by whom) is recorded first, so Stream's own webhooks about the
+    /// change, which may arrive before this finishes, attribute it rightly; and should Stream fail here,
+    /// the scheduler finishes the job once it is reachable. Then the end message from the system user (its
+    /// own id, so a repeat sends nothing), a partial update <c>status: ended, frozen: true</c> that keeps
+    /// every other field, and the record. Ending an ended chat does nothing.
     /// </summary>
     public async Task EndAsync(Appointment appointment, string endedBy, CancellationToken cancellationToken)
     {
@@ -76,17 +81,25 @@ internal sealed partial class AppointmentChats(
             return;
         }
 
+        var decidedAt = time.GetUtcNow();
+        var safetyNet = decidedAt + EndRetryDelay;
+        await db.Appointments
+            .Where(a => a.Id == appointment.Id && a.ChatStatus != ChatStatus.Ended)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? decidedAt)
+                .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? endedBy)
+                .SetProperty(a => a.ChatSyncDue, safetyNet), cancellationToken);
+
         await SyncUsersAsync([(Options.SystemUserId, Options.SystemUserName)], cancellationToken);
         await stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended"), cancellationToken);
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, new JsonObject { ["status"] = EnumNames(ChatStatus.Ended), ["frozen"] = true }, null, cancellationToken);
 
-        var now = time.GetUtcNow();
         var ended = await db.Appointments
-            .Where(a => a.Id == appointment.Id && a.ChatStatus != ChatStatus.Ended)
+            .Where(a => a.Id == appointment.Id && (a.ChatStatus != ChatStatus.Ended || a.ChatSyncDue != null))
             .ExecuteUpdateAsync(set => set
                 .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
                 .SetProperty(a => a.ChatFrozen, true)
-                .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? now)
+                .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? decidedAt)
                 .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? endedBy)
                 .SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null)
                 .SetProperty(a => a.ChatSyncAttempts, 0)
