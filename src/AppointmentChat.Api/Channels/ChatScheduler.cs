@@ -29,7 +29,7 @@ internal sealed partial class ChatScheduler(
 
     protected override TimeSpan PollInterval => options.Value.SchedulerPollInterval;
 
-    protected override async Task<TimeSpan?> RunOnceAsync(CancellationToken cancellationToken)
+    protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)
     {
         await RunDueAsync(cancellationToken);
         return await UntilNextDueAsync(cancellationToken);
@@ -56,30 +56,17 @@ internal sealed partial class ChatScheduler(
     private async Task<List<string>> ClaimDueAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
         var now = Time.GetUtcNow();
-        var candidates = await db.Appointments.AsNoTracking()
-            .Where(a => a.ChatSyncDue <= now && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now))
-            .OrderBy(a => a.ChatSyncDue)
-            .Select(a => a.Id)
-            .Take(BatchSize)
-            .ToListAsync(cancellationToken);
-
-        var claimed = new List<string>(candidates.Count);
-        var leaseUntil = now + Lease;
-        foreach (var id in candidates)
-        {
-            // Only one instance's update matches: the lease is taken atomically.
-            var rows = await db.Appointments
-                .Where(a => a.Id == id && a.ChatSyncDue <= now && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now))
-                .ExecuteUpdateAsync(set => set.SetProperty(a => a.ChatLeaseUntil, leaseUntil).SetProperty(a => a.ChatLeaseOwner, InstanceId), cancellationToken);
-            if (rows == 1)
-            {
-                claimed.Add(id);
-            }
-        }
-
-        return claimed;
+        return await Leases.ClaimAsync(
+            scope.ServiceProvider.GetRequiredService<ChatDbContext>().Appointments,
+            a => a.ChatSyncDue <= now && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now),
+            a => a.Id,
+            a => a.ChatSyncDue,
+            a => a.ChatLeaseUntil,
+            a => a.ChatLeaseOwner,
+            now + Lease,
+            BatchSize,
+            cancellationToken);
     }
 
     private async Task ProcessAsync(string appointmentId, CancellationToken cancellationToken)
@@ -106,7 +93,7 @@ internal sealed partial class ChatScheduler(
         }
     }
 
-    private async Task<TimeSpan?> UntilNextDueAsync(CancellationToken cancellationToken)
+    private async Task<DateTimeOffset?> UntilNextDueAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var now = Time.GetUtcNow();
@@ -115,7 +102,7 @@ internal sealed partial class ChatScheduler(
         var next = await scope.ServiceProvider.GetRequiredService<ChatDbContext>().Appointments
             .Where(a => a.ChatSyncDue != null && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now))
             .MinAsync(a => a.ChatSyncDue, cancellationToken);
-        return next - now;
+        return next;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat of appointment {AppointmentId} could not be brought in line with Stream (attempt {Attempts}); retrying at {RetryAt}")]

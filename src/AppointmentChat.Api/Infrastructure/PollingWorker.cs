@@ -5,17 +5,39 @@ namespace AppointmentChat.Api.Infrastructure;
 /// <summary>Wakes a <see cref="PollingWorker"/> when there is new work, instead of waiting for its next poll.</summary>
 internal abstract class WorkSignal
 {
+    private static readonly TimeSpan ClockJump = TimeSpan.FromMilliseconds(50);
+
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     public void Wake() => _signal.Writer.TryWrite(true);
 
-    /// <summary>Waits for a wake-up or for <paramref name="timeout"/> on <paramref name="time"/>'s clock.</summary>
-    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Waits for a wake-up or until <paramref name="deadline"/> on <paramref name="time"/>'s clock.</summary>
+    public async Task WaitAsync(DateTimeOffset deadline, TimeProvider time, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var woken = _signal.Reader.WaitToReadAsync(linked.Token).AsTask();
-        var elapsed = Task.Delay(timeout, time, linked.Token);
-        await Task.WhenAny(woken, elapsed);
+        while (true)
+        {
+            var now = time.GetUtcNow();
+            if (now >= deadline)
+            {
+                break;
+            }
+
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
+            var elapsed = Task.Delay(deadline - now, time, timer.Token);
+
+            // A clock that jumped while the timer was being set (a test's fake clock) would leave it late: set it again.
+            if (time.GetUtcNow() - now > ClockJump)
+            {
+                await timer.CancelAsync();
+                continue;
+            }
+
+            await Task.WhenAny(woken, elapsed);
+            break;
+        }
+
         await linked.CancelAsync();
         _signal.Reader.TryRead(out _);
     }
@@ -32,19 +54,19 @@ internal abstract partial class PollingWorker(WorkSignal signal, TimeProvider ti
     /// <summary>The longest sleep, so work from other instances is found without a wake-up.</summary>
     protected abstract TimeSpan PollInterval { get; }
 
-    /// <summary>Handles what is due; returns how long until the next item is due, if known.</summary>
-    protected abstract Task<TimeSpan?> RunOnceAsync(CancellationToken cancellationToken);
+    /// <summary>Handles what is due; returns when the next item is due, if known.</summary>
+    protected abstract Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var wait = PollInterval;
+            var wakeAt = Time.GetUtcNow() + PollInterval;
             try
             {
-                if (await RunOnceAsync(stoppingToken) is { } next && next < wait)
+                if (await RunOnceAsync(stoppingToken) is { } next && next < wakeAt)
                 {
-                    wait = next < TimeSpan.Zero ? TimeSpan.Zero : next;
+                    wakeAt = next;
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -58,7 +80,7 @@ internal abstract partial class PollingWorker(WorkSignal signal, TimeProvider ti
 
             try
             {
-                await signal.WaitAsync(wait, Time, stoppingToken);
+                await signal.WaitAsync(wakeAt, Time, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

@@ -32,7 +32,7 @@ internal sealed partial class PushDispatcher(
         }
     }
 
-    protected override async Task<TimeSpan?> RunOnceAsync(CancellationToken cancellationToken)
+    protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -53,35 +53,23 @@ internal sealed partial class PushDispatcher(
         var next = await scope.ServiceProvider.GetRequiredService<ChatDbContext>().Set<Notification>()
             .Where(n => n.Status == NotificationStatus.Pending && (n.LeaseUntil == null || n.LeaseUntil < now))
             .MinAsync(n => (DateTimeOffset?)n.NextAttemptAt, cancellationToken);
-        return next - now;
+        return next;
     }
 
     private async Task<List<long>> ClaimAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
         var now = Time.GetUtcNow();
-        var candidates = await db.Set<Notification>().AsNoTracking()
-            .Where(n => n.Status == NotificationStatus.Pending && n.NextAttemptAt <= now && (n.LeaseUntil == null || n.LeaseUntil < now))
-            .OrderBy(n => n.Id)
-            .Select(n => n.Id)
-            .Take(BatchSize)
-            .ToListAsync(cancellationToken);
-
-        var claimed = new List<long>(candidates.Count);
-        var until = now + Lease;
-        foreach (var id in candidates)
-        {
-            var rows = await db.Set<Notification>()
-                .Where(n => n.Id == id && n.Status == NotificationStatus.Pending && (n.LeaseUntil == null || n.LeaseUntil < now))
-                .ExecuteUpdateAsync(set => set.SetProperty(n => n.LeaseUntil, until).SetProperty(n => n.LeaseOwner, InstanceId), cancellationToken);
-            if (rows == 1)
-            {
-                claimed.Add(id);
-            }
-        }
-
-        return claimed;
+        return await Leases.ClaimAsync(
+            scope.ServiceProvider.GetRequiredService<ChatDbContext>().Notifications,
+            n => n.Status == NotificationStatus.Pending && n.NextAttemptAt <= now && (n.LeaseUntil == null || n.LeaseUntil < now),
+            n => n.Id,
+            n => n.Id,
+            n => n.LeaseUntil,
+            n => n.LeaseOwner,
+            now + Lease,
+            BatchSize,
+            cancellationToken);
     }
 
     private async Task DispatchAsync(long notificationId, CancellationToken cancellationToken)

@@ -25,7 +25,7 @@ internal sealed partial class WebhookProcessor(
 
     protected override TimeSpan PollInterval => options.Value.PollInterval;
 
-    protected override async Task<TimeSpan?> RunOnceAsync(CancellationToken cancellationToken)
+    protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -46,35 +46,23 @@ internal sealed partial class WebhookProcessor(
         var next = await scope.ServiceProvider.GetRequiredService<ChatDbContext>().Set<InboxEvent>()
             .Where(e => e.Status == InboxStatus.Pending && (e.LeaseUntil == null || e.LeaseUntil < now))
             .MinAsync(e => (DateTimeOffset?)e.NextAttemptAt, cancellationToken);
-        return next - now;
+        return next;
     }
 
     private async Task<List<long>> ClaimAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
         var now = Time.GetUtcNow();
-        var candidates = await db.Set<InboxEvent>().AsNoTracking()
-            .Where(e => e.Status == InboxStatus.Pending && e.NextAttemptAt <= now && (e.LeaseUntil == null || e.LeaseUntil < now))
-            .OrderBy(e => e.Id)
-            .Select(e => e.Id)
-            .Take(BatchSize)
-            .ToListAsync(cancellationToken);
-
-        var claimed = new List<long>(candidates.Count);
-        var until = now + Lease;
-        foreach (var id in candidates)
-        {
-            var rows = await db.Set<InboxEvent>()
-                .Where(e => e.Id == id && e.Status == InboxStatus.Pending && (e.LeaseUntil == null || e.LeaseUntil < now))
-                .ExecuteUpdateAsync(set => set.SetProperty(e => e.LeaseUntil, until).SetProperty(e => e.LeaseOwner, InstanceId), cancellationToken);
-            if (rows == 1)
-            {
-                claimed.Add(id);
-            }
-        }
-
-        return claimed;
+        return await Leases.ClaimAsync(
+            scope.ServiceProvider.GetRequiredService<ChatDbContext>().InboxEvents,
+            e => e.Status == InboxStatus.Pending && e.NextAttemptAt <= now && (e.LeaseUntil == null || e.LeaseUntil < now),
+            e => e.Id,
+            e => e.Id,
+            e => e.LeaseUntil,
+            e => e.LeaseOwner,
+            now + Lease,
+            BatchSize,
+            cancellationToken);
     }
 
     private async Task ProcessAsync(long id, CancellationToken cancellationToken)
