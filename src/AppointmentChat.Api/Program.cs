@@ -4,6 +4,7 @@ using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Notifications;
+using AppointmentChat.Api.Operations;
 using AppointmentChat.Api.RateLimiting;
 using AppointmentChat.Api.Stream;
 using AppointmentChat.Api.Tokens;
@@ -16,6 +17,9 @@ if (args is [DevTokens.CommandName, .. var commandArgs])
 }
 
 builder.AddServiceDefaults();
+builder.AddApiDocs();
+builder.AddTelemetry();
+builder.AddHealth();
 builder.AddApiJson();
 builder.AddApiProblemDetails();
 builder.AddChatAuth();
@@ -44,6 +48,9 @@ app.MapChannels();
 app.MapWebhooks();
 app.MapDevices();
 app.MapEmbeddedStreamEmulator();
+app.MapApiDocs();
+app.MapHealth();
+app.MapMetrics();
 
 return await app.RunChatServiceAsync();
 

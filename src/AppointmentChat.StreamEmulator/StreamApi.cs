@@ -17,6 +17,10 @@ public static class StreamApi
 {
     public static void MapStreamApi(this IEndpointRouteBuilder routes)
     {
+        routes.MapGet("/app", (HttpContext http, EmulatorSettings settings) =>
+            HandleAsync(http, "GetApp", 200, (caller, _) => caller.IsServer
+                ? new JsonObject { ["app"] = new JsonObject { ["name"] = "stream-emulator", ["organization"] = "local", ["webhook_url"] = settings.WebhookUrl?.ToString() ?? "" } }
+                : throw StreamErrorException.NotAllowed("GetApp", "only server-side calls may read the app settings")));
         routes.MapPost("/users", (HttpContext http, ChatStore store) =>
             HandleAsync(http, "UpdateUsers", 201, (caller, body) => store.UpsertUsers(caller, body["users"] as JsonObject)));
         routes.MapPatch("/users", (HttpContext http, ChatStore store) =>

@@ -5,15 +5,15 @@ namespace AppointmentChat.Api.Appointments;
 /// <summary>What the PMS pushes with <c>PUT /api/appointments/{appointmentId}</c>.</summary>
 internal sealed record AppointmentRequest(
     string? PetOwnerId,
-    string? PetOwnerName,
-    string? PetName,
     string? VetId,
-    string? VetName,
     string? OrganisationId,
     DateTimeOffset? StartsAt,
     int? DurationMinutes,
-    AppointmentStatus? Status,
-    int? ChatActivationMinutes)
+    string? PetOwnerName = null,
+    string? PetName = null,
+    string? VetName = null,
+    AppointmentStatus? Status = null,
+    int? ChatActivationMinutes = null)
 {
     public const int MaxDurationMinutes = 24 * 60;
     public const int MaxActivationMinutes = 24 * 60;

@@ -13,13 +13,16 @@ internal static class AppointmentsApi
 {
     public static RouteGroupBuilder MapAppointments(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/appointments").WithTags("Appointments").RequireAuthorization();
+        var group = routes.MapGroup("/api/appointments").WithTags("Appointments").RequireAuthorization()
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized);
 
         group.MapPut("/{appointmentId}", PutAppointment)
             .RequireAuthorization(AuthSetup.PracticePolicy)
+            .ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status409Conflict, StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Create or update an appointment (PMS: service or admin role)");
 
         group.MapGet("/{appointmentId}", GetAppointment)
+            .ProducesProblems(StatusCodes.Status404NotFound)
             .WithSummary("Read an appointment (its participants, its organisation's admins, the service)");
 
         return group;

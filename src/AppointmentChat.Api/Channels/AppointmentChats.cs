@@ -19,6 +19,7 @@ internal sealed partial class AppointmentChats(
     TimeProvider time,
     IOptions<ChatOptions> options,
     ChatSchedulerSignal scheduler,
+    Operations.ChatMetrics metrics,
     ILogger<AppointmentChats> logger)
 {
     /// <summary>When an interrupted end is finished by the scheduler.</summary>
@@ -60,6 +61,7 @@ internal sealed partial class AppointmentChats(
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
         if (recorded == 1)
         {
+            metrics.ChannelsCreated.Add(1);
             LogCreated(logger, channelId, status);
             scheduler.Wake();
         }
@@ -108,6 +110,7 @@ internal sealed partial class AppointmentChats(
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
         if (ended == 1)
         {
+            metrics.ChannelsEnded.Add(1);
             LogEnded(logger, channelId, endedBy);
         }
     }

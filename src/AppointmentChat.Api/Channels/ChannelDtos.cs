@@ -12,10 +12,10 @@ namespace AppointmentChat.Api.Channels;
 /// </summary>
 internal sealed record CreateChannelRequest(
     string? AppointmentId,
-    string? PetOwnerId,
-    string? VetId,
-    DateTimeOffset? AppointmentTime,
-    int? ActivationMinutes)
+    string? PetOwnerId = null,
+    string? VetId = null,
+    DateTimeOffset? AppointmentTime = null,
+    int? ActivationMinutes = null)
 {
     public bool Validate(RequestErrors errors)
     {

@@ -21,13 +21,17 @@ internal static class ChannelsApi
 
     public static RouteGroupBuilder MapChannels(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/chat/channels").WithTags("Channels").RequireAuthorization();
+        var group = routes.MapGroup("/api/chat/channels").WithTags("Channels").RequireAuthorization()
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized);
 
         group.MapPost("/", CreateOrGet)
+            .ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict,
+                StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Create (or get) the chat channel of an appointment")
             .WithDescription("For the appointment's pet owner and vet, an admin of its organisation, or the service. Idempotent.");
 
         group.MapPost("/{channelId}/end", End)
+            .ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("End an appointment's chat: a system message, then the channel frozen with status ended")
             .WithDescription("For the appointment's vet, an admin of its organisation, or the service. Idempotent.");
 

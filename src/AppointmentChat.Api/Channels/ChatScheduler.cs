@@ -20,10 +20,10 @@ internal sealed partial class ChatScheduler(
     ChatSchedulerSignal signal,
     TimeProvider time,
     IOptions<ChatOptions> options,
+    IOptions<WorkerOptions> workers,
     ILogger<ChatScheduler> logger) : PollingWorker(signal, time, logger)
 {
     private const int BatchSize = 20;
-    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(10);
 
@@ -64,7 +64,7 @@ internal sealed partial class ChatScheduler(
             a => a.ChatSyncDue,
             a => a.ChatLeaseUntil,
             a => a.ChatLeaseOwner,
-            now + Lease,
+            now + workers.Value.LeaseDuration,
             BatchSize,
             cancellationToken);
     }

@@ -108,10 +108,11 @@ internal static class DatabaseSetup
         services.AddOptions<DatabaseOptions>().ValidateOnStart();
 
         // Both are registered; the configured provider decides which one ChatDbContext resolves to.
+        var spans = new Operations.DatabaseSpans();
         services.AddDbContextPool<SqliteChatDbContext>((sp, options) =>
-            options.UseSqlite(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
+            options.UseSqlite(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).AddInterceptors(spans));
         services.AddDbContextPool<PostgresChatDbContext>((sp, options) =>
-            options.UseNpgsql(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
+            options.UseNpgsql(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).AddInterceptors(spans));
         services.AddScoped<ChatDbContext>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
         {
             DatabaseProvider.Postgres => sp.GetRequiredService<PostgresChatDbContext>(),

@@ -37,6 +37,7 @@ internal static class ApiJson
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         options.MaxDepth = 16;
+        options.NumberHandling = JsonNumberHandling.Strict; // "30" is not a number
         options.Converters.Add(new StrictDateTimeOffsetConverter());
         options.Converters.Add(new KebabCaseEnumConverter());
     }

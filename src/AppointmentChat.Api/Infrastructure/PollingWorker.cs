@@ -2,6 +2,18 @@ using System.Threading.Channels;
 
 namespace AppointmentChat.Api.Infrastructure;
 
+/// <summary>Section <c>Workers</c>: what the background workers share.</summary>
+internal sealed class WorkerOptions
+{
+    public const string Section = "Workers";
+
+    /// <summary>
+    /// How long an instance holds a row it works on. If the instance dies, another takes the row after this;
+    /// it must be longer than any one piece of work (a Stream call with its retries, an FCM send).
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(1);
+}
+
 /// <summary>Wakes a <see cref="PollingWorker"/> when there is new work, instead of waiting for its next poll.</summary>
 internal abstract class WorkSignal
 {

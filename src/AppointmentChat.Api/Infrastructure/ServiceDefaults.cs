@@ -17,7 +17,25 @@ internal static class ServiceDefaults
         // AddAuthentication registers Data Protection, which this service never uses (bearer tokens only);
         // without this its key-ring warnings would greet every start.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+
+        // Outside Development: one JSON object per line, with the request id and trace id (from the scopes).
+        if (!builder.Environment.IsDevelopment())
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddJsonConsole(options =>
+            {
+                options.IncludeScopes = true;
+                options.UseUtcTimestamp = true;
+                options.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+            });
+        }
+
+        // On SIGTERM: stop taking requests, let in-flight ones (webhooks included) finish, then stop the workers.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));
         builder.Services.TryAddSingleton<DataFolder>();
+        builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section)
+            .Validate(o => o.LeaseDuration >= TimeSpan.FromSeconds(1) && o.LeaseDuration <= TimeSpan.FromHours(1), "Workers__LeaseDuration must be between 00:00:01 and 01:00:00.")
+            .ValidateOnStart();
         builder.Services.Configure<KestrelServerOptions>(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -12,13 +12,16 @@ internal static class DevicesApi
 {
     public static RouteGroupBuilder MapDevices(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/devices").WithTags("Devices").RequireAuthorization();
+        var group = routes.MapGroup("/api/devices").WithTags("Devices").RequireAuthorization()
+            .ProducesProblems(StatusCodes.Status401Unauthorized);
 
         group.MapPost("/", Register)
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Register a device (FCM token) for the caller's push notifications")
             .WithDescription("Idempotent. A token registered by another user moves to the caller. Past the per-user limit the oldest device is dropped.");
 
         group.MapDelete("/{token}", Unregister)
+            .ProducesProblems(StatusCodes.Status404NotFound)
             .WithSummary("Remove one of the caller's devices");
 
         return group;

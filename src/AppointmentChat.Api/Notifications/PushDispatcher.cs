@@ -15,12 +15,13 @@ internal sealed class PushDispatcherSignal : WorkSignal;
 internal sealed partial class PushDispatcher(
     IServiceScopeFactory scopes,
     PushDispatcherSignal signal,
+    Operations.ChatMetrics metrics,
     TimeProvider time,
     IOptions<PushOptions> options,
+    IOptions<WorkerOptions> workers,
     ILogger<PushDispatcher> logger) : PollingWorker(signal, time, logger)
 {
     private const int BatchSize = 20;
-    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
 
     protected override TimeSpan PollInterval => options.Value.PollInterval;
 
@@ -67,7 +68,7 @@ internal sealed partial class PushDispatcher(
             n => n.Id,
             n => n.LeaseUntil,
             n => n.LeaseOwner,
-            now + Lease,
+            now + workers.Value.LeaseDuration,
             BatchSize,
             cancellationToken);
     }
@@ -99,19 +100,23 @@ internal sealed partial class PushDispatcher(
                 case FcmResult.Sent:
                     delivery.Status = DeliveryStatus.Sent;
                     delivery.Error = null;
+                    metrics.PushesSent.Add(1);
                     break;
                 case FcmResult.Unregistered unregistered:
+                    metrics.PushesFailed.Add(1, new KeyValuePair<string, object?>("reason", "unregistered"));
                     delivery.Status = DeliveryStatus.Unregistered;
                     delivery.Error = unregistered.Reason;
                     db.Remove(device);
                     LogUnregistered(logger, notification.RecipientUserId, unregistered.Reason);
                     break;
                 case FcmResult.Failed failed:
+                    metrics.PushesFailed.Add(1, new KeyValuePair<string, object?>("reason", "refused"));
                     delivery.Status = DeliveryStatus.Failed;
                     delivery.Error = failed.Reason;
                     LogFailed(logger, notificationId, failed.Reason);
                     break;
                 case FcmResult.Retry retry:
+                    metrics.PushesFailed.Add(1, new KeyValuePair<string, object?>("reason", "retrying"));
                     delivery.Status = DeliveryStatus.Retrying;
                     delivery.Error = retry.Reason;
                     retryReason = retry.Reason;

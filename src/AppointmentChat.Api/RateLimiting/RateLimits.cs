@@ -22,7 +22,7 @@ internal sealed class RateLimitingOptions
     }
 }
 
-internal static class RateLimits
+internal static partial class RateLimits
 {
     public const string TokenPolicy = "token";
 
@@ -34,26 +34,73 @@ internal static class RateLimits
                 "RateLimiting__Token__PermitLimit and RateLimiting__Token__WindowSeconds must be positive.")
             .ValidateOnStart();
 
+        builder.Services.AddSingleton<RedisLimits>();
+        builder.Services.AddHostedService<RateLimitStartup>();
+        builder.Services.AddOptions<RateLimitingOptions>()
+            .Validate<IConfiguration>(
+                (_, configuration) => configuration["REDIS_URL"] is not { Length: > 0 } url || RedisLimits.TryParse(url),
+                "REDIS_URL is not a Redis URL (redis://[:password@]host:port[/db]) or StackExchange.Redis configuration string.");
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.OnRejected = WriteRejectionAsync;
             limiter.AddPolicy(TokenPolicy, context =>
             {
-                var limit = context.RequestServices.GetRequiredService<IOptions<RateLimitingOptions>>().Value.Token;
-                return RateLimitPartition.GetFixedWindowLimiter(PartitionKey(context), _ => new FixedWindowRateLimiterOptions
+                var services = context.RequestServices;
+                var limit = services.GetRequiredService<IOptions<RateLimitingOptions>>().Value.Token;
+                var redis = services.GetRequiredService<RedisLimits>();
+                var key = PartitionKey(context);
+                return RateLimitPartition.Get(key, _ =>
                 {
-                    PermitLimit = limit.PermitLimit,
-                    Window = TimeSpan.FromSeconds(limit.WindowSeconds),
-                    QueueLimit = 0,
+                    var local = TokenBucket(limit);
+                    return redis.Database is { } database
+                        ? new RedisTokenBucket(database, $"appointment-chat:rate:{TokenPolicy}:{key}", limit.PermitLimit, TimeSpan.FromSeconds(limit.WindowSeconds),
+                            local, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<RedisTokenBucket>>())
+                        : local;
                 });
             });
         });
         return builder;
     }
 
+    /// <summary>PermitLimit requests at once, one more every WindowSeconds / PermitLimit: PermitLimit per window.</summary>
+    private static TokenBucketRateLimiter TokenBucket(RateLimitingOptions.WindowLimit limit) => new(new TokenBucketRateLimiterOptions
+    {
+        TokenLimit = limit.PermitLimit,
+        TokensPerPeriod = 1,
+        ReplenishmentPeriod = TimeSpan.FromSeconds((double)limit.WindowSeconds / limit.PermitLimit),
+        AutoReplenishment = true,
+        QueueLimit = 0,
+    });
+
     /// <summary>Limits count per caller; an unauthenticated request never gets this far, but falls back to the address.</summary>
     private static string PartitionKey(HttpContext context) =>
         context.User.Identity is { IsAuthenticated: true, Name: { } name } ? "user:" + name : "ip:" + context.Connection.RemoteIpAddress;
+
+    /// <summary>Connects to Redis at start (not on the first request) and says in one line how limits are kept.</summary>
+    private sealed partial class RateLimitStartup(RedisLimits redis, ILogger<RedisLimits> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (!redis.Configured)
+            {
+                LogLocal(logger);
+            }
+            else
+            {
+                LogShared(logger, redis.Database?.Multiplexer.IsConnected == true ? "connected" : "not reachable yet; local limits apply meanwhile");
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Rate limits: per instance (set REDIS_URL to share them across instances)")]
+        private static partial void LogLocal(ILogger logger);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Rate limits: shared across instances through Redis ({State})")]
+        private static partial void LogShared(ILogger logger, string state);
+    }
 
     private static async ValueTask WriteRejectionAsync(OnRejectedContext context, CancellationToken cancellationToken)
     {

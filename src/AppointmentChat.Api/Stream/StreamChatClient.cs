@@ -27,6 +27,10 @@ internal sealed partial class StreamChatClient(
 
     private readonly string _apiKeyQuery = "?api_key=" + Uri.EscapeDataString(options.Value.ApiKey ?? "");
 
+    /// <summary>Reads the app's settings (<c>GET /app</c>): a cheap way to see that Stream answers and knows our credentials.</summary>
+    public Task<JsonObject> GetAppAsync(CancellationToken cancellationToken) =>
+        SendAsync<JsonObject, JsonObject>(HttpMethod.Get, "app", null, StreamJsonContext.Default.JsonObject, StreamJsonContext.Default.JsonObject, "GetApp", idempotent: true, cancellationToken);
+
     /// <summary>Creates or replaces users (<c>POST /users</c>); idempotent.</summary>
     public Task<UsersResponse> UpsertUsersAsync(IEnumerable<StreamUser> users, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Post, "users", new UpsertUsersRequest(users.ToDictionary(u => u.Id)), StreamJsonContext.Default.UpsertUsersRequest,

@@ -18,15 +18,19 @@ internal static class TokenApi
     {
         var group = routes.MapGroup("/api/chat")
             .WithTags("Tokens")
-            .RequireAuthorization();
+            .RequireAuthorization()
+            .ProducesProblems(StatusCodes.Status401Unauthorized);
 
         group.MapPost("/token", IssueToken)
             .RequireRateLimiting(RateLimits.TokenPolicy)
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status429TooManyRequests)
             .WithSummary("Get a Stream user token for the caller")
             .WithDescription("expiresAt is the token's exp in Unix milliseconds, comparable with Date.now().");
 
         group.MapPost("/token/revoke", RevokeTokens)
             .RequireRateLimiting(RateLimits.TokenPolicy)
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status415UnsupportedMediaType,
+                StatusCodes.Status429TooManyRequests, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Revoke every Stream token issued so far to the caller (or, for the service role, to any user)");
 
         group.MapGet("/config", GetConfig)
@@ -40,7 +44,8 @@ internal static class TokenApi
         CurrentUser caller,
         StreamTokenSigner signer,
         TimeProvider time,
-        IOptions<ChatOptions> chat)
+        IOptions<ChatOptions> chat,
+        Operations.ChatMetrics metrics)
     {
         var userId = request?.UserId ?? caller.Id;
         if (request?.UserId is not null && !StreamIds.IsValidUserId(userId))
@@ -65,6 +70,7 @@ internal static class TokenApi
         var issuedAt = DateTimeOffset.FromUnixTimeSeconds(time.GetUtcNow().ToUnixTimeSeconds());
         var expiresAt = issuedAt + chat.Value.TokenLifetime;
         var token = signer.CreateUserToken(userId, issuedAt, expiresAt);
+        metrics.TokensIssued.Add(1);
         return TypedResults.Ok(new TokenResponse(token, expiresAt.ToUnixTimeMilliseconds()));
     }
 
@@ -116,7 +122,7 @@ internal static class TokenApi
 }
 
 /// <param name="UserId">Optional: the caller's own user id (the guide's contract). Omit it to mean the caller.</param>
-internal sealed record TokenRequest(string? UserId);
+internal sealed record TokenRequest(string? UserId = null);
 
 /// <param name="Token">A Stream user token (HS256 JWT with user_id, iat and exp).</param>
 /// <param name="ExpiresAt">When the token expires, in Unix milliseconds.</param>

@@ -16,12 +16,13 @@ internal sealed partial class WebhookProcessor(
     IServiceScopeFactory scopes,
     WebhookProcessorSignal signal,
     Notifications.PushDispatcherSignal push,
+    Operations.ChatMetrics metrics,
     TimeProvider time,
     IOptions<WebhookOptions> options,
+    IOptions<WorkerOptions> workers,
     ILogger<WebhookProcessor> logger) : PollingWorker(signal, time, logger)
 {
     private const int BatchSize = 50;
-    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
 
     protected override TimeSpan PollInterval => options.Value.PollInterval;
 
@@ -42,11 +43,13 @@ internal sealed partial class WebhookProcessor(
         }
 
         await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
         var now = Time.GetUtcNow();
-        var next = await scope.ServiceProvider.GetRequiredService<ChatDbContext>().Set<InboxEvent>()
-            .Where(e => e.Status == InboxStatus.Pending && (e.LeaseUntil == null || e.LeaseUntil < now))
+        var pending = db.InboxEvents.Where(e => e.Status == InboxStatus.Pending);
+        metrics.InboxOldestPending(await pending.MinAsync(e => (DateTimeOffset?)e.ReceivedAt, cancellationToken));
+        return await pending
+            .Where(e => e.LeaseUntil == null || e.LeaseUntil < now)
             .MinAsync(e => (DateTimeOffset?)e.NextAttemptAt, cancellationToken);
-        return next;
     }
 
     private async Task<List<long>> ClaimAsync(CancellationToken cancellationToken)
@@ -60,7 +63,7 @@ internal sealed partial class WebhookProcessor(
             e => e.Id,
             e => e.LeaseUntil,
             e => e.LeaseOwner,
-            now + Lease,
+            now + workers.Value.LeaseDuration,
             BatchSize,
             cancellationToken);
     }

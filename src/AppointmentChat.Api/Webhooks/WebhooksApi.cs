@@ -7,6 +7,7 @@ using AppointmentChat.Api.Auth;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Stream;
 using Microsoft.AspNetCore.Http.Features;
+using AppointmentChat.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -25,14 +26,18 @@ internal static partial class WebhooksApi
 
         group.MapPost("/stream", Receive)
             .AllowAnonymous() // authenticated by Stream's signature instead of a bearer token
+            .Accepts<System.Text.Json.JsonElement>("application/json")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Receive a webhook from Stream (signed with X-Signature)");
 
         group.MapGet("/dead", ListDead)
             .RequireAuthorization(AuthSetup.ServicePolicy)
+            .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden)
             .WithSummary("Events that kept failing, parked with their error (service role)");
 
         group.MapPost("/dead/{eventId:long}/retry", Retry)
             .RequireAuthorization(AuthSetup.ServicePolicy)
+            .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
             .WithSummary("Queue a parked event for processing again (service role)");
 
         return group;
@@ -46,6 +51,7 @@ internal static partial class WebhooksApi
         IOptions<WebhookOptions> webhookOptions,
         IOptions<StreamOptions> streamOptions,
         TimeProvider time,
+        Operations.ChatMetrics metrics,
         ILogger<WebhookProcessor> logger)
     {
         var limit = webhookOptions.Value.MaxBodyBytes;
@@ -57,13 +63,13 @@ internal static partial class WebhooksApi
         var request = http.Request;
         if (request.ContentLength > limit)
         {
-            return Rejected(logger, StatusCodes.Status413PayloadTooLarge, $"The webhook body is larger than {limit} bytes.");
+            return Rejected(metrics, logger, StatusCodes.Status413PayloadTooLarge, $"The webhook body is larger than {limit} bytes.");
         }
 
         var body = await ReadAtMostAsync(request.Body, limit, http.RequestAborted);
         if (body is null)
         {
-            return Rejected(logger, StatusCodes.Status413PayloadTooLarge, $"The webhook body is larger than {limit} bytes.");
+            return Rejected(metrics, logger, StatusCodes.Status413PayloadTooLarge, $"The webhook body is larger than {limit} bytes.");
         }
 
         if (string.Equals(request.Headers.ContentEncoding, "gzip", StringComparison.OrdinalIgnoreCase))
@@ -75,24 +81,24 @@ internal static partial class WebhooksApi
             }
             catch (InvalidDataException)
             {
-                return Rejected(logger, StatusCodes.Status400BadRequest, "The webhook body is not valid gzip.");
+                return Rejected(metrics, logger, StatusCodes.Status400BadRequest, "The webhook body is not valid gzip.");
             }
 
             if (body is null)
             {
-                return Rejected(logger, StatusCodes.Status413PayloadTooLarge, $"The decompressed webhook body is larger than {limit} bytes.");
+                return Rejected(metrics, logger, StatusCodes.Status413PayloadTooLarge, $"The decompressed webhook body is larger than {limit} bytes.");
             }
         }
 
         if (!signature.IsValid(body, request.Headers["X-Signature"]))
         {
-            return Rejected(logger, StatusCodes.Status401Unauthorized, "The webhook signature (X-Signature) does not match the body.");
+            return Rejected(metrics, logger, StatusCodes.Status401Unauthorized, "The webhook signature (X-Signature) does not match the body.");
         }
 
         var apiKey = request.Headers["X-Api-Key"].ToString();
         if (apiKey.Length > 0 && !string.Equals(apiKey, streamOptions.Value.ApiKey, StringComparison.Ordinal))
         {
-            return Rejected(logger, StatusCodes.Status401Unauthorized, "The webhook is for another Stream app (X-Api-Key).");
+            return Rejected(metrics, logger, StatusCodes.Status401Unauthorized, "The webhook is for another Stream app (X-Api-Key).");
         }
 
         string eventType;
@@ -102,7 +108,7 @@ internal static partial class WebhooksApi
             using var document = JsonDocument.Parse(body);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                return Rejected(logger, StatusCodes.Status400BadRequest, "The webhook body must be a JSON object.");
+                return Rejected(metrics, logger, StatusCodes.Status400BadRequest, "The webhook body must be a JSON object.");
             }
 
             eventType = Text(document.RootElement, "type", 100) ?? "unknown";
@@ -110,7 +116,7 @@ internal static partial class WebhooksApi
         }
         catch (JsonException)
         {
-            return Rejected(logger, StatusCodes.Status400BadRequest, "The webhook body is not valid JSON.");
+            return Rejected(metrics, logger, StatusCodes.Status400BadRequest, "The webhook body is not valid JSON.");
         }
 
         var webhookId = request.Headers["X-Webhook-Id"].ToString();
@@ -140,10 +146,13 @@ internal static partial class WebhooksApi
             }
 
             // A redelivery (same X-Webhook-Id, any attempt): acknowledged, not processed again.
+            metrics.WebhooksDuplicates.Add(1);
             LogDuplicate(logger, eventType, dedupKey);
             return TypedResults.Ok(new WebhookAck(true, Duplicate: true));
         }
 
+        metrics.WebhooksReceived.Add(1, new KeyValuePair<string, object?>("type", eventType));
+        metrics.InboxReceived(now);
         processor.Wake();
         return TypedResults.Ok(new WebhookAck(true));
     }
@@ -203,8 +212,9 @@ internal static partial class WebhooksApi
             ? (text.Length > maxLength ? text[..maxLength] : text)
             : null;
 
-    private static ProblemHttpResult Rejected(ILogger logger, int status, string detail)
+    private static ProblemHttpResult Rejected(Operations.ChatMetrics metrics, ILogger logger, int status, string detail)
     {
+        metrics.WebhooksRejected.Add(1, new KeyValuePair<string, object?>("status", status));
         LogRejected(logger, status, detail);
         return TypedResults.Problem(statusCode: status, detail: detail);
     }

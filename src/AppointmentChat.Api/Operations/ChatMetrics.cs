@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace AppointmentChat.Api.Operations;
+
+/// <summary>The service's own counters (meter <c>AppointmentChat</c>), exported over OTLP and at /metrics.</summary>
+internal sealed class ChatMetrics : IDisposable
+{
+    public const string MeterName = "AppointmentChat";
+    public const string ActivitySourceName = "AppointmentChat";
+
+    /// <summary>Spans for work the service does on its own (database commands, background passes).</summary>
+    public static readonly ActivitySource Activities = new(ActivitySourceName);
+
+    private readonly Meter _meter;
+    private readonly TimeProvider _time;
+    private long _oldestPendingInboxTicks; // 0: none known
+
+    public ChatMetrics(IMeterFactory meters, TimeProvider time)
+    {
+        _time = time;
+        _meter = meters.Create(MeterName);
+        TokensIssued = _meter.CreateCounter<long>("chat.tokens.issued", description: "Stream user tokens issued");
+        ChannelsCreated = _meter.CreateCounter<long>("chat.channels.created", description: "Appointment channels created in Stream");
+        ChannelsEnded = _meter.CreateCounter<long>("chat.channels.ended", description: "Appointment chats ended");
+        WebhooksReceived = _meter.CreateCounter<long>("chat.webhooks.received", description: "Verified webhooks stored in the inbox");
+        WebhooksDuplicates = _meter.CreateCounter<long>("chat.webhooks.duplicates", description: "Webhook redeliveries acknowledged without processing");
+        WebhooksRejected = _meter.CreateCounter<long>("chat.webhooks.rejected", description: "Webhooks refused (signature, size, shape)");
+        PushesSent = _meter.CreateCounter<long>("chat.pushes.sent", description: "Push notifications FCM accepted, per device");
+        PushesFailed = _meter.CreateCounter<long>("chat.pushes.failed", description: "Push attempts FCM refused or that could not reach it, per device");
+        _meter.CreateObservableGauge("chat.inbox.lag", ObserveInboxLag, unit: "s", description: "Age of the oldest webhook waiting to be processed");
+    }
+
+    public Counter<long> TokensIssued { get; }
+
+    public Counter<long> ChannelsCreated { get; }
+
+    public Counter<long> ChannelsEnded { get; }
+
+    public Counter<long> WebhooksReceived { get; }
+
+    public Counter<long> WebhooksDuplicates { get; }
+
+    public Counter<long> WebhooksRejected { get; }
+
+    public Counter<long> PushesSent { get; }
+
+    public Counter<long> PushesFailed { get; }
+
+    /// <summary>A webhook arrived: if nothing was known to be waiting, it is now the oldest.</summary>
+    public void InboxReceived(DateTimeOffset receivedAt) =>
+        Interlocked.CompareExchange(ref _oldestPendingInboxTicks, receivedAt.UtcTicks, 0);
+
+    /// <summary>After a processor pass: the oldest event still waiting, if any.</summary>
+    public void InboxOldestPending(DateTimeOffset? receivedAt) =>
+        Interlocked.Exchange(ref _oldestPendingInboxTicks, receivedAt?.UtcTicks ?? 0);
+
+    private double ObserveInboxLag()
+    {
+        var ticks = Interlocked.Read(ref _oldestPendingInboxTicks);
+        return ticks == 0 ? 0 : Math.Max(0, (_time.GetUtcNow().UtcTicks - ticks) / (double)TimeSpan.TicksPerSecond);
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

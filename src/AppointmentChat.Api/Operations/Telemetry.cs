@@ -1,0 +1,151 @@
+using System.Data.Common;
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace AppointmentChat.Api.Operations;
+
+/// <summary>Section <c>Telemetry</c>.</summary>
+internal sealed class TelemetryOptions
+{
+    public const string Section = "Telemetry";
+
+    /// <summary>Serve Prometheus text at /metrics (default: in Development only).</summary>
+    public bool? Prometheus { get; set; }
+}
+
+/// <summary>
+/// OpenTelemetry traces and metrics: HTTP in and out, EF Core commands, runtime, and the service's own
+/// counters. Exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; metrics also as Prometheus
+/// text at /metrics where enabled.
+/// </summary>
+internal static class Telemetry
+{
+    public const string ServiceName = "appointment-chat";
+    public const string MetricsPath = "/metrics";
+
+    public static IHostApplicationBuilder AddTelemetry(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section);
+        builder.Services.AddSingleton<ChatMetrics>();
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName))
+            .WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation(options => options.Filter = http => !IsPlumbing(http.Request.Path))
+                .AddHttpClientInstrumentation()
+                .AddSource(ChatMetrics.ActivitySourceName))
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter(ChatMetrics.MeterName, "Microsoft.EntityFrameworkCore")
+                .AddPrometheusExporter());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    public static bool PrometheusEnabled(this WebApplication app) =>
+        app.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>()?.Prometheus ?? app.Environment.IsDevelopment();
+
+    public static WebApplication MapMetrics(this WebApplication app)
+    {
+        if (app.PrometheusEnabled())
+        {
+            // Anonymous by design: outside Development it is on only when operators put it behind their network rules.
+            app.MapPrometheusScrapingEndpoint(MetricsPath).AllowAnonymous();
+        }
+
+        return app;
+    }
+
+    private static bool IsPlumbing(PathString path) =>
+        path.StartsWithSegments("/health") || path.StartsWithSegments(MetricsPath);
+}
+
+/// <summary>A span for each EF Core command, whichever database: the statement, never its parameter values.</summary>
+internal sealed class DatabaseSpans : DbCommandInterceptor
+{
+    public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+    {
+        Start(command, eventData);
+        return base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
+    }
+
+    public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        Start(command, eventData);
+        return base.NonQueryExecutingAsync(command, eventData, result, cancellationToken);
+    }
+
+    public override ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
+    {
+        Start(command, eventData);
+        return base.ScalarExecutingAsync(command, eventData, result, cancellationToken);
+    }
+
+    public override ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+    {
+        Stop(command);
+        return base.ReaderExecutedAsync(command, eventData, result, cancellationToken);
+    }
+
+    public override ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        Stop(command);
+        return base.NonQueryExecutedAsync(command, eventData, result, cancellationToken);
+    }
+
+    public override ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
+    {
+        Stop(command);
+        return base.ScalarExecutedAsync(command, eventData, result, cancellationToken);
+    }
+
+    public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        if (Take(command) is { } activity)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, eventData.Exception.GetType().Name);
+            activity.Dispose();
+        }
+
+        return base.CommandFailedAsync(command, eventData, cancellationToken);
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<DbCommand, Activity> Spans = [];
+
+    private static void Start(DbCommand command, CommandEventData eventData)
+    {
+        // Costs nothing when no tracer listens.
+        var activity = ChatMetrics.Activities.StartActivity("db " + eventData.Context?.Database.ProviderName?.Split('.')[^1], ActivityKind.Client);
+        if (activity is null)
+        {
+            return;
+        }
+
+        activity.SetTag("db.system", eventData.Context?.Database.ProviderName);
+        activity.SetTag("db.statement", command.CommandText);
+        Spans.AddOrUpdate(command, activity);
+    }
+
+    private static void Stop(DbCommand command) => Take(command)?.Dispose();
+
+    private static Activity? Take(DbCommand command)
+    {
+        if (!Spans.TryGetValue(command, out var activity))
+        {
+            return null;
+        }
+
+        Spans.Remove(command);
+        return activity;
+    }
+}
