@@ -4,6 +4,7 @@ using AppointmentChat.Api.Auth;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -229,7 +230,12 @@ internal static class ChannelsApi
 }
 
 /// <summary>The query string of <c>GET /api/chat/channels</c>, checked by hand so each bad value is named.</summary>
-internal sealed record ListChannelsQuery(string? Role, string? Status, string? Limit, string? Cursor, string? OrganisationId)
+internal sealed record ListChannelsQuery(
+    [property: FromQuery(Name = "role")] string? Role,
+    [property: FromQuery(Name = "status")] string? Status,
+    [property: FromQuery(Name = "limit")] string? Limit,
+    [property: FromQuery(Name = "cursor")] string? Cursor,
+    [property: FromQuery(Name = "organisationId")] string? OrganisationId)
 {
     public (string? Role, ChatStatus? Status, int Limit, ChannelCursor? Cursor)? Validate(RequestErrors errors)
     {

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Text.Json;
+using AppointmentChat.Api.Tests.Infrastructure;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AppointmentChat.Api.Tests.Operations;
+
+/// <summary>The OpenAPI document describes every endpoint, body and status; /docs renders it in a real browser.</summary>
+public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteApp>
+{
+    // What each endpoint can answer, from the issues' contracts. A status the document leaves out fails the test.
+    private static readonly Dictionary<string, int[]> Expected = new()
+    {
+        ["POST /api/chat/token"] = [200, 400, 401, 403, 415, 429],
+        ["POST /api/chat/token/revoke"] = [200, 400, 401, 403, 415, 429, 502, 503],
+        ["GET /api/chat/config"] = [200, 401],
+        ["PUT /api/appointments/{appointmentId}"] = [200, 201, 400, 401, 403, 409, 415],
+        ["GET /api/appointments/{appointmentId}"] = [200, 400, 401, 404],
+        ["POST /api/chat/channels"] = [200, 400, 401, 403, 404, 409, 415, 502, 503],
+        ["GET /api/chat/channels"] = [200, 400, 401],
+        ["POST /api/chat/channels/{channelId}/end"] = [200, 400, 401, 403, 404, 502, 503],
+        ["POST /api/webhooks/stream"] = [200, 400, 401, 413],
+        ["GET /api/webhooks/dead"] = [200, 401, 403],
+        ["POST /api/webhooks/dead/{eventId}/retry"] = [200, 401, 403, 404],
+        ["POST /api/devices"] = [200, 201, 400, 401, 415],
+        ["DELETE /api/devices/{token}"] = [204, 401, 404],
+    };
+
+    private static async Task<JsonElement> DocumentAsync(ChatApp app) =>
+        await (await app.AnonymousClient().GetAsync("/openapi/v1.json")).ShouldBeOkJsonAsync();
+
+    [Fact]
+    public async Task EveryApiEndpointTheAppServesIsInTheDocument()
+    {
+        var app = await fixture.AppAsync();
+        var document = await DocumentAsync(app);
+
+        var served = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? []).Select(m => $"{m} {Normalise(e.RoutePattern.RawText!)}"))
+            .ToHashSet();
+        var documented = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(p => p.Value.EnumerateObject().Select(o => $"{o.Name.ToUpperInvariant()} {p.Name}"))
+            .ToHashSet();
+
+        Assert.Equal(served.Order(), documented.Order());
+        Assert.Equal(served.Order(), Expected.Keys.Order());
+    }
+
+    [Fact]
+    public async Task EveryStatusHasItsBodyAndEveryErrorIsProblemDetails()
+    {
+        var app = await fixture.AppAsync();
+        var document = await DocumentAsync(app);
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+
+        foreach (var (operation, statuses) in Expected)
+        {
+            var (method, path) = (operation.Split(' ')[0].ToLowerInvariant(), operation.Split(' ')[1]);
+            var op = document.GetProperty("paths").GetProperty(path).GetProperty(method);
+            var responses = op.GetProperty("responses");
+            foreach (var status in statuses)
+            {
+                Assert.True(responses.TryGetProperty(status.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response), $"{operation} does not document {status}");
+                if (status == 204)
+                {
+                    continue;
+                }
+
+                var content = response.GetProperty("content");
+                if (status >= 400)
+                {
+                    var schema = content.GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString();
+                    Assert.True(schema is "#/components/schemas/ProblemDetails" or "#/components/schemas/HttpValidationProblemDetails", $"{operation} {status}: {schema}");
+                }
+                else
+                {
+                    var schema = content.GetProperty("application/json").GetProperty("schema");
+                    Assert.True(schema.TryGetProperty("$ref", out var reference), $"{operation} {status} has no body schema");
+                    Assert.True(schemas.TryGetProperty(reference.GetString()!.Split('/')[^1], out _));
+                }
+            }
+
+            if (method is "post" or "put" && !path.EndsWith("/end", StringComparison.Ordinal) && !path.EndsWith("/retry", StringComparison.Ordinal) && path != "/api/chat/token/revoke")
+            {
+                Assert.True(op.TryGetProperty("requestBody", out var body) && body.GetProperty("content").TryGetProperty("application/json", out _), $"{operation} has no JSON request body");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task BearerAuthenticationIsDescribedAndRequiredWhereTheEndpointsRequireIt()
+    {
+        var app = await fixture.AppAsync();
+        var document = await DocumentAsync(app);
+
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        Assert.Equal("http", scheme.GetProperty("type").GetString());
+        Assert.Equal("bearer", scheme.GetProperty("scheme").GetString());
+        Assert.Equal("JWT", scheme.GetProperty("bearerFormat").GetString());
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var op in path.Value.EnumerateObject())
+            {
+                var secured = op.Value.TryGetProperty("security", out var security) && security.GetArrayLength() > 0;
+                Assert.True(secured == (path.Name != "/api/webhooks/stream"), $"{op.Name} {path.Name} security: {secured}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task EnumsAreDocumentedByTheirNames()
+    {
+        var app = await fixture.AppAsync();
+        var schemas = (await DocumentAsync(app)).GetProperty("components").GetProperty("schemas");
+
+        Assert.Equal(["requested", "upcoming", "checked-in", "in-progress", "completed", "cancelled", "no-show"],
+            schemas.GetProperty("AppointmentStatus").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["ios", "android", "web"], schemas.GetProperty("DevicePlatform").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task TheDocsPageRendersInChromiumAndListsTheChatEndpoints()
+    {
+        Chromium.Require();
+        var app = await fixture.AppAsync();
+        var page = new Uri(app.BaseAddress, "docs/").ToString();
+
+        // The page renders each tag's operations as it is opened; open the Channels tag.
+        var dom = WebUtility.HtmlDecode(await Chromium.RunAsync(["--virtual-time-budget=20000", "--window-size=1400,1800", "--dump-dom", page + "#tag/channels"], TimeSpan.FromSeconds(90)));
+        var screenshot = Path.Combine(Chromium.ArtifactsFolder(), "docs.png");
+        await Chromium.RunAsync(["--virtual-time-budget=20000", "--window-size=1400,1800", $"--screenshot={screenshot}", page], TimeSpan.FromSeconds(90));
+
+        Assert.Contains("<title>AppointmentChat API</title>", dom, StringComparison.Ordinal);
+        foreach (var text in new[] { "/api/chat/channels", "/api/chat/channels/{channelId}/end", "Tokens", "Channels", "Appointments", "Webhooks", "Devices" })
+        {
+            Assert.Contains(text, dom, StringComparison.Ordinal);
+        }
+
+        Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot was saved");
+    }
+
+    [Fact]
+    public async Task OutsideDevelopmentTheDocumentAndPageAreOffUnlessEnabled()
+    {
+        await using var off = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+        await using var on = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Docs:Enabled"] = "true" });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await off.AnonymousClient().GetAsync("/openapi/v1.json")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await on.AnonymousClient().GetAsync("/openapi/v1.json")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await on.AnonymousClient().GetAsync("/docs/")).StatusCode);
+    }
+
+    private static string Normalise(string route)
+    {
+        var path = System.Text.RegularExpressions.Regex.Replace(route, "{([^:}]+)(:[^}]*)?}", "{$1}");
+        return path.Length > 1 ? path.TrimEnd('/') : path;
+    }
+}
