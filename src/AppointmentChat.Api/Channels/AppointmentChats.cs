@@ -216,29 +216,7 @@ internal sealed partial class AppointmentChats(
         var now = time.GetUtcNow();
         foreach (var (id, name) in stale)
         {
-            if (!known.TryGetValue(id, out var user))
-            {
-                user = new ChatUser { Id = id };
-                db.ChatUsers.Add(user);
-            }
-
-            user.Name = name ?? user.Name;
-            user.PushedName = name;
-            user.SyncedAt = now;
-            user.UpdatedAt = now;
-        }
-
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException)
-        {
-            // A concurrent request recorded the same users; Stream has them either way.
-        }
-        finally
-        {
-            db.ChangeTracker.Clear();
+            await db.UpsertChatUserAsync(id, name, name, now, cancellationToken);
         }
     }
 

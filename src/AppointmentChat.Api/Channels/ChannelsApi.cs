@@ -48,6 +48,7 @@ internal static class ChannelsApi
         CurrentUser caller,
         ChatDbContext db,
         AppointmentChats chats,
+        StripedLocks locks,
         TimeProvider time,
         IOptions<ChatOptions> options,
         CancellationToken cancellationToken)
@@ -87,7 +88,15 @@ internal static class ChannelsApi
                 return Problem(StatusCodes.Status409Conflict, refusal);
             }
 
-            await chats.CreateAsync(appointment, cancellationToken);
+            // One creation at a time per appointment in this instance; the others then find it made.
+            using (await locks.EnterAsync(appointment.Id, cancellationToken))
+            {
+                var current = await db.Appointments.AsNoTracking().FirstAsync(a => a.Id == appointment.Id, cancellationToken);
+                if (current.ChannelId is null && current.Version == appointment.Version)
+                {
+                    await chats.CreateAsync(current, cancellationToken);
+                }
+            }
         }
 
         return Problem(StatusCodes.Status409Conflict, "The appointment kept changing while its chat was being created; retry.");

@@ -31,6 +31,12 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFol
 {
     public const string SqliteFileName = "appointment-chat.db";
 
+    /// <summary>
+    /// Connections per instance unless DATABASE_URL says otherwise: Npgsql's 100 would let three instances
+    /// exhaust PostgreSQL's default max_connections (100), and this service needs few at once.
+    /// </summary>
+    public const int DefaultMaxPoolSize = 20;
+
     public void Configure(DatabaseOptions options)
     {
         var url = configuration["DATABASE_URL"];
@@ -57,12 +63,19 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFol
     {
         if (!url.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
         {
-            return new NpgsqlConnectionStringBuilder(url).ConnectionString;
+            var keywords = new NpgsqlConnectionStringBuilder(url);
+            if (!url.Contains("pool size", StringComparison.OrdinalIgnoreCase) && !url.Contains("maxpoolsize", StringComparison.OrdinalIgnoreCase))
+            {
+                keywords.MaxPoolSize = DefaultMaxPoolSize;
+            }
+
+            return keywords.ConnectionString;
         }
 
         var uri = new Uri(url);
         var builder = new NpgsqlConnectionStringBuilder
         {
+            MaxPoolSize = DefaultMaxPoolSize,
             Host = uri.Host,
             Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
             Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')) is { Length: > 0 } db ? db : null,

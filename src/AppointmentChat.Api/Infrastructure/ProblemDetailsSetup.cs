@@ -53,6 +53,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         {
             BadHttpRequestException bad => FromBadRequest(bad),
             IProblemException mapped => mapped.ToProblem(),
+            _ when IsTransientDatabaseFailure(exception) => Unavailable(httpContext, logger, exception),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => null,
             _ => null,
         };
@@ -81,6 +82,30 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             Exception = exception,
         });
     }
+
+    /// <summary>The database refused or dropped a connection, or is overloaded: worth a retry, not a 500.</summary>
+    private static bool IsTransientDatabaseFailure(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is System.Data.Common.DbException { IsTransient: true } or TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static ProblemDetails Unavailable(HttpContext httpContext, ILogger logger, Exception exception)
+    {
+        LogDatabaseUnavailable(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+        httpContext.Response.Headers.RetryAfter = "1";
+        return new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Detail = "The database is busy or unreachable; retry shortly." };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Database unavailable for {Method} {Path}")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, Exception exception, string method, PathString path);
 
     private static ProblemDetails FromBadRequest(BadHttpRequestException exception)
     {

@@ -42,35 +42,13 @@ internal static class DevicesApi
         }
 
         var (token, platform) = valid;
-        var now = time.GetUtcNow();
-        for (var attempt = 0; ; attempt++)
-        {
-            var device = await db.Set<Device>().FirstOrDefaultAsync(d => d.Token == token, cancellationToken);
-            var created = device is null || device.UserId != caller.Id;
-            if (device is null)
-            {
-                device = db.Add(new Device { Token = token, UserId = caller.Id, CreatedAt = now }).Entity;
-            }
+        var created = !await db.Set<Device>().AnyAsync(d => d.Token == token && d.UserId == caller.Id, cancellationToken);
 
-            // A token belongs to one app install; registered again by someone else, it is theirs now.
-            device.UserId = caller.Id;
-            device.Platform = platform;
-            device.UpdatedAt = now;
-            try
-            {
-                await db.SaveChangesAsync(cancellationToken);
-            }
-            catch (DbUpdateException) when (attempt < 3)
-            {
-                // A concurrent registration of the same token won; apply ours over it.
-                db.ChangeTracker.Clear();
-                continue;
-            }
-
-            await DropOldestAsync(db, caller.Id, options.Value.MaxDevicesPerUser, cancellationToken);
-            var response = new DeviceResponse(token, platform);
-            return created ? TypedResults.Created($"/api/devices/{Uri.EscapeDataString(token)}", response) : TypedResults.Ok(response);
-        }
+        // A token belongs to one app install; registered again by someone else, it is theirs now.
+        await db.UpsertDeviceAsync(token, caller.Id, platform, time.GetUtcNow(), cancellationToken);
+        await DropOldestAsync(db, caller.Id, options.Value.MaxDevicesPerUser, cancellationToken);
+        var response = new DeviceResponse(token, platform);
+        return created ? TypedResults.Created($"/api/devices/{Uri.EscapeDataString(token)}", response) : TypedResults.Ok(response);
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> Unregister(string token, CurrentUser caller, ChatDbContext db, CancellationToken cancellationToken)

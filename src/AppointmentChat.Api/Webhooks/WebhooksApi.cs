@@ -125,7 +125,7 @@ internal static partial class WebhooksApi
             : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
 
         var now = time.GetUtcNow();
-        db.Add(new InboxEvent
+        var stored = await db.TryInsertInboxEventAsync(new InboxEvent
         {
             DedupKey = dedupKey,
             EventType = eventType,
@@ -133,18 +133,9 @@ internal static partial class WebhooksApi
             Payload = Encoding.UTF8.GetString(body),
             ReceivedAt = now,
             NextAttemptAt = now,
-        });
-        try
+        }, http.RequestAborted);
+        if (!stored)
         {
-            await db.SaveChangesAsync(http.RequestAborted);
-        }
-        catch (DbUpdateException)
-        {
-            if (!await db.Set<InboxEvent>().AnyAsync(e => e.DedupKey == dedupKey, http.RequestAborted))
-            {
-                throw;
-            }
-
             // A redelivery (same X-Webhook-Id, any attempt): acknowledged, not processed again.
             metrics.WebhooksDuplicates.Add(1);
             LogDuplicate(logger, eventType, dedupKey);

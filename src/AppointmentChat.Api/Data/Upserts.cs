@@ -1,0 +1,59 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace AppointmentChat.Api.Data;
+
+/// <summary>
+/// Inserts that meet an existing row without an exception (<c>INSERT … ON CONFLICT</c>, which SQLite and
+/// PostgreSQL both speak): concurrent writers of the same key are normal here (Stream's retries, several
+/// instances), so they must not cost an exception and an error log each.
+/// </summary>
+internal static class Upserts
+{
+    /// <summary>Stores a webhook unless one with its key is stored; true when this call stored it.</summary>
+    public static async Task<bool> TryInsertInboxEventAsync(this ChatDbContext db, Webhooks.InboxEvent e, CancellationToken cancellationToken)
+    {
+        var rows = await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO webhook_inbox ("DedupKey", "EventType", "ChannelId", "Payload", "ReceivedAt", "Status", "Attempts", "NextAttemptAt")
+            VALUES ({e.DedupKey}, {e.EventType}, {e.ChannelId}, {e.Payload}, {db.Stored<Webhooks.InboxEvent>(nameof(e.ReceivedAt), e.ReceivedAt)},
+                    {db.Stored<Webhooks.InboxEvent>(nameof(e.Status), e.Status)}, 0, {db.Stored<Webhooks.InboxEvent>(nameof(e.NextAttemptAt), e.NextAttemptAt)})
+            ON CONFLICT ("DedupKey") DO NOTHING
+            """, cancellationToken);
+        return rows == 1;
+    }
+
+    /// <summary>Records users as upserted to Stream (name, pushed name, when), creating or updating each.</summary>
+    public static async Task UpsertChatUserAsync(this ChatDbContext db, string id, string? name, string? pushedName, DateTimeOffset syncedAt, CancellationToken cancellationToken)
+    {
+        var at = db.Stored<Channels.ChatUser>(nameof(Channels.ChatUser.SyncedAt), syncedAt);
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO chat_users ("Id", "Name", "PushedName", "SyncedAt", "UpdatedAt")
+            VALUES ({id}, {name}, {pushedName}, {at}, {at})
+            ON CONFLICT ("Id") DO UPDATE SET
+                "Name" = COALESCE(excluded."Name", chat_users."Name"),
+                "PushedName" = excluded."PushedName",
+                "SyncedAt" = excluded."SyncedAt",
+                "UpdatedAt" = excluded."UpdatedAt"
+            """, cancellationToken);
+    }
+
+    /// <summary>Registers a device token for a user, taking it over from whoever had it.</summary>
+    public static async Task UpsertDeviceAsync(this ChatDbContext db, string token, string userId, Notifications.DevicePlatform platform, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var stored = db.Stored<Notifications.Device>(nameof(Notifications.Device.UpdatedAt), at);
+        var kind = db.Stored<Notifications.Device>(nameof(Notifications.Device.Platform), platform);
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO devices ("Token", "UserId", "Platform", "CreatedAt", "UpdatedAt")
+            VALUES ({token}, {userId}, {kind}, {stored}, {stored})
+            ON CONFLICT ("Token") DO UPDATE SET
+                "UserId" = excluded."UserId",
+                "Platform" = excluded."Platform",
+                "UpdatedAt" = excluded."UpdatedAt"
+            """, cancellationToken);
+    }
+
+    /// <summary>A value as the provider stores it (e.g. an instant as Unix milliseconds on SQLite, an enum as its name).</summary>
+    private static object? Stored<TEntity>(this ChatDbContext db, string property, object? value) =>
+        db.Model.FindEntityType(typeof(TEntity))!.FindProperty(property)!.GetTypeMapping().Converter is { } converter
+            ? converter.ConvertToProvider(value)
+            : value;
+}
