@@ -69,7 +69,62 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The address a service started with <see cref="StartServiceAsync"/> listens on.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>SIGKILL: no chance to finish anything.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>SIGTERM: the way an orchestrator stops a container.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>Starts the service on a free loopback port and waits until /health/live answers.</summary>
+    public static async Task<ServiceProcess> StartServiceAsync(IDictionary<string, string?> environment, string workingDirectory, TimeSpan? timeout = null)
+    {
+        var port = FreePort();
+        var all = new Dictionary<string, string?>(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" };
+        var service = Start(all, workingDirectory);
+        service.BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+        using var http = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            if (service.HasExited)
+            {
+                throw new InvalidOperationException($"The service exited at start: {service.StandardError}{service.StandardOutput}");
+            }
+
+            try
+            {
+                if ((await http.GetAsync("health/live")).IsSuccessStatusCode)
+                {
+                    return service;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // not listening yet
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The service did not start: {service.StandardError}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
 
     public async ValueTask DisposeAsync()
     {

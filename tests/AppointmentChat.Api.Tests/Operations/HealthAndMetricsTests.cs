@@ -1,0 +1,199 @@
+using System.Net;
+using System.Text.Json;
+using AppointmentChat.Api.Tests.Infrastructure;
+using AppointmentChat.Api.Tests.Webhooks;
+using AppointmentChat.Api.Webhooks;
+using AppointmentChat.StreamEmulator;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+
+namespace AppointmentChat.Api.Tests.Operations;
+
+public sealed class HealthTests
+{
+    private static readonly string[] Checks = ["database", "stream", "backlog"];
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> ReadyAsync(ChatApp app)
+    {
+        var response = await app.AnonymousClient().GetAsync("/health/ready");
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
+    }
+
+    private static string CheckStatus(JsonElement body, string check) => body.GetProperty("checks").GetProperty(check).GetProperty("status").GetString()!;
+
+    [Fact]
+    public async Task LiveAnswersWithoutAuthenticationWhileTheProcessRuns()
+    {
+        await using var app = await ChatApp.StartAsync(DatabaseKind.Sqlite);
+
+        var live = await app.AnonymousClient().GetAsync("/health/live");
+
+        var body = await live.ShouldBeOkJsonAsync();
+        Assert.Equal("Healthy", body.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task ReadyTurnsUnhealthyWhileStreamFailsAndHealthyWhenItReturns()
+    {
+        await using var stack = await ServiceWithEmulator.StartAsync();
+
+        var (healthy, body) = await ReadyAsync(stack.App);
+        Assert.Equal(HttpStatusCode.OK, healthy);
+        Assert.All(Checks, check => Assert.Equal("Healthy", CheckStatus(body, check)));
+
+        stack.Emulator.Faults.Add(new FaultRule { Status = 503, PathContains = "/app", Times = 0 });
+        var (failing, failingBody) = await ReadyAsync(stack.App);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failing);
+        Assert.Equal("Unhealthy", CheckStatus(failingBody, "stream"));
+
+        stack.Emulator.Faults.Clear();
+        Assert.Equal(HttpStatusCode.OK, (await ReadyAsync(stack.App)).Status);
+    }
+
+    [Fact]
+    public async Task ReadyTurnsUnhealthyWhenTheInboxIsStuckAndHealthyWhenItMoves()
+    {
+        await using var stack = await ServiceWithEmulator.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["Health:BacklogThreshold"] = "00:00:01" },
+            services => services.Remove(services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(WebhookProcessor))));
+        var app = stack.App;
+        await (await app.AnonymousClient().SendAsync(StreamWebhook.Request("""{"type":"custom.event"}""", Guid.NewGuid().ToString()))).ShouldBeOkJsonAsync();
+        await Task.Delay(1500);
+
+        var (stuck, body) = await ReadyAsync(app);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, stuck);
+        Assert.Equal("Unhealthy", CheckStatus(body, "backlog"));
+        Assert.Contains("1 webhook(s)", body.GetProperty("checks").GetProperty("backlog").GetProperty("description").GetString(), StringComparison.Ordinal);
+
+        await app.InDatabaseAsync(db => db.InboxEvents.ExecuteUpdateAsync(set => set.SetProperty(e => e.Status, InboxStatus.Processed)));
+        Assert.Equal(HttpStatusCode.OK, (await ReadyAsync(app)).Status);
+    }
+
+    [Fact]
+    public async Task ReadyTurnsUnhealthyWhilePostgresRefusesConnectionsAndHealthyAfter()
+    {
+        await TestDatabase.RequirePostgresAsync();
+        await using var stack = await ServiceWithEmulator.StartAsync(DatabaseKind.Postgres);
+        var app = stack.App;
+        var database = new NpgsqlConnectionStringBuilder(app.Database.DatabaseUrl).Database!;
+        Assert.Equal(HttpStatusCode.OK, (await ReadyAsync(app)).Status);
+
+        await AdminAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}';");
+        try
+        {
+            var (down, body) = await ReadyAsync(app);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, down);
+            Assert.Equal("Unhealthy", CheckStatus(body, "database"));
+        }
+        finally
+        {
+            await AdminAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true;");
+        }
+
+        await Eventually.TrueAsync(async () => (await ReadyAsync(app)).Status == HttpStatusCode.OK, "ready again once PostgreSQL takes connections");
+    }
+
+    private static async Task AdminAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(TestDatabase.ServerConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
+
+public sealed class MetricsTests
+{
+    [Fact]
+    public async Task PrometheusTextShowsTheServicesOwnCountersInDevelopment()
+    {
+        await using var app = await ChatApp.StartAsync(DatabaseKind.Sqlite);
+        var client = app.ClientFor("vet-1", "vet");
+        await client.PostJsonAsync("/api/chat/token", new { });
+        await client.PostJsonAsync("/api/chat/token", new { });
+        await app.AnonymousClient().SendAsync(StreamWebhook.Request("""{"type":"custom.event"}""", Guid.NewGuid().ToString()));
+        await app.AnonymousClient().SendAsync(StreamWebhook.Request("""{"type":"custom.event"}""", signature: new string('0', 64)));
+
+        string text = "";
+        await Eventually.TrueAsync(async () =>
+        {
+            text = await (await app.AnonymousClient().GetAsync("/metrics")).Content.ReadAsStringAsync();
+            return text.Contains("chat_tokens_issued_total", StringComparison.Ordinal);
+        }, "the counters at /metrics");
+
+        Assert.Matches(@"chat_tokens_issued_total(\{[^}]*\})? 2", text);
+        Assert.Contains("chat_webhooks_received_total", text, StringComparison.Ordinal);
+        Assert.Contains("chat_webhooks_rejected_total", text, StringComparison.Ordinal);
+        Assert.Contains("chat_inbox_lag_seconds", text, StringComparison.Ordinal);
+        Assert.Contains("http_server_request_duration_seconds", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OutsideDevelopmentMetricsAreServedOnlyWhenSwitchedOn()
+    {
+        await using var off = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+        await using var on = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Telemetry:Prometheus"] = "true" });
+
+        Assert.NotEqual(HttpStatusCode.OK, (await off.AnonymousClient().GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await on.AnonymousClient().GetAsync("/metrics")).StatusCode);
+    }
+}
+
+/// <summary>Token limits with REDIS_URL hold across instances; without it each instance counts alone.</summary>
+public sealed class SharedRateLimitTests
+{
+    private static Dictionary<string, string?> Limit(string? redis) => new()
+    {
+        ["RateLimiting:Token:PermitLimit"] = "3",
+        ["RateLimiting:Token:WindowSeconds"] = "60",
+        ["REDIS_URL"] = redis,
+    };
+
+    private static async Task<int> AllowedAsync(IEnumerable<HttpClient> clients, int calls)
+    {
+        var allowed = 0;
+        var all = clients.ToList();
+        for (var i = 0; i < calls; i++)
+        {
+            var response = await all[i % all.Count].PostJsonAsync("/api/chat/token", new { });
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, response.StatusCode.ToString());
+            allowed += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
+        }
+
+        return allowed;
+    }
+
+    [Fact]
+    public async Task WithRedisTwoInstancesShareOneBudgetPerUser()
+    {
+        await RedisServer.RequireAsync();
+        await using var first = await ChatApp.StartAsync(DatabaseKind.Sqlite, Limit(RedisServer.Url));
+        await using var second = await ChatApp.StartAsync(DatabaseKind.Sqlite, Limit(RedisServer.Url));
+        var user = Ids.New("owner");
+
+        Assert.Equal(3, await AllowedAsync([first.ClientFor(user), second.ClientFor(user)], 8));
+        Assert.Single(first.Logs.Lines, l => l.Message.Contains("shared across instances through Redis (connected)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task WithoutRedisEachInstanceLimitsOnItsOwn()
+    {
+        await using var first = await ChatApp.StartAsync(DatabaseKind.Sqlite, Limit(null));
+        await using var second = await ChatApp.StartAsync(DatabaseKind.Sqlite, Limit(null));
+        var user = Ids.New("owner");
+
+        Assert.Equal(6, await AllowedAsync([first.ClientFor(user), second.ClientFor(user)], 10));
+    }
+
+    [Fact]
+    public async Task WhenRedisDoesNotAnswerTheInstanceLimitsLocallyAndNeverFails()
+    {
+        await using var app = await ChatApp.StartAsync(DatabaseKind.Sqlite, Limit("redis://127.0.0.1:1"));
+        var user = Ids.New("owner");
+
+        Assert.Equal(3, await AllowedAsync([app.ClientFor(user)], 5));
+        Assert.Contains(app.Logs.Lines, l => l.Message.Contains("this instance's own limit applies", StringComparison.Ordinal));
+    }
+}
