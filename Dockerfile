@@ -1,0 +1,20 @@
+# Production image of the service. Build: docker build -t appointment-chat .
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
+COPY src/AppointmentChat.Api/AppointmentChat.Api.csproj src/AppointmentChat.Api/
+COPY src/AppointmentChat.StreamEmulator/AppointmentChat.StreamEmulator.csproj src/AppointmentChat.StreamEmulator/
+RUN dotnet restore src/AppointmentChat.Api/AppointmentChat.Api.csproj
+COPY src/ src/
+RUN dotnet publish src/AppointmentChat.Api/AppointmentChat.Api.csproj -c Release -o /app --no-restore
+
+# Chiseled: no shell, no package manager, runs as the non-root 'app' user (UID 1654).
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
+WORKDIR /app
+COPY --from=build /app .
+ENV ASPNETCORE_URLS=http://+:8080 \
+    ASPNETCORE_ENVIRONMENT=Production \
+    Storage__DataFolder=/tmp/appointment-chat
+USER app
+EXPOSE 8080
+ENTRYPOINT ["dotnet", "AppointmentChat.Api.dll"]
