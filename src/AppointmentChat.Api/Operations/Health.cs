@@ -35,7 +35,10 @@ internal static class Health
 
     public static IHostApplicationBuilder AddHealth(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section);
+        builder.Services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section)
+            .Validate(o => o.BacklogThreshold > TimeSpan.Zero, "Health__BacklogThreshold must be positive.")
+            .Validate(o => o.StreamTimeout > TimeSpan.Zero && o.StreamTimeout <= TimeSpan.FromMinutes(1), "Health__StreamTimeout must be between 00:00:00 and 00:01:00.")
+            .ValidateOnStart();
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseCheck>("database", tags: [Ready])
             .AddCheck<StreamCheck>("stream", tags: [Ready])
