@@ -62,15 +62,22 @@ internal static partial class RateLimits
         return builder;
     }
 
-    /// <summary>PermitLimit requests at once, one more every WindowSeconds / PermitLimit: PermitLimit per window.</summary>
-    private static TokenBucketRateLimiter TokenBucket(RateLimitingOptions.WindowLimit limit) => new(new TokenBucketRateLimiterOptions
+    /// <summary>
+    /// PermitLimit requests at once, refilled at PermitLimit per window: a token every WindowSeconds / PermitLimit,
+    /// in steps of at least 100 ms. Replenished by the partitioned limiter's own 100 ms tick, not one timer per user.
+    /// </summary>
+    private static TokenBucketRateLimiter TokenBucket(RateLimitingOptions.WindowLimit limit)
     {
-        TokenLimit = limit.PermitLimit,
-        TokensPerPeriod = 1,
-        ReplenishmentPeriod = TimeSpan.FromSeconds((double)limit.WindowSeconds / limit.PermitLimit),
-        AutoReplenishment = true,
-        QueueLimit = 0,
-    });
+        var period = Math.Max((double)limit.WindowSeconds / limit.PermitLimit, 0.1);
+        return new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = limit.PermitLimit,
+            TokensPerPeriod = (int)Math.Clamp(Math.Round(limit.PermitLimit * period / limit.WindowSeconds), 1, int.MaxValue),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(period),
+            AutoReplenishment = false,
+            QueueLimit = 0,
+        });
+    }
 
     /// <summary>Limits count per caller; an unauthenticated request never gets this far, but falls back to the address.</summary>
     private static string PartitionKey(HttpContext context) =>
