@@ -1,0 +1,174 @@
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace AppointmentChat.Bench;
+
+/// <summary>The database a benchmark runs on: a fresh SQLite file or a fresh PostgreSQL database, seeded in bulk.</summary>
+internal sealed class BenchDatabase : IAsyncDisposable
+{
+    private const string AdminDefault = "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres;Database=postgres";
+    private readonly string? _postgresName;
+
+    private BenchDatabase(string kind, string dataFolder, string? databaseUrl, string? postgresName)
+    {
+        Kind = kind;
+        DataFolder = dataFolder;
+        DatabaseUrl = databaseUrl;
+        _postgresName = postgresName;
+    }
+
+    public string Kind { get; }
+
+    /// <summary>The service's data folder (the SQLite file lives here).</summary>
+    public string DataFolder { get; }
+
+    /// <summary>DATABASE_URL for the service; null for SQLite.</summary>
+    public string? DatabaseUrl { get; }
+
+    private static string Admin => Environment.GetEnvironmentVariable("BENCH_POSTGRES_URL") is { Length: > 0 } url ? url : AdminDefault;
+
+    public static async Task<BenchDatabase> CreateAsync(string kind, string workFolder)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(workFolder, "data-" + kind + "-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        if (kind == "sqlite")
+        {
+            return new BenchDatabase(kind, folder, null, null);
+        }
+
+        var name = "bench_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var connection = new NpgsqlConnection(Admin))
+        {
+            await connection.OpenAsync();
+            await new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection).ExecuteNonQueryAsync();
+        }
+
+        return new BenchDatabase(kind, folder, new NpgsqlConnectionStringBuilder(Admin) { Database = name, MaxPoolSize = 40 }.ConnectionString, name);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> appointment chats straight into the table (the service created the schema):
+    /// chat <c>i</c> belongs to <paramref name="vetOf"/>(i), an owner of its own, organisation <c>clinic-{i % 50}</c>.
+    /// </summary>
+    public async Task SeedChatsAsync(int first, int count, Func<int, string> vetOf, DateTimeOffset newest)
+    {
+        if (Kind == "sqlite")
+        {
+            await using var connection = new SqliteConnection($"Data Source={Path.Combine(DataFolder, "appointment-chat.db")}");
+            await connection.OpenAsync();
+            await using var transaction = connection.BeginTransaction();
+            var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                INSERT INTO appointments ("Id","PetOwnerId","PetOwnerName","PetName","VetId","VetName","OrganisationId","StartsAt","DurationMinutes","Status",
+                  "ChatActivationMinutes","ChannelId","ChatStatus","CreatedAt","UpdatedAt","ChatCreatedAt","ChatFrozen","ChannelPetOwnerId","ChannelVetId",
+                  "LastMessageText","LastMessageAt","LastActivityAt","ChatSyncAttempts","Version")
+                VALUES ($id,$owner,'Owner','Rex',$vet,'Dr. Vet',$org,$starts,30,'upcoming',5,$channel,'active',$at,$at,$at,0,$owner,$vet,'Hello',$activity,$activity,0,1)
+                """;
+            var p = new Dictionary<string, SqliteParameter>();
+            foreach (var name in new[] { "$id", "$owner", "$vet", "$org", "$starts", "$channel", "$at", "$activity" })
+            {
+                p[name] = command.Parameters.Add(name, SqliteType.Text);
+            }
+
+            command.Prepare();
+            for (var i = first; i < first + count; i++)
+            {
+                var activity = newest.AddSeconds(-i);
+                p["$id"].Value = Id(i);
+                p["$owner"].Value = $"owner-{i}";
+                p["$vet"].Value = vetOf(i);
+                p["$org"].Value = $"clinic-{i % 50}";
+                p["$starts"].Value = newest.AddDays(30).ToUnixTimeMilliseconds();
+                p["$channel"].Value = "appointment-" + Id(i);
+                p["$at"].Value = activity.ToUnixTimeMilliseconds();
+                p["$activity"].Value = activity.ToUnixTimeMilliseconds();
+                await command.ExecuteNonQueryAsync();
+            }
+
+            await transaction.CommitAsync();
+            await new SqliteCommand("ANALYZE", connection).ExecuteNonQueryAsync();
+            return;
+        }
+
+        await using (var connection = new NpgsqlConnection(DatabaseUrl))
+        {
+            await connection.OpenAsync();
+            await using (var writer = await connection.BeginBinaryImportAsync("""
+                COPY appointments ("Id","PetOwnerId","PetOwnerName","PetName","VetId","VetName","OrganisationId","StartsAt","DurationMinutes","Status",
+                  "ChatActivationMinutes","ChannelId","ChatStatus","CreatedAt","UpdatedAt","ChatCreatedAt","ChatFrozen","ChannelPetOwnerId","ChannelVetId",
+                  "LastMessageText","LastMessageAt","LastActivityAt","ChatSyncAttempts","Version") FROM STDIN (FORMAT BINARY)
+                """))
+            {
+                for (var i = first; i < first + count; i++)
+                {
+                    var activity = newest.AddSeconds(-i).UtcDateTime;
+                    await writer.StartRowAsync();
+                    await writer.WriteAsync(Id(i), NpgsqlDbType.Varchar);
+                    await writer.WriteAsync($"owner-{i}", NpgsqlDbType.Varchar);
+                    await writer.WriteAsync("Owner", NpgsqlDbType.Varchar);
+                    await writer.WriteAsync("Rex", NpgsqlDbType.Varchar);
+                    await writer.WriteAsync(vetOf(i), NpgsqlDbType.Varchar);
+                    await writer.WriteAsync("Dr. Vet", NpgsqlDbType.Varchar);
+                    await writer.WriteAsync($"clinic-{i % 50}", NpgsqlDbType.Varchar);
+                    await writer.WriteAsync(newest.AddDays(30).UtcDateTime, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync(30, NpgsqlDbType.Integer);
+                    await writer.WriteAsync("upcoming", NpgsqlDbType.Varchar);
+                    await writer.WriteAsync(5, NpgsqlDbType.Integer);
+                    await writer.WriteAsync("appointment-" + Id(i), NpgsqlDbType.Varchar);
+                    await writer.WriteAsync("active", NpgsqlDbType.Varchar);
+                    await writer.WriteAsync(activity, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync(activity, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync(activity, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync(false, NpgsqlDbType.Boolean);
+                    await writer.WriteAsync($"owner-{i}", NpgsqlDbType.Varchar);
+                    await writer.WriteAsync(vetOf(i), NpgsqlDbType.Varchar);
+                    await writer.WriteAsync("Hello", NpgsqlDbType.Varchar);
+                    await writer.WriteAsync(activity, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync(activity, NpgsqlDbType.TimestampTz);
+                    await writer.WriteAsync(0, NpgsqlDbType.Integer);
+                    await writer.WriteAsync(1, NpgsqlDbType.Integer);
+                }
+
+                await writer.CompleteAsync();
+            }
+
+            await new NpgsqlCommand("ANALYZE appointments", connection).ExecuteNonQueryAsync();
+        }
+    }
+
+    public static string Id(int i) => $"bench-{i:D7}";
+
+    public async Task<long> CountAsync(string sql)
+    {
+        if (Kind == "sqlite")
+        {
+            await using var connection = new SqliteConnection($"Data Source={Path.Combine(DataFolder, "appointment-chat.db")};Mode=ReadOnly");
+            await connection.OpenAsync();
+            return (long)(await new SqliteCommand(sql, connection).ExecuteScalarAsync())!;
+        }
+
+        await using var pg = new NpgsqlConnection(DatabaseUrl);
+        await pg.OpenAsync();
+        return Convert.ToInt64(await new NpgsqlCommand(sql, pg).ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_postgresName is not null)
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var connection = new NpgsqlConnection(Admin);
+            await connection.OpenAsync();
+            await new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_postgresName}\" WITH (FORCE)", connection).ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            Directory.Delete(DataFolder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

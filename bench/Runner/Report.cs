@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace AppointmentChat.Bench;
+
+/// <summary>Writes bench/results/latest.md (tables, targets, machine, commit) and latency.svg.</summary>
+internal sealed class Report(BenchOptions options)
+{
+    public CeilingResult Ceiling { get; set; } = null!;
+
+    public List<ScenarioRun> Runs { get; } = [];
+
+    public List<ScalingResult>? Scaling { get; set; }
+
+    private readonly List<(string Target, string Measured, bool Met)> _targets = [];
+
+    public bool AllTargetsMet => _targets.All(t => t.Met);
+
+    private static string F(double value, string format = "F0") => value.ToString(format, CultureInfo.InvariantCulture);
+
+    private string Ratio(double rps) => F(rps / Ceiling.Token.RequestsPerSecond, "F2") + "×";
+
+    public async Task<string> MarkdownAsync()
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Benchmark results");
+        md.AppendLine();
+        md.AppendLine($"Written by `bench/run` on {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, commit `{await CommandAsync("git", "rev-parse --short HEAD")}`{(await CommandAsync("git", "status --porcelain --untracked-files=no") is { Length: > 0 } ? " (with uncommitted changes)" : "")}.");
+        md.AppendLine($"Options: {F(options.Duration.TotalSeconds)} s per measurement, {options.Connections} connections, databases: {string.Join(", ", options.Databases)}; load from `wrk` ({await CommandAsync("sh", "-c \"wrk -v 2>&1 | head -n 1\"")}) on the same machine.");
+        md.AppendLine();
+        md.AppendLine("## Machine");
+        md.AppendLine();
+        md.AppendLine($"- CPU: {await CommandAsync("sh", "-c \"grep -m1 'model name' /proc/cpuinfo | cut -d: -f2\"")} — {Environment.ProcessorCount} cores");
+        md.AppendLine($"- Memory: {await CommandAsync("sh", "-c \"grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2-\"")}");
+        md.AppendLine($"- OS: {await CommandAsync("sh", "-c \". /etc/os-release; echo $PRETTY_NAME\"")}, kernel {await CommandAsync("uname", "-r")}; {RuntimeInformation.FrameworkDescription}");
+        md.AppendLine($"- PostgreSQL: {await CommandAsync("sh", "-c \"psql --version 2>/dev/null || echo not installed\"")}");
+        md.AppendLine();
+        md.AppendLine("## The ceiling");
+        md.AppendLine();
+        md.AppendLine("`bench/Ceiling` does only the irreducible work of `POST /api/chat/token` — validate the bearer JWT with the");
+        md.AppendLine("same library and parameters, sign an HS256 token — on bare Kestrel. Every scenario is reported as a ratio to it.");
+        md.AppendLine();
+        md.AppendLine($"| | req/s | p50 ms | p99 ms | peak RSS |");
+        md.AppendLine("|---|---|---|---|---|");
+        md.AppendLine($"| ceiling, {Ceiling.Token.Connections} connections | {F(Ceiling.Token.RequestsPerSecond)} | {F(Ceiling.Token.P50Ms, "F2")} | {F(Ceiling.Token.P99Ms, "F2")} | {F(Ceiling.PeakRssMiB)} MiB |");
+        md.AppendLine();
+
+        foreach (var run in Runs)
+        {
+            md.AppendLine($"## Scenarios on {(run.Database == "sqlite" ? "SQLite" : "PostgreSQL")}");
+            md.AppendLine();
+            md.AppendLine("| scenario | req/s | × ceiling | p50 ms | p99 ms | errors |");
+            md.AppendLine("|---|---|---|---|---|---|");
+            Row(md, "`POST /api/chat/token`", run.Token);
+            Row(md, "`POST /api/chat/channels`, existing chat", run.OpenChat);
+            Row(md, $"`GET /api/chat/channels?limit=30`, vet with 1,000 chats, 1,000 stored", run.ListSmall);
+            Row(md, $"`GET /api/chat/channels?limit=30`, vet with {run.VetChats:N0} chats, {run.StoredChats:N0} stored", run.ListLarge);
+            Row(md, "`POST /api/webhooks/stream`, signed `message.new`", run.Webhooks);
+            md.AppendLine();
+            md.AppendLine($"- Start to `/health/ready`: {F(run.StartToReady.TotalMilliseconds)} ms (first start on an empty database, migrations included: {F(run.FirstStartToReady.TotalMilliseconds)} ms).");
+            md.AppendLine($"- Peak memory (RSS) after the token scenario: {F(run.PeakRssMiB)} MiB.");
+            md.AppendLine($"- Stream calls made while opening existing chats: {run.StreamCallsWhileOpening}.");
+            md.AppendLine($"- Webhooks: {run.InboxDrain.Received:N0} stored; {run.InboxDrain.Processed:N0} processed {F(run.InboxDrain.Elapsed.TotalSeconds, "F1")} s after the load began: {F(run.InboxDrain.ProcessedPerSecond)} events/s processed against {F(run.Webhooks.RequestsPerSecond)}/s arriving.");
+            md.AppendLine($"- Seeding 999,000 chats took {F(run.SeedSeconds, "F1")} s.");
+            md.AppendLine();
+
+            var name = run.Database == "sqlite" ? "SQLite" : "PostgreSQL";
+            Target($"{name}: token ≥ 0.75× ceiling", Ratio(run.Token.RequestsPerSecond), run.Token.RequestsPerSecond >= 0.75 * Ceiling.Token.RequestsPerSecond);
+            Target($"{name}: token p99 ≤ 10 ms at {run.Token.Connections} connections", $"{F(run.Token.P99Ms, "F2")} ms", run.Token.P99Ms <= 10);
+            Target($"{name}: opening an existing chat makes no Stream call", run.StreamCallsWhileOpening.ToString(CultureInfo.InvariantCulture), run.StreamCallsWhileOpening == 0);
+            Target($"{name}: opening an existing chat ≥ 0.35× ceiling", Ratio(run.OpenChat.RequestsPerSecond), run.OpenChat.RequestsPerSecond >= 0.35 * Ceiling.Token.RequestsPerSecond);
+            Target($"{name}: list p99 with 1,000,000 stored ≤ 1.5× with 1,000", $"{F(run.ListLarge.P99Ms, "F2")} / {F(run.ListSmall.P99Ms, "F2")} ms = {F(run.ListLarge.P99Ms / run.ListSmall.P99Ms, "F2")}×", run.ListLarge.P99Ms <= 1.5 * run.ListSmall.P99Ms);
+            Target($"{name}: list ≥ 0.25× ceiling", Ratio(run.ListLarge.RequestsPerSecond), run.ListLarge.RequestsPerSecond >= 0.25 * Ceiling.Token.RequestsPerSecond);
+            Target($"{name}: webhooks ≥ 3,000/s acknowledged", F(run.Webhooks.RequestsPerSecond) + "/s", run.Webhooks.RequestsPerSecond >= 3000 && run.Webhooks.Errors == 0);
+            Target($"{name}: webhook p99 ≤ 25 ms", $"{F(run.Webhooks.P99Ms, "F2")} ms", run.Webhooks.P99Ms <= 25);
+            Target($"{name}: the inbox drains at least as fast as it fills", $"{F(run.InboxDrain.ProcessedPerSecond)}/s vs {F(run.Webhooks.RequestsPerSecond)}/s", run.InboxDrain.ProcessedPerSecond >= run.Webhooks.RequestsPerSecond);
+            Target($"{name}: peak RSS under the token load ≤ 250 MB", $"{F(run.PeakRssMiB * 1.048576)} MB", run.PeakRssMiB * 1.048576 <= 250);
+            Target($"{name}: start to /health/ready ≤ 3 s", $"{F(run.StartToReady.TotalSeconds, "F2")} s", run.StartToReady.TotalSeconds <= 3);
+        }
+
+        md.AppendLine("## Targets");
+        md.AppendLine();
+        md.AppendLine("| target | measured | met |");
+        md.AppendLine("|---|---|---|");
+        foreach (var (target, measured, met) in _targets)
+        {
+            md.AppendLine($"| {target} | {measured} | {(met ? "yes" : "**no**")} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Latency against load");
+        md.AppendLine();
+        md.AppendLine("![latency against load](latency.svg)");
+        md.AppendLine();
+        md.AppendLine("| connections | ceiling req/s | ceiling p99 ms | " + string.Join(" | ", Runs.Select(r => $"{r.Database} req/s | {r.Database} p99 ms")) + " |");
+        md.AppendLine("|---|---|---|" + string.Concat(Runs.Select(_ => "---|---|")));
+        for (var i = 0; i < Ceiling.Curve.Count; i++)
+        {
+            md.AppendLine($"| {Ceiling.Curve[i].Connections} | {F(Ceiling.Curve[i].RequestsPerSecond)} | {F(Ceiling.Curve[i].P99Ms, "F2")} | "
+                + string.Join(" | ", Runs.Select(r => $"{F(r.TokenCurve[i].RequestsPerSecond)} | {F(r.TokenCurve[i].P99Ms, "F2")}")) + " |");
+        }
+
+        if (Scaling is { Count: > 0 })
+        {
+            md.AppendLine();
+            md.AppendLine("## Scale beyond one machine");
+            md.AppendLine();
+            md.AppendLine("One to three instances on this machine, one PostgreSQL, the load split evenly between them:");
+            md.AppendLine();
+            md.AppendLine("| instances | token req/s | token p99 ms | webhooks acknowledged/s | webhook p99 ms | webhooks processed/s |");
+            md.AppendLine("|---|---|---|---|---|---|");
+            foreach (var s in Scaling)
+            {
+                md.AppendLine($"| {s.Instances} | {F(s.Token.RequestsPerSecond)} | {F(s.Token.P99Ms, "F2")} | {F(s.Webhooks.RequestsPerSecond)} | {F(s.Webhooks.P99Ms, "F2")} | {F(s.Drain.ProcessedPerSecond)} |");
+            }
+        }
+
+        var findings = Path.Combine(options.Root, "bench", "findings.md");
+        if (File.Exists(findings))
+        {
+            md.AppendLine();
+            md.Append(await File.ReadAllTextAsync(findings));
+        }
+
+        return md.ToString();
+    }
+
+    private void Row(StringBuilder md, string name, WrkResult r) =>
+        md.AppendLine($"| {name} | {F(r.RequestsPerSecond)} | {Ratio(r.RequestsPerSecond)} | {F(r.P50Ms, "F2")} | {F(r.P99Ms, "F2")} | {r.Errors} |");
+
+    private void Target(string target, string measured, bool met) => _targets.Add((target, measured, met));
+
+    /// <summary>p50 and p99 latency against connections, for the ceiling and the service on each database.</summary>
+    public string Chart()
+    {
+        const int width = 900, height = 500, left = 70, right = 200, top = 40, bottom = 60;
+        var series = new List<(string Name, string Color, bool Dashed, List<(int X, double Y)> Points)>
+        {
+            ("ceiling p50", "#888", true, Ceiling.Curve.Select(r => (r.Connections, r.P50Ms)).ToList()),
+            ("ceiling p99", "#888", false, Ceiling.Curve.Select(r => (r.Connections, r.P99Ms)).ToList()),
+        };
+        string[] colors = ["#1f77b4", "#d62728"];
+        for (var i = 0; i < Runs.Count; i++)
+        {
+            series.Add(($"{Runs[i].Database} p50", colors[i % 2], true, Runs[i].TokenCurve.Select(r => (r.Connections, r.P50Ms)).ToList()));
+            series.Add(($"{Runs[i].Database} p99", colors[i % 2], false, Runs[i].TokenCurve.Select(r => (r.Connections, r.P99Ms)).ToList()));
+        }
+
+        var maxY = Math.Max(1, series.SelectMany(s => s.Points).Max(p => p.Y) * 1.1);
+        var xs = Ceiling.Curve.Select(r => r.Connections).ToList();
+        double X(int connections) => left + (Math.Log2(connections) - Math.Log2(xs[0])) / (Math.Log2(xs[^1]) - Math.Log2(xs[0])) * (width - left - right);
+        double Y(double ms) => height - bottom - ms / maxY * (height - top - bottom);
+
+        var svg = new StringBuilder();
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">""");
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<rect width="{width}" height="{height}" fill="white"/>""");
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{left}" y="24" font-size="15">POST /api/chat/token: latency against load (connections, log scale)</text>""");
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>""");
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>""");
+        foreach (var x in xs)
+        {
+            svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{X(x):F1}" y="{height - bottom + 18}" text-anchor="middle">{x}</text>""");
+        }
+
+        for (var i = 0; i <= 5; i++)
+        {
+            var ms = maxY * i / 5;
+            svg.AppendLine(CultureInfo.InvariantCulture, $"""<line x1="{left}" y1="{Y(ms):F1}" x2="{width - right}" y2="{Y(ms):F1}" stroke="#eee"/><text x="{left - 8}" y="{Y(ms) + 4:F1}" text-anchor="end">{ms:F1}</text>""");
+        }
+
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{(left + width - right) / 2}" y="{height - 15}" text-anchor="middle">connections</text>""");
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="18" y="{(top + height - bottom) / 2}" transform="rotate(-90 18 {(top + height - bottom) / 2})" text-anchor="middle">latency (ms)</text>""");
+        for (var i = 0; i < series.Count; i++)
+        {
+            var (name, color, dashed, points) = series[i];
+            var path = string.Join(" ", points.Select(p => $"{X(p.X):F1},{Y(p.Y):F1}"));
+            svg.AppendLine(CultureInfo.InvariantCulture, $"""<polyline fill="none" stroke="{color}" stroke-width="2" {(dashed ? "stroke-dasharray=\"5,4\"" : "")} points="{path}"/>""");
+            var ly = top + 20 + i * 20;
+            svg.AppendLine(CultureInfo.InvariantCulture, $"""<line x1="{width - right + 15}" y1="{ly}" x2="{width - right + 45}" y2="{ly}" stroke="{color}" stroke-width="2" {(dashed ? "stroke-dasharray=\"5,4\"" : "")}/><text x="{width - right + 52}" y="{ly + 4}">{name}</text>""");
+        }
+
+        svg.AppendLine("</svg>");
+        return svg.ToString();
+    }
+
+    private static async Task<string> CommandAsync(string file, string arguments)
+    {
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var output = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            return output.Trim();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown";
+        }
+    }
+}
