@@ -4,7 +4,7 @@ namespace AppointmentChat.Api.Appointments;
 /// The facts about an appointment that chat needs, pushed by the practice-management system,
 /// plus the state of the appointment's chat.
 /// </summary>
-internal sealed class Appointment
+internal sealed class Appointment : Channels.IChatSchedule
 {
     /// <summary>The PMS's id; the channel is <c>appointment-{Id}</c>, so at most 52 characters.</summary>
     public required string Id { get; init; }

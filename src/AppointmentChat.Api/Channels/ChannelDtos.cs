@@ -43,7 +43,7 @@ internal sealed record CreateChannelRequest(
     }
 
     /// <summary>The first field that disagrees with the record, if any.</summary>
-    public (string Field, string Detail)? Disagreement(Appointment appointment)
+    public (string Field, string Detail)? Disagreement(ChatFacts appointment)
     {
         if (PetOwnerId is not null && PetOwnerId != appointment.PetOwnerId)
         {
@@ -73,7 +73,7 @@ internal sealed record ChannelResponse(
     DateTimeOffset ActivatesAt,
     DateTimeOffset ClosesAt)
 {
-    public static ChannelResponse From(Appointment appointment, ChatOptions options) => new(
+    public static ChannelResponse From(ChatFacts appointment, ChatOptions options) => new(
         appointment.ChannelId!,
         ChatLimits.ChannelType,
         [appointment.PetOwnerId, appointment.VetId],

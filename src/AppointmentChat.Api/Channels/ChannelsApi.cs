@@ -46,6 +46,7 @@ internal static class ChannelsApi
     internal static async Task<Results<Ok<ChannelResponse>, ValidationProblem, ProblemHttpResult>> CreateOrGet(
         CreateChannelRequest request,
         CurrentUser caller,
+        ChatReads reads,
         ChatDbContext db,
         AppointmentChats chats,
         StripedLocks locks,
@@ -62,7 +63,7 @@ internal static class ChannelsApi
         // A concurrent create or appointment change makes CreateAsync step aside; read again and go on.
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var appointment = await db.Appointments.AsNoTracking().FirstOrDefaultAsync(a => a.Id == request.AppointmentId, cancellationToken);
+            var appointment = await reads.FindChatFactsAsync(request.AppointmentId!, cancellationToken);
             if (appointment is null)
             {
                 return caller.IsService ? Problem(StatusCodes.Status404NotFound, "No appointment with this id exists.") : Problem(StatusCodes.Status403Forbidden, NotOpenToYou);
@@ -135,7 +136,7 @@ internal static class ChannelsApi
     internal static async Task<Results<Ok<ChannelListResponse>, ValidationProblem, ProblemHttpResult>> List(
         [AsParameters] ListChannelsQuery query,
         CurrentUser caller,
-        ChatDbContext db,
+        ChatReads reads,
         IOptions<ChatOptions> options,
         CancellationToken cancellationToken)
     {
@@ -147,30 +148,21 @@ internal static class ChannelsApi
         }
 
         var (role, status, limit, cursor) = parsed.Value;
-        var chats = db.Appointments.AsNoTracking().Where(a => a.ChannelId != null);
-        if (status is { } wanted)
-        {
-            chats = chats.Where(a => a.ChatStatus == wanted);
-        }
+        Task<List<ChatListRow>> PageAsync(ChatMembership membership, string memberId) =>
+            reads.ListAsync(membership, memberId, status, cursor, limit + 1, cancellationToken);
 
-        if (cursor is { } after)
-        {
-            chats = chats.Where(a => a.LastActivityAt < after.LastActivityAt
-                || (a.LastActivityAt == after.LastActivityAt && string.Compare(a.Id, after.AppointmentId) < 0));
-        }
-
-        List<Appointment> page;
+        List<ChatListRow> page;
         if (role == Roles.Vet)
         {
-            page = await PageAsync(chats.Where(a => a.VetId == caller.Id), limit, cancellationToken);
+            page = await PageAsync(ChatMembership.Vet, caller.Id);
         }
         else if (role == Roles.PetOwner)
         {
-            page = await PageAsync(chats.Where(a => a.PetOwnerId == caller.Id), limit, cancellationToken);
+            page = await PageAsync(ChatMembership.PetOwner, caller.Id);
         }
         else if (caller.IsAdmin && caller.OrganisationId is { } organisation)
         {
-            page = await PageAsync(chats.Where(a => a.OrganisationId == organisation), limit, cancellationToken);
+            page = await PageAsync(ChatMembership.Organisation, organisation);
         }
         else if (caller.IsService)
         {
@@ -180,49 +172,40 @@ internal static class ChannelsApi
                 return errors.ToProblem();
             }
 
-            page = await PageAsync(chats.Where(a => a.OrganisationId == requested), limit, cancellationToken);
+            page = await PageAsync(ChatMembership.Organisation, requested);
         }
         else
         {
             // Two index-ordered reads, one per membership, merged: each costs a page, however many chats exist.
-            var asOwner = await PageAsync(chats.Where(a => a.PetOwnerId == caller.Id), limit, cancellationToken);
-            var asVet = await PageAsync(chats.Where(a => a.VetId == caller.Id), limit, cancellationToken);
-            page = [.. asOwner.Concat(asVet).OrderByDescending(a => a.LastActivityAt).ThenByDescending(a => a.Id, StringComparer.Ordinal).Take(limit + 1)];
+            var asOwner = await PageAsync(ChatMembership.PetOwner, caller.Id);
+            var asVet = await PageAsync(ChatMembership.Vet, caller.Id);
+            page = [.. asOwner.Concat(asVet).OrderByDescending(a => a.LastActivityAt).ThenByDescending(a => a.AppointmentId, StringComparer.Ordinal).Take(limit + 1)];
         }
 
         var more = page.Count > limit;
-        page = [.. page.Take(limit)];
-
-        // Display names as Stream last reported them (user.updated), else as the PMS gave them.
-        var ownerIds = page.Select(a => a.PetOwnerId).Distinct().ToList();
-        var names = await db.ChatUsers.AsNoTracking()
-            .Where(u => ownerIds.Contains(u.Id) && u.Name != null)
-            .ToDictionaryAsync(u => u.Id, u => u.Name!, cancellationToken);
-        var items = page.Select(a => Item(a, names.GetValueOrDefault(a.PetOwnerId), options.Value)).ToList();
-        var next = more ? new ChannelCursor(page[^1].LastActivityAt!.Value, page[^1].Id).Encode() : null;
+        var items = page.Take(limit).Select(row => Item(row, options.Value)).ToList();
+        var next = more ? new ChannelCursor(page[limit - 1].LastActivityAt, page[limit - 1].AppointmentId).Encode() : null;
         return TypedResults.Ok(new ChannelListResponse(items, next));
     }
 
-    private static Task<List<Appointment>> PageAsync(IQueryable<Appointment> chats, int limit, CancellationToken cancellationToken) =>
-        chats.OrderByDescending(a => a.LastActivityAt).ThenByDescending(a => a.Id).Take(limit + 1).ToListAsync(cancellationToken);
-
-    private static ChannelListItem Item(Appointment a, string? petOwnerName, ChatOptions options) => new(
-        a.ChannelId!,
-        AppointmentChats.ChannelName(petOwnerName ?? a.PetOwnerName),
-        [a.PetOwnerId, a.VetId],
-        a.LastMessageText,
-        a.LastMessageAt?.ToUnixTimeMilliseconds(),
-        a.Id,
-        a.ChatStatus ?? ChatStatus.Pending,
-        ChatWindow.ActivatesAt(a),
-        ChatWindow.ClosesAt(a, options));
+    /// <summary>The pet owner's display name as Stream last reported it (user.updated), else as the PMS gave it.</summary>
+    private static ChannelListItem Item(ChatListRow row, ChatOptions options) => new(
+        row.ChannelId,
+        AppointmentChats.ChannelName(row.ReportedPetOwnerName ?? row.PetOwnerName),
+        [row.PetOwnerId, row.VetId],
+        row.LastMessageText,
+        row.LastMessageAt?.ToUnixTimeMilliseconds(),
+        row.AppointmentId,
+        row.ChatStatus ?? ChatStatus.Pending,
+        ChatWindow.ActivatesAt(row),
+        ChatWindow.ClosesAt(row, options));
 
     /// <summary>The pet owner and vet of the appointment, an admin of its organisation, or the service.</summary>
-    private static bool CanOpen(CurrentUser caller, Appointment appointment) =>
+    private static bool CanOpen(CurrentUser caller, ChatFacts appointment) =>
         caller.IsService || caller.IsAdminOf(appointment.OrganisationId) || caller.Id == appointment.PetOwnerId || caller.Id == appointment.VetId;
 
     /// <summary>Why no chat may be created for the appointment now, if so.</summary>
-    private static string? Refusal(Appointment appointment, DateTimeOffset now, ChatOptions options)
+    private static string? Refusal(ChatFacts appointment, DateTimeOffset now, ChatOptions options)
     {
         var status = EnumNames<AppointmentStatus>.ToName(appointment.Status);
         if (ChatWindow.StatusEndsChat(appointment.Status, options))

@@ -14,16 +14,26 @@ internal static class ChatLimits
     public static string ChannelIdFor(string appointmentId) => ChannelPrefix + appointmentId;
 }
 
+/// <summary>When an appointment takes place, and how early its chat opens.</summary>
+internal interface IChatSchedule
+{
+    DateTimeOffset StartsAt { get; }
+
+    int DurationMinutes { get; }
+
+    int ChatActivationMinutes { get; }
+}
+
 /// <summary>
 /// The chat's clock: it opens <c>ChatActivationMinutes</c> before the appointment and closes
 /// <c>Chat__CloseGraceMinutes</c> after its end; some appointment statuses end it at once.
 /// </summary>
 internal static class ChatWindow
 {
-    public static DateTimeOffset ActivatesAt(Appointment appointment) =>
+    public static DateTimeOffset ActivatesAt(IChatSchedule appointment) =>
         appointment.StartsAt.AddMinutes(-appointment.ChatActivationMinutes);
 
-    public static DateTimeOffset ClosesAt(Appointment appointment, ChatOptions options) =>
+    public static DateTimeOffset ClosesAt(IChatSchedule appointment, ChatOptions options) =>
         appointment.StartsAt.AddMinutes(appointment.DurationMinutes + options.CloseGraceMinutes);
 
     /// <summary>Cancelled and no-show appointments end the chat; a completed one too unless it is kept open.</summary>

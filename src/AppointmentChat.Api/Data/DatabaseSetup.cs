@@ -37,6 +37,12 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFol
     /// </summary>
     public const int DefaultMaxPoolSize = 20;
 
+    /// <summary>
+    /// Statements Npgsql keeps prepared per connection unless DATABASE_URL says otherwise: the service runs the
+    /// same few dozen statements all day, and a prepared one skips PostgreSQL's parse and plan.
+    /// </summary>
+    public const int DefaultMaxAutoPrepare = 64;
+
     public void Configure(DatabaseOptions options)
     {
         var url = configuration["DATABASE_URL"];
@@ -69,6 +75,11 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFol
                 keywords.MaxPoolSize = DefaultMaxPoolSize;
             }
 
+            if (!url.Contains("auto prepare", StringComparison.OrdinalIgnoreCase) && !url.Contains("maxautoprepare", StringComparison.OrdinalIgnoreCase))
+            {
+                keywords.MaxAutoPrepare = DefaultMaxAutoPrepare;
+            }
+
             return keywords.ConnectionString;
         }
 
@@ -76,6 +87,7 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFol
         var builder = new NpgsqlConnectionStringBuilder
         {
             MaxPoolSize = DefaultMaxPoolSize,
+            MaxAutoPrepare = DefaultMaxAutoPrepare,
             Host = uri.Host,
             Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
             Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')) is { Length: > 0 } db ? db : null,
@@ -124,12 +136,19 @@ internal static class DatabaseSetup
         var spans = new Operations.DatabaseSpans();
         services.AddDbContextPool<SqliteChatDbContext>((sp, options) =>
             options.UseSqlite(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).AddInterceptors(spans));
+        // One PostgreSQL connection pool for EF Core and the hot reads.
+        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
         services.AddDbContextPool<PostgresChatDbContext>((sp, options) =>
-            options.UseNpgsql(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).AddInterceptors(spans));
+            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).AddInterceptors(spans));
         services.AddScoped<ChatDbContext>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
         {
             DatabaseProvider.Postgres => sp.GetRequiredService<PostgresChatDbContext>(),
             _ => sp.GetRequiredService<SqliteChatDbContext>(),
+        });
+        services.AddSingleton<ChatReads>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
+        {
+            DatabaseProvider.Postgres => new PostgresChatReads(sp.GetRequiredService<NpgsqlDataSource>()),
+            _ => new SqliteChatReads(sp.GetRequiredService<IOptions<DatabaseOptions>>()),
         });
         return builder;
     }

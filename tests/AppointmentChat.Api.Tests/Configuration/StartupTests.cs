@@ -140,11 +140,11 @@ public sealed class StartupTests : IAsyncLifetime
 public sealed class DatabaseUrlTests
 {
     [Theory]
-    [InlineData("postgres://chat:p%40ss@db.internal:6543/appointments?sslmode=require", "Host=db.internal;Port=6543;Database=appointments;Username=chat;Password=p@ss;SSL Mode=Require;Maximum Pool Size=20")]
-    [InlineData("postgresql://chat@localhost/appointments", "Host=localhost;Port=5432;Database=appointments;Username=chat;Maximum Pool Size=20")]
-    [InlineData("postgres://chat@localhost/appointments?Maximum%20Pool%20Size=50", "Host=localhost;Port=5432;Database=appointments;Username=chat;Maximum Pool Size=50")]
-    [InlineData("Host=db;Database=appointments;Username=chat;Password=x", "Host=db;Database=appointments;Username=chat;Password=x;Maximum Pool Size=20")]
-    [InlineData("Host=db;Database=appointments;Maximum Pool Size=5", "Host=db;Database=appointments;Maximum Pool Size=5")]
+    [InlineData("postgres://chat:p%40ss@db.internal:6543/appointments?sslmode=require", "Host=db.internal;Port=6543;Database=appointments;Username=chat;Password=p@ss;SSL Mode=Require;Maximum Pool Size=20;Max Auto Prepare=64")]
+    [InlineData("postgresql://chat@localhost/appointments", "Host=localhost;Port=5432;Database=appointments;Username=chat;Maximum Pool Size=20;Max Auto Prepare=64")]
+    [InlineData("postgres://chat@localhost/appointments?Maximum%20Pool%20Size=50&Max%20Auto%20Prepare=0", "Host=localhost;Port=5432;Database=appointments;Username=chat;Maximum Pool Size=50;Max Auto Prepare=0")]
+    [InlineData("Host=db;Database=appointments;Username=chat;Password=x", "Host=db;Database=appointments;Username=chat;Password=x;Maximum Pool Size=20;Max Auto Prepare=64")]
+    [InlineData("Host=db;Database=appointments;Maximum Pool Size=5;Max Auto Prepare=0", "Host=db;Database=appointments;Maximum Pool Size=5;Max Auto Prepare=0")]
     public void DatabaseUrlIsAcceptedInUrlAndKeywordForm(string url, string expected)
     {
         var actual = new Npgsql.NpgsqlConnectionStringBuilder(DatabaseOptionsSetup.PostgresConnectionString(url));
