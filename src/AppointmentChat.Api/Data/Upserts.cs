@@ -9,18 +9,6 @@ namespace AppointmentChat.Api.Data;
 /// </summary>
 internal static class Upserts
 {
-    /// <summary>Stores a webhook unless one with its key is stored; true when this call stored it.</summary>
-    public static async Task<bool> TryInsertInboxEventAsync(this ChatDbContext db, Webhooks.InboxEvent e, CancellationToken cancellationToken)
-    {
-        var rows = await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO webhook_inbox ("DedupKey", "EventType", "ChannelId", "Payload", "ReceivedAt", "Status", "Attempts", "NextAttemptAt")
-            VALUES ({e.DedupKey}, {e.EventType}, {e.ChannelId}, {e.Payload}, {db.Stored<Webhooks.InboxEvent>(nameof(e.ReceivedAt), e.ReceivedAt)},
-                    {db.Stored<Webhooks.InboxEvent>(nameof(e.Status), e.Status)}, 0, {db.Stored<Webhooks.InboxEvent>(nameof(e.NextAttemptAt), e.NextAttemptAt)})
-            ON CONFLICT ("DedupKey") DO NOTHING
-            """, cancellationToken);
-        return rows == 1;
-    }
-
     /// <summary>Records users as upserted to Stream (name, pushed name, when), creating or updating each.</summary>
     public static async Task UpsertChatUserAsync(this ChatDbContext db, string id, string? name, string? pushedName, DateTimeOffset syncedAt, CancellationToken cancellationToken)
     {

@@ -62,7 +62,7 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
 
         var appointment = await db.Appointments.AsNoTracking()
             .Where(a => a.ChannelId == channelId)
-            .Select(a => new { a.Id, a.PetOwnerId, a.VetId })
+            .Select(a => new { a.Id, a.PetOwnerId, a.VetId, SenderName = db.ChatUsers.Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
             .FirstOrDefaultAsync(cancellationToken);
         if (appointment is null)
         {
@@ -92,8 +92,7 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
 
         var keys = recipients.ToDictionary(r => $"{inbox.DedupKey}:{r}");
         var queued = await db.Set<Notification>().Where(n => keys.Keys.Contains(n.DedupKey)).Select(n => n.DedupKey).ToListAsync(cancellationToken);
-        var senderName = await db.ChatUsers.Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefaultAsync(cancellationToken)
-            ?? OptionalString(Optional(message, "user"), "name");
+        var senderName = appointment.SenderName ?? OptionalString(Optional(message, "user"), "name");
         var now = time.GetUtcNow();
         var added = 0;
         foreach (var (key, recipient) in keys.Where(k => !queued.Contains(k.Key)))

@@ -9,8 +9,10 @@ internal sealed class WebhookProcessorSignal : WorkSignal;
 
 /// <summary>
 /// Processes the inbox in order of arrival, each event once: its effects and its "processed" mark are
-/// one transaction. A failing event is retried with backoff and finally parked as dead, without holding
-/// up the events behind it. Events left over from a crash are picked up at start.
+/// committed together. A claimed batch is processed in one transaction (one commit for up to
+/// <see cref="BatchSize"/> events); if any event of it fails, the batch is rolled back and its events are
+/// processed one by one, so a failing event is retried with backoff and finally parked as dead without
+/// holding up the events behind it. Events left over from a crash are picked up at start.
 /// </summary>
 internal sealed partial class WebhookProcessor(
     IServiceScopeFactory scopes,
@@ -22,7 +24,7 @@ internal sealed partial class WebhookProcessor(
     IOptions<WorkerOptions> workers,
     ILogger<WebhookProcessor> logger) : PollingWorker(signal, time, logger)
 {
-    private const int BatchSize = 50;
+    private const int BatchSize = 100;
 
     protected override TimeSpan PollInterval => options.Value.PollInterval;
 
@@ -31,9 +33,12 @@ internal sealed partial class WebhookProcessor(
         while (true)
         {
             var claimed = await ClaimAsync(cancellationToken);
-            foreach (var id in claimed)
+            if (claimed.Count > 0 && !await TryProcessTogetherAsync(claimed, cancellationToken))
             {
-                await ProcessAsync(id, cancellationToken);
+                foreach (var id in claimed)
+                {
+                    await ProcessAsync(id, cancellationToken);
+                }
             }
 
             if (claimed.Count < BatchSize)
@@ -68,6 +73,65 @@ internal sealed partial class WebhookProcessor(
             cancellationToken);
     }
 
+    /// <summary>Processes the claimed events in one transaction; false (and nothing changed) when any of them failed.</summary>
+    private async Task<bool> TryProcessTogetherAsync(List<long> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 1)
+        {
+            return false;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+        var handler = scope.ServiceProvider.GetRequiredService<StreamEventHandler>();
+        var notifications = 0;
+        try
+        {
+            // A failure rolls back the whole batch, so EF's savepoint around each SaveChanges is not needed.
+            db.Database.AutoSavepointsEnabled = false;
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var events = await db.Set<InboxEvent>().Where(e => ids.Contains(e.Id)).OrderBy(e => e.Id).ToListAsync(cancellationToken);
+            foreach (var inbox in events)
+            {
+                var outcome = await handler.HandleAsync(inbox, cancellationToken);
+
+                // What an event added or changed is saved before the next event reads (the "processed" marks wait for the end).
+                if (db.ChangeTracker.Entries().Any(e => e.Entity is not InboxEvent && e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted))
+                {
+                    await db.SaveChangesAsync(cancellationToken);
+                }
+
+                MarkDone(inbox, outcome);
+                notifications += outcome.Notifications;
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogBatchFailed(logger, ex, ids.Count);
+            return false;
+        }
+
+        if (notifications > 0)
+        {
+            push.Wake();
+        }
+
+        return true;
+    }
+
+    private void MarkDone(InboxEvent inbox, EventOutcome outcome)
+    {
+        inbox.Status = outcome.Ignored ? InboxStatus.Ignored : InboxStatus.Processed;
+        inbox.Note = outcome.Note;
+        inbox.ProcessedAt = Time.GetUtcNow();
+        inbox.Attempts++;
+        inbox.LeaseUntil = null;
+        inbox.LeaseOwner = null;
+    }
+
     private async Task ProcessAsync(long id, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -77,12 +141,7 @@ internal sealed partial class WebhookProcessor(
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var outcome = await scope.ServiceProvider.GetRequiredService<StreamEventHandler>().HandleAsync(inbox, cancellationToken);
-            inbox.Status = outcome.Ignored ? InboxStatus.Ignored : InboxStatus.Processed;
-            inbox.Note = outcome.Note;
-            inbox.ProcessedAt = Time.GetUtcNow();
-            inbox.Attempts++;
-            inbox.LeaseUntil = null;
-            inbox.LeaseOwner = null;
+            MarkDone(inbox, outcome);
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             if (outcome.Notifications > 0)
@@ -121,6 +180,9 @@ internal sealed partial class WebhookProcessor(
     }
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "An event among {Count} processed together failed; processing them one by one")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {EventType} #{InboxId} failed (attempt {Attempts}); retrying at {RetryAt}")]
     private static partial void LogRetry(ILogger logger, Exception exception, string eventType, long inboxId, int attempts, DateTimeOffset retryAt);

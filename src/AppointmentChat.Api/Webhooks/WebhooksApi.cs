@@ -46,7 +46,7 @@ internal static partial class WebhooksApi
     internal static async Task<Results<Ok<WebhookAck>, ProblemHttpResult>> Receive(
         HttpContext http,
         WebhookSignature signature,
-        ChatDbContext db,
+        InboxWriter inbox,
         WebhookProcessorSignal processor,
         IOptions<WebhookOptions> webhookOptions,
         IOptions<StreamOptions> streamOptions,
@@ -125,7 +125,7 @@ internal static partial class WebhooksApi
             : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
 
         var now = time.GetUtcNow();
-        var stored = await db.TryInsertInboxEventAsync(new InboxEvent
+        var stored = await inbox.TryStoreAsync(new InboxEvent
         {
             DedupKey = dedupKey,
             EventType = eventType,

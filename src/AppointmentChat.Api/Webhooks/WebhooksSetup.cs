@@ -10,6 +10,12 @@ internal static class WebhooksSetup
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>();
         services.AddSingleton<WebhookSignature>();
+        services.AddSingleton<InboxWriter>(sp => sp.GetRequiredService<IOptions<Data.DatabaseOptions>>().Value.Provider switch
+        {
+            Data.DatabaseProvider.Postgres => ActivatorUtilities.CreateInstance<PostgresInboxWriter>(sp),
+            _ => ActivatorUtilities.CreateInstance<SqliteInboxWriter>(sp),
+        });
+        services.AddHostedService(sp => sp.GetRequiredService<InboxWriter>());
         services.AddScoped<StreamEventHandler>();
         services.AddSingleton<WebhookProcessorSignal>();
         services.AddHostedService<WebhookProcessor>();

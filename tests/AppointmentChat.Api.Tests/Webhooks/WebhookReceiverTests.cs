@@ -195,6 +195,80 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     }
 
     [Fact]
+    public async Task ManyWebhooksAtOnceAreEachStoredOnceAndTheirRedeliveriesAreRecognised()
+    {
+        var app = await fixture.AppAsync();
+        var client = app.AnonymousClient();
+        var ids = Enumerable.Range(0, 60).Select(_ => Guid.NewGuid().ToString()).ToList();
+        var body = new Func<string, string>(id => new JsonObject { ["type"] = "custom.burst", ["nonce"] = id }.ToJsonString());
+
+        // Every event twice, all at once: stored in shared transactions, each exactly once.
+        var responses = await Task.WhenAll(ids.Concat(ids).Select(async id =>
+            await (await client.SendAsync(StreamWebhook.Request(body(id), id))).ShouldBeOkJsonAsync()));
+
+        var duplicates = responses.Count(r => r.TryGetProperty("duplicate", out var d) && d.GetBoolean());
+        Assert.Equal(ids.Count, duplicates);
+        var stored = await WebhookTestData.InboxAsync(app, e => e.EventType == "custom.burst");
+        foreach (var id in ids)
+        {
+            Assert.Single(stored, e => e.DedupKey == "id:" + id);
+        }
+    }
+
+    [Fact]
+    public async Task APoisonEventAmongEventsProcessedTogetherFailsAloneAndTheOthersKeepTheirOrder()
+    {
+        if (fixture.Kind == DatabaseKind.Postgres)
+        {
+            await TestDatabase.RequirePostgresAsync();
+        }
+
+        await using var fcm = await FakeFcm.StartAsync();
+        var database = await TestDatabase.CreateAsync(fixture.Kind);
+        var token = "device-" + Guid.NewGuid().ToString("N");
+        var poisonId = Guid.NewGuid().ToString();
+        var goodIds = new List<string>();
+        Channels.Scenario s;
+
+        // Stored while no processor runs, so that the next start claims them all in one batch.
+        await using (var first = await ChatApp.StartAsync(fixture.Kind, WebhookFixture.Settings(fcm), WithoutWebhookProcessor, database))
+        {
+            first.KeepDatabase = true;
+            s = await WebhookTestData.SeedChatAsync(first);
+            await WebhookTestData.RegisterDeviceAsync(first, s.VetId, token);
+            async Task SendAsync(string body, string id) => await (await first.AnonymousClient().SendAsync(StreamWebhook.Request(body, id))).ShouldBeOkJsonAsync();
+            for (var i = 0; i < 3; i++)
+            {
+                goodIds.Add(Guid.NewGuid().ToString());
+                await SendAsync(StreamWebhook.MessageNew(s.ChannelId, s.PetOwnerId, $"message {i}", members: [s.PetOwnerId, s.VetId]), goodIds[^1]);
+            }
+
+            await SendAsync(new JsonObject { ["type"] = "message.new", ["channel_id"] = s.ChannelId, ["channel_type"] = "messaging", ["message"] = "not an object" }.ToJsonString(), poisonId);
+
+            // The pet owner is renamed, then writes again: that push must carry the new name.
+            goodIds.Add(Guid.NewGuid().ToString());
+            await SendAsync(new JsonObject { ["type"] = "user.updated", ["user"] = new JsonObject { ["id"] = s.PetOwnerId, ["name"] = "Renamed Owner" } }.ToJsonString(), goodIds[^1]);
+            goodIds.Add(Guid.NewGuid().ToString());
+            await SendAsync(StreamWebhook.MessageNew(s.ChannelId, s.PetOwnerId, "after the rename", members: [s.PetOwnerId, s.VetId]), goodIds[^1]);
+        }
+
+        await using var second = await ChatApp.StartAsync(fixture.Kind, WebhookFixture.Settings(fcm), database: database);
+        foreach (var id in goodIds)
+        {
+            var good = await WebhookTestData.ProcessedAsync(second, "id:" + id);
+            Assert.Equal(InboxStatus.Processed, good.Status);
+            Assert.Equal(1, good.Attempts);
+        }
+
+        await Eventually.TrueAsync(async () => (await WebhookTestData.InboxAsync(second, e => e.DedupKey == "id:" + poisonId)).Single().Status == InboxStatus.Dead, "the poison event to be parked");
+        var notifications = await second.InDatabaseAsync(db => db.Notifications.AsNoTracking().OrderBy(n => n.Id).ToListAsync());
+        Assert.Equal(4, notifications.Count(n => n.ChannelId == s.ChannelId));
+        Assert.Equal("Renamed Owner", notifications.Last(n => n.ChannelId == s.ChannelId).Title);
+        var lastMessage = await second.InDatabaseAsync(db => db.Appointments.Where(a => a.ChannelId == s.ChannelId).Select(a => a.LastMessageText).SingleAsync());
+        Assert.Equal("after the rename", lastMessage);
+    }
+
+    [Fact]
     public async Task AnEventAcknowledgedJustBeforeTheServiceStoppedIsProcessedExactlyOnceAfterItRestarts()
     {
         if (fixture.Kind == DatabaseKind.Postgres)
