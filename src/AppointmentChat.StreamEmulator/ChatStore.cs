@@ -5,14 +5,19 @@ namespace AppointmentChat.StreamEmulator;
 
 /// <summary>
 /// The emulator's in-memory Stream app: users, channels, members and messages, with Stream's rules.
-/// One lock guards all state; events are published after it is released.
+/// One lock guards all state; events are published after it is released. Which client connections
+/// watch which channel is <see cref="ClientConnections"/>' business; queries register watchers there.
 /// </summary>
-public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks)
+public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks, ClientConnections connections)
 {
     public const int MaxMessageLength = 5000;
     public const int MaxCustomDataBytes = 5 * 1024;
     public const int MaxQueryLimit = 30;
     public const int MessagesPerState = 25;
+    public const int MaxMessagesPerState = 300;
+
+    /// <summary>The events a client may send with <c>POST /channels/{type}/{id}/event</c>.</summary>
+    private static readonly HashSet<string> ClientEventTypes = ["typing.start", "typing.stop"];
 
     private static readonly HashSet<string> ChannelTypes = ["messaging", "team", "livestream", "commerce", "gaming"];
 
@@ -199,9 +204,13 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks)
         }
     }
 
-    /// <summary>What a client connection does on connect: creates or refreshes the user with the data it sent.</summary>
+    /// <summary>
+    /// What a client connection does on connect: creates or refreshes the user with the data it sent, and
+    /// returns <c>me</c>, the user as the <c>health.check</c> event carries it (online, unread counts).
+    /// </summary>
     public JsonObject ConnectUser(string userId, JsonObject? data)
     {
+        RequireUserId(ClientSocket.Endpoint, userId);
         var events = new List<EmulatorEvent>();
         JsonObject me;
         lock (_gate)
@@ -230,23 +239,56 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks)
 
             user.LastActive = now;
             _users[userId] = user;
-            me = Wire.User(user);
+            me = OwnUser(user);
         }
 
         Publish(events);
         return me;
     }
 
+    /// <summary>Stream's own-user shape: the user, online, with its unread counts across its channels.</summary>
+    private JsonObject OwnUser(EmulatedUser user)
+    {
+        var unread = _channels.Values.Where(c => c.IsMember(user.Id)).Select(c => UnreadCount(c, user.Id)).ToList();
+        var me = Wire.User(user);
+        me["online"] = true;
+        me["invisible"] = false;
+        me["devices"] = new JsonArray();
+        me["mutes"] = new JsonArray();
+        me["channel_mutes"] = new JsonArray();
+        me["total_unread_count"] = unread.Sum();
+        me["unread_count"] = unread.Sum();
+        me["unread_channels"] = unread.Count(n => n > 0);
+        return me;
+    }
+
+    /// <summary>Messages from others since the user last read the channel (or joined it).</summary>
+    private static int UnreadCount(EmulatedChannel channel, string userId)
+    {
+        var since = channel.Reads.TryGetValue(userId, out var read)
+            ? read.At
+            : channel.Members.Find(m => m.UserId == userId)?.CreatedAt ?? DateTimeOffset.MinValue;
+        return channel.Messages.Count(m => m.CreatedAt > since && m.UserId != userId && m.DeletedAt is null);
+    }
+
     // ---- channels ----------------------------------------------------------------------------
 
     /// <summary>
     /// <c>POST /channels/{type}/{id}/query</c>: returns the channel, creating it from <c>data</c> first if it
-    /// does not exist. An existing channel is returned as it is.
+    /// does not exist. An existing channel is returned as it is. A user must be a member; with a
+    /// <paramref name="watcher"/> (<c>watch: true</c>) that connection receives the channel's events from now on.
     /// </summary>
-    public (JsonObject State, bool Created) GetOrCreateChannel(StreamCaller caller, string type, string id, JsonObject? data)
+    /// <param name="messages">How many of the latest messages the state carries (<c>messages.limit</c>).</param>
+    public (JsonObject State, bool Created) GetOrCreateChannel(
+        StreamCaller caller, string type, string id, JsonObject? data, ClientConnection? watcher = null, int messages = MessagesPerState)
     {
         const string op = "GetOrCreateChannel";
         RequireChannelAddress(op, type, id);
+        if (messages is < 0 or > MaxMessagesPerState)
+        {
+            throw StreamErrorException.Input(op, $"messages.limit must be between 0 and {MaxMessagesPerState}");
+        }
+
         var events = new List<EmulatorEvent>();
         JsonObject state;
         bool created;
@@ -259,7 +301,12 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks)
                     throw StreamErrorException.NotAllowed(op, $"user '{caller.UserId}' is not allowed to perform action ReadChannel in scope '{type}'");
                 }
 
-                return (State(existing, caller.UserId), false);
+                if (watcher is not null)
+                {
+                    connections.Watch(watcher, existing.Cid);
+                }
+
+                return (State(existing, caller.UserId, messages), false);
             }
 
             var now = time.GetUtcNow();
@@ -297,7 +344,12 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks)
             }
 
             _channels[channel.Cid] = channel;
-            state = State(channel, caller.UserId);
+            if (watcher is not null)
+            {
+                connections.Watch(watcher, channel.Cid);
+            }
+
+            state = State(channel, caller.UserId, messages);
             created = true;
             events.Add(ChannelEvent("channel.created", channel, now));
         }
@@ -554,14 +606,114 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks)
         return result;
     }
 
+    // ---- client events -----------------------------------------------------------------------
+
+    /// <summary>
+    /// <c>POST /channels/{type}/{id}/read</c>: marks the channel read for the caller (a server call names
+    /// <c>user_id</c>) up to <c>message_id</c> or its latest message, and raises <c>message.read</c>.
+    /// </summary>
+    public JsonObject MarkRead(StreamCaller caller, string type, string id, JsonObject body)
+    {
+        const string op = "MarkRead";
+        RequireChannelAddress(op, type, id);
+        EmulatorEvent read;
+        lock (_gate)
+        {
+            var channel = RequireChannel(op, type, id);
+            var user = ActingUser(op, caller, channel, body["user_id"], "ReadChannel");
+            var messageId = body["message_id"]?.GetValue<string>();
+            if (messageId is not null && !channel.Messages.Exists(m => m.Id == messageId))
+            {
+                throw StreamErrorException.Input(op, $"message {messageId} is not in channel {channel.Cid}");
+            }
+
+            var now = time.GetUtcNow();
+            messageId ??= channel.Messages.LastOrDefault(m => m.DeletedAt is null)?.Id;
+            channel.Reads[user.Id] = (now, messageId);
+            read = new EmulatorEvent("message.read", channel.Cid, new JsonObject
+            {
+                ["type"] = "message.read",
+                ["cid"] = channel.Cid,
+                ["channel_id"] = channel.Id,
+                ["channel_type"] = channel.Type,
+                ["user"] = Wire.User(user),
+                ["last_read_message_id"] = messageId,
+                ["created_at"] = Wire.Time(now),
+            });
+        }
+
+        Publish([read]);
+        return new JsonObject { ["event"] = read.Payload.DeepClone() };
+    }
+
+    /// <summary>
+    /// <c>POST /channels/{type}/{id}/event</c>: a typing indicator (<c>typing.start</c>, <c>typing.stop</c>) from a
+    /// member, sent to the channel's watchers only, as Stream does (typing is not a webhook event).
+    /// </summary>
+    public JsonObject SendEvent(StreamCaller caller, string type, string id, JsonObject? clientEvent)
+    {
+        const string op = "SendEvent";
+        RequireChannelAddress(op, type, id);
+        var eventType = clientEvent?["type"]?.GetValue<string>() ?? throw StreamErrorException.Input(op, "event.type is a required field");
+        if (!ClientEventTypes.Contains(eventType))
+        {
+            throw new StreamErrorException(400, StreamCodes.EventNotSupported, $"{op} failed with error: \"event type {eventType} is not supported (the emulator takes {string.Join(", ", ClientEventTypes)})\"");
+        }
+
+        EmulatorEvent sent;
+        lock (_gate)
+        {
+            var channel = RequireChannel(op, type, id);
+            var user = ActingUser(op, caller, channel, clientEvent["user_id"] ?? clientEvent["user"]?["id"], "SendTypingEvents");
+            var payload = new JsonObject
+            {
+                ["type"] = eventType,
+                ["cid"] = channel.Cid,
+                ["channel_id"] = channel.Id,
+                ["channel_type"] = channel.Type,
+                ["user"] = Wire.User(user),
+                ["created_at"] = Wire.Time(time.GetUtcNow()),
+            };
+            if (clientEvent["parent_id"]?.GetValue<string>() is { } parentId)
+            {
+                payload["parent_id"] = parentId;
+            }
+
+            sent = new EmulatorEvent(eventType, channel.Cid, payload, WatchersOnly: true);
+        }
+
+        Publish([sent]);
+        return new JsonObject { ["event"] = sent.Payload.DeepClone() };
+    }
+
+    /// <summary>The user an event is from: the caller, or for a server call the one it names. Users must be members.</summary>
+    private EmulatedUser ActingUser(string op, StreamCaller caller, EmulatedChannel channel, JsonNode? namedUser, string action)
+    {
+        var userId = caller.IsServer
+            ? namedUser?.GetValue<string>() ?? throw StreamErrorException.Input(op, "user_id is a required field when using server side auth.")
+            : caller.UserId!;
+        if (!_users.TryGetValue(userId, out var user))
+        {
+            throw StreamErrorException.Input(op, $"user '{userId}' does not exist");
+        }
+
+        if (!caller.IsServer && !channel.IsMember(userId))
+        {
+            throw StreamErrorException.NotAllowed(op, $"user '{userId}' is not allowed to perform action {action} in scope '{channel.Type}'");
+        }
+
+        return user;
+    }
+
     // ---- queries -----------------------------------------------------------------------------
 
     /// <summary>
     /// <c>POST /channels</c>: filters on <c>type</c>, <c>id</c>, <c>cid</c>, <c>members</c>, <c>frozen</c> and custom
     /// fields (<c>$eq</c>, <c>$in</c>, <c>$ne</c>, <c>$and</c>); sorts; <c>limit</c> at most 30; <c>offset</c>.
-    /// A user sees only channels they are a member of.
+    /// A user sees only channels they are a member of; with a <paramref name="watcher"/> (<c>watch: true</c>)
+    /// that connection watches every channel returned.
     /// </summary>
-    public JsonObject QueryChannels(StreamCaller caller, JsonObject body)
+    public JsonObject QueryChannels(StreamCaller caller, JsonObject body, ClientConnection? watcher = null)
     {
         const string op = "QueryChannels";
         var filter = body["filter_conditions"] as JsonObject ?? [];
@@ -587,7 +739,12 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks)
                 matching = matching.Where(c => c.IsMember(caller.UserId!));
             }
 
-            var page = sort(matching).Skip(offset).Take(limit);
+            var page = sort(matching).Skip(offset).Take(limit).ToList();
+            if (watcher is not null)
+            {
+                page.ForEach(c => connections.Watch(watcher, c.Cid));
+            }
+
             return new JsonObject { ["channels"] = new JsonArray([.. page.Select(c => (JsonNode)State(c, stateUser))]) };
         }
     }
@@ -699,9 +856,9 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks)
                 ["user"] = _users.TryGetValue(r.Key, out var reader) ? Wire.User(reader) : new JsonObject { ["id"] = r.Key },
                 ["last_read"] = Wire.Time(r.Value.At),
                 ["last_read_message_id"] = r.Value.MessageId,
-                ["unread_messages"] = channel.Messages.Count(m => m.CreatedAt > r.Value.At && m.UserId != r.Key),
+                ["unread_messages"] = UnreadCount(channel, r.Key),
             })]),
-            ["watcher_count"] = 0,
+            ["watcher_count"] = connections.WatcherCount(channel.Cid),
         };
         if (userId is not null && channel.Members.Find(m => m.UserId == userId) is { } membership)
         {
@@ -752,7 +909,7 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks)
         ["message"] = Wire.Message(message, channel, FindUserLocked),
         ["user"] = _users.TryGetValue(message.UserId, out var user) ? Wire.User(user) : new JsonObject { ["id"] = message.UserId },
         ["members"] = Members(channel),
-        ["watcher_count"] = 0,
+        ["watcher_count"] = connections.WatcherCount(channel.Cid),
         ["created_at"] = Wire.Time(now),
     });
 

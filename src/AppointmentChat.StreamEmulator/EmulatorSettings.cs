@@ -29,6 +29,12 @@ public sealed class EmulatorSettings
     /// <summary>Refuse calls over Stream's per-minute limits with 429 (the headers are always sent).</summary>
     public bool EnforceRateLimits { get; set; }
 
-    /// <summary>How long a WebSocket may stay silent before the emulator closes it (Stream: about 30 s of missed health checks).</summary>
+    /// <summary>How often a client connection gets a <c>health.check</c> event unprompted (Stream: every 30 s).</summary>
+    public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a client connection may stay silent before the emulator closes it. The SDKs ping every
+    /// 25 s after each health check, so only a dead or frozen client stays silent this long.
+    /// </summary>
     public TimeSpan ConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }

@@ -22,6 +22,8 @@ public static class EmulatorSetup
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddSingleton<ClientConnections>();
+        services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<ClientConnections>());
         services.AddSingleton<ChatStore>();
         services.AddSingleton<FaultInjector>();
         services.AddSingleton<RateLimitCounter>();
@@ -30,11 +32,15 @@ public static class EmulatorSetup
         return services;
     }
 
-    /// <summary>Maps the Stream API and the control API under <paramref name="prefix"/> ("" for the root).</summary>
+    /// <summary>
+    /// Maps the Stream API, the client WebSocket (<c>/connect</c>) and the control API under
+    /// <paramref name="prefix"/> ("" for the root).
+    /// </summary>
     public static RouteGroupBuilder MapStreamEmulator(this IEndpointRouteBuilder routes, string prefix = "")
     {
         var group = routes.MapGroup(prefix);
         group.MapStreamApi();
+        group.MapClientSocket();
         group.MapControlApi();
         return group;
     }

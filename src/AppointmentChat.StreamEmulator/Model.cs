@@ -88,7 +88,8 @@ public sealed class EmulatedMessage
 }
 
 /// <summary>An event as Stream shapes it; delivered as a webhook and to watchers' connections.</summary>
-public sealed record EmulatorEvent(string Type, string? Cid, JsonObject Payload);
+/// <param name="WatchersOnly">Delivered to client connections only, never as a webhook (typing, watching).</param>
+public sealed record EmulatorEvent(string Type, string? Cid, JsonObject Payload, bool WatchersOnly = false);
 
 /// <summary>Receives every event the emulator raises (webhooks, WebSocket connections).</summary>
 public interface IEventSink

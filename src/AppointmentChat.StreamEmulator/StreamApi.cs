@@ -10,8 +10,9 @@ namespace AppointmentChat.StreamEmulator;
 public sealed record ApiCall(string Endpoint, string Method, string Path, int Status, bool IsServer, DateTimeOffset At);
 
 /// <summary>
-/// The Stream REST API the service uses, with Stream's authentication, status codes, error bodies and
-/// rate-limit headers. Every handler goes through <see cref="HandleAsync"/>.
+/// The Stream REST API the service uses and the calls the official client SDKs make with a user token,
+/// with Stream's authentication, status codes, error bodies and rate-limit headers. Every handler goes
+/// through <see cref="HandleAsync"/>.
 /// </summary>
 public static class StreamApi
 {
@@ -26,10 +27,28 @@ public static class StreamApi
         routes.MapPatch("/users", (HttpContext http, ChatStore store) =>
             HandleAsync(http, "UpdateUsersPartial", 200, (caller, body) => store.PartialUpdateUsers(caller, body["users"] as JsonArray)));
 
-        routes.MapPost("/channels", (HttpContext http, ChatStore store) =>
-            HandleAsync(http, "QueryChannels", 201, store.QueryChannels));
-        routes.MapPost("/channels/{type}/{id}/query", (HttpContext http, ChatStore store, string type, string id) =>
-            HandleAsync(http, "GetOrCreateChannel", 201, (caller, body) => store.GetOrCreateChannel(caller, type, id, body["data"] as JsonObject).State));
+        routes.MapPost("/channels", (HttpContext http, ChatStore store, ClientConnections connections) =>
+            HandleAsync(http, "QueryChannels", 201, (caller, body) =>
+                store.QueryChannels(caller, body, Watcher(http, "QueryChannels", caller, body, connections))));
+        routes.MapPost("/channels/{type}/{id}/query", (HttpContext http, ChatStore store, ClientConnections connections, string type, string id) =>
+            HandleAsync(http, "GetOrCreateChannel", 201, (caller, body) => store.GetOrCreateChannel(
+                caller, type, id, body["data"] as JsonObject,
+                Watcher(http, "GetOrCreateChannel", caller, body, connections),
+                body["messages"]?["limit"]?.GetValue<int>() ?? ChatStore.MessagesPerState).State));
+        routes.MapPost("/channels/{type}/{id}/stop-watching", (HttpContext http, ClientConnections connections, string type, string id) =>
+            HandleAsync(http, "StopWatchingChannel", 201, (caller, _) =>
+            {
+                if (!caller.IsServer)
+                {
+                    connections.StopWatching(connections.RequireOwn("StopWatchingChannel", http.Request.Query["connection_id"], caller.UserId!), $"{type}:{id}");
+                }
+
+                return [];
+            }));
+        routes.MapPost("/channels/{type}/{id}/read", (HttpContext http, ChatStore store, string type, string id) =>
+            HandleAsync(http, "MarkRead", 201, (caller, body) => store.MarkRead(caller, type, id, body)));
+        routes.MapPost("/channels/{type}/{id}/event", (HttpContext http, ChatStore store, string type, string id) =>
+            HandleAsync(http, "SendEvent", 201, (caller, body) => store.SendEvent(caller, type, id, body["event"] as JsonObject)));
         routes.MapPost("/channels/{type}/{id}", (HttpContext http, ChatStore store, string type, string id) =>
             HandleAsync(http, "UpdateChannel", 201, (caller, body) => store.UpdateChannel(caller, type, id, body)));
         routes.MapPatch("/channels/{type}/{id}", (HttpContext http, ChatStore store, string type, string id) =>
@@ -108,6 +127,15 @@ public static class StreamApi
             services.GetRequiredService<ApiCallLog>().Add(new ApiCall(endpoint, http.Request.Method, http.Request.Path, status, caller?.IsServer ?? false, clock.GetUtcNow()));
         }
     }
+
+    /// <summary>
+    /// The client connection a user's query asks to watch with (<c>watch: true</c> and the <c>connection_id</c>
+    /// query parameter the SDKs add to every call); none for server calls, which have no connection.
+    /// </summary>
+    private static ClientConnection? Watcher(HttpContext http, string operation, StreamCaller caller, JsonObject body, ClientConnections connections) =>
+        !caller.IsServer && body["watch"]?.GetValueKind() == JsonValueKind.True
+            ? connections.RequireOwn(operation, http.Request.Query["connection_id"], caller.UserId!)
+            : null;
 
     /// <summary>Stream's three checks: the API key, the auth type, and a token signed with the secret.</summary>
     public static StreamCaller Authenticate(HttpContext http, EmulatorSettings settings, TimeProvider clock, ChatStore store)

@@ -12,6 +12,7 @@ public static class StreamCodes
     public const int RateLimit = 9;
     public const int DoesNotExist = 16;
     public const int NotAllowed = 17;
+    public const int EventNotSupported = 18;
     public const int MessageTooLong = 20;
     public const int PayloadTooBig = 22;
     public const int RequestTimeout = 23;
@@ -19,6 +20,7 @@ public static class StreamCodes
     public const int TokenNotValidYet = 41;
     public const int TokenBeforeIssuedAt = 42;
     public const int TokenSignatureInvalid = 43;
+    public const int ConnectionIdNotFound = 46;
 }
 
 /// <summary>A Stream API error: HTTP status, Stream code, and the message Stream would write.</summary>

@@ -6,7 +6,8 @@ using System.Text.Json;
 namespace AppointmentChat.StreamEmulator;
 
 /// <summary>Who presented a token: the server (<c>{"server":true}</c>) or a user (<c>{"user_id":…}</c>).</summary>
-public sealed record StreamCaller(bool IsServer, string? UserId, DateTimeOffset? IssuedAt)
+/// <param name="ExpiresAt">The token's <c>exp</c>, if any: a client connection is closed when it passes.</param>
+public sealed record StreamCaller(bool IsServer, string? UserId, DateTimeOffset? IssuedAt, DateTimeOffset? ExpiresAt = null)
 {
     public static readonly StreamCaller Server = new(true, null, null);
 }
@@ -14,7 +15,10 @@ public sealed record StreamCaller(bool IsServer, string? UserId, DateTimeOffset?
 /// <summary>Verifies the HS256 JWTs Stream accepts, with Stream's error codes for each failure.</summary>
 public static class StreamJwt
 {
-    private static readonly TimeSpan Leeway = TimeSpan.FromSeconds(5);
+    /// <summary>Clock skew allowed on <c>exp</c>, <c>nbf</c> and <c>iat</c>.</summary>
+    public static readonly TimeSpan Leeway = TimeSpan.FromSeconds(5);
+
+    public const string RevokedMessage = "JWTAuth error: token has been revoked";
 
     /// <param name="revokedBefore">A user's <c>revoke_tokens_issued_before</c>, if any.</param>
     public static StreamCaller Verify(string? token, string secret, DateTimeOffset now, Func<string, DateTimeOffset?> revokedBefore)
@@ -59,7 +63,8 @@ public static class StreamJwt
             throw Unauthorized(StreamCodes.Authentication, "JWTAuth error: token payload is not an object");
         }
 
-        if (Seconds(payload, "exp") is { } exp && exp + Leeway < now)
+        var expiresAt = Seconds(payload, "exp");
+        if (expiresAt is { } exp && exp + Leeway < now)
         {
             throw Unauthorized(StreamCodes.TokenExpired, "JWTAuth error: token has expired");
         }
@@ -85,14 +90,21 @@ public static class StreamJwt
             throw Unauthorized(StreamCodes.Authentication, "JWTAuth error: token has neither user_id nor server claim");
         }
 
-        // Without iat a token cannot be shown to predate a revocation, so Stream treats it as revoked.
-        if (revokedBefore(id) is { } revoked && (issuedAt is null || issuedAt < revoked))
+        if (IsRevoked(issuedAt, revokedBefore(id)))
         {
-            throw Unauthorized(StreamCodes.TokenExpired, "JWTAuth error: token has been revoked");
+            throw Unauthorized(StreamCodes.TokenExpired, RevokedMessage);
         }
 
-        return new StreamCaller(false, id, issuedAt);
+        return new StreamCaller(false, id, issuedAt, expiresAt);
     }
+
+    /// <summary>
+    /// Whether a user token issued at <paramref name="issuedAt"/> falls under the user's
+    /// <c>revoke_tokens_issued_before</c>. Without <c>iat</c> a token cannot be shown to predate a
+    /// revocation, so Stream treats it as revoked.
+    /// </summary>
+    public static bool IsRevoked(DateTimeOffset? issuedAt, DateTimeOffset? revokedBefore) =>
+        revokedBefore is { } revoked && (issuedAt is null || issuedAt < revoked);
 
     private static DateTimeOffset? Seconds(JsonElement payload, string name) =>
         payload.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seconds)

@@ -43,6 +43,11 @@ public sealed partial class WebhookDispatcher(
 
     public void Publish(EmulatorEvent emulatorEvent)
     {
+        if (emulatorEvent.WatchersOnly)
+        {
+            return;
+        }
+
         var delivery = new WebhookDelivery
         {
             WebhookId = Guid.NewGuid().ToString(),

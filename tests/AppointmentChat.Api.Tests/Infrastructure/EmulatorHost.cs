@@ -40,10 +40,12 @@ public sealed class EmulatorHost : IAsyncDisposable
 
     public IReadOnlyCollection<ApiCall> Calls => _app.Services.GetRequiredService<ApiCallLog>().Calls;
 
+    public ClientConnections Connections => _app.Services.GetRequiredService<ClientConnections>();
+
     /// <summary>The server token Stream's SDKs would send for <see cref="Secret"/>.</summary>
     public static string ServerToken => TestJwt.Create(new JsonObject { ["server"] = true }, Secret);
 
-    public static string UserToken(string userId, DateTimeOffset? issuedAt = null, TimeSpan? lifetime = null)
+    public static string UserToken(string userId, DateTimeOffset? issuedAt = null, TimeSpan? lifetime = null, string secret = Secret)
     {
         var iat = issuedAt ?? DateTimeOffset.UtcNow;
         return TestJwt.Create(new JsonObject
@@ -51,14 +53,20 @@ public sealed class EmulatorHost : IAsyncDisposable
             ["user_id"] = userId,
             ["iat"] = iat.ToUnixTimeSeconds(),
             ["exp"] = (iat + (lifetime ?? TimeSpan.FromHours(1))).ToUnixTimeSeconds(),
-        }, Secret);
+        }, secret);
     }
 
-    public static async Task<EmulatorHost> StartAsync(Action<EmulatorSettings>? configure = null)
+    /// <param name="time">The emulator's clock (a fake one to drive token expiry and health checks).</param>
+    public static async Task<EmulatorHost> StartAsync(Action<EmulatorSettings>? configure = null, TimeProvider? time = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
         builder.Services.AddStreamEmulator(settings =>
         {
             settings.ApiKey = ApiKey;
