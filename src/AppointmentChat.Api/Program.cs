@@ -2,6 +2,7 @@ using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Auth;
 using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Demo;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Notifications;
 using AppointmentChat.Api.Operations;
@@ -49,6 +50,7 @@ app.MapWebhooks();
 app.MapDevices();
 app.MapEmbeddedStreamEmulator();
 app.MapApiDocs();
+app.MapDemo();
 app.MapHealth();
 app.MapMetrics();
 

@@ -20,6 +20,9 @@ namespace AppointmentChat.Api.Infrastructure;
 [JsonSerializable(typeof(Webhooks.DeadEvent))]
 [JsonSerializable(typeof(Notifications.DeviceRequest))]
 [JsonSerializable(typeof(Notifications.DeviceResponse))]
+[JsonSerializable(typeof(Demo.DemoSessionRequest))]
+[JsonSerializable(typeof(Demo.DemoSession))]
+[JsonSerializable(typeof(IReadOnlyList<Demo.DemoPerson>))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;
 
 internal static class ApiJson
