@@ -39,6 +39,7 @@ if (!app.HasValidSettings())
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseCors(); // only endpoints that ask for it: the built-in Stream emulator's API
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();

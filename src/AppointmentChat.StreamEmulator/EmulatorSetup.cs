@@ -6,6 +6,9 @@ namespace AppointmentChat.StreamEmulator;
 /// <summary>Hosting the emulator: standalone (Program.cs) or inside another app under a path prefix.</summary>
 public static class EmulatorSetup
 {
+    /// <summary>Stream's API answers browsers from any origin (apps authenticate with tokens, not cookies).</summary>
+    public const string CorsPolicy = "stream-emulator";
+
     public static IServiceCollection AddStreamEmulator(this IServiceCollection services, Action<EmulatorSettings> configure) =>
         services.AddStreamEmulator((_, settings) => configure(settings));
 
@@ -29,18 +32,25 @@ public static class EmulatorSetup
         services.AddSingleton<RateLimitCounter>();
         services.AddSingleton<ApiCallLog>();
         services.AddHttpClient(WebhookDispatcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy => policy
+            .AllowAnyOrigin()
+            .AllowAnyHeader()
+            .AllowAnyMethod()
+            .WithExposedHeaders("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")));
         return services;
     }
 
     /// <summary>
     /// Maps the Stream API, the client WebSocket (<c>/connect</c>) and the control API under
-    /// <paramref name="prefix"/> ("" for the root).
+    /// <paramref name="prefix"/> ("" for the root). The Stream API allows cross-origin calls, as Stream does,
+    /// so a web app on its own origin can use the emulator: the host must <c>UseCors()</c>.
     /// </summary>
     public static RouteGroupBuilder MapStreamEmulator(this IEndpointRouteBuilder routes, string prefix = "")
     {
         var group = routes.MapGroup(prefix);
-        group.MapStreamApi();
-        group.MapClientSocket();
+        var api = group.MapGroup("").RequireCors(CorsPolicy);
+        api.MapStreamApi();
+        api.MapClientSocket();
         group.MapControlApi();
         return group;
     }

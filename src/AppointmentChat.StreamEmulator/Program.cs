@@ -39,6 +39,7 @@ internal static class EmulatorProgram
         });
 
         var app = builder.Build();
+        app.UseCors();
         app.MapStreamEmulator();
         Console.WriteLine($"Stream emulator on http://127.0.0.1:{port} (api key {apiKey}); webhooks to {webhookUrl ?? "nowhere"}");
         await app.RunAsync();

@@ -75,6 +75,7 @@ public sealed class EmulatorHost : IAsyncDisposable
             configure?.Invoke(settings);
         });
         var app = builder.Build();
+        app.UseCors();
         app.MapStreamEmulator();
         await app.StartAsync();
         return new EmulatorHost(app, new Uri(app.Urls.First() + "/"));

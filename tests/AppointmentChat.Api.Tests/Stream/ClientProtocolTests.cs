@@ -264,6 +264,38 @@ public sealed class ClientProtocolTests(EmulatorFixture fixture) : IClassFixture
         Assert.Equal(4, strangerBody["code"]!.GetValue<int>());
     }
 
+    [Fact]
+    public async Task AWebAppOnAnotherOriginMayCallTheStreamApiAsStreamAllows()
+    {
+        var owner = Ids.New("owner");
+
+        var (preflight, call) = await CrossOriginAsync(Emulator.Http, "channels", EmulatorHost.ApiKey, EmulatorHost.UserToken(owner));
+
+        Assert.Equal(HttpStatusCode.NoContent, preflight.StatusCode);
+        Assert.Equal("*", preflight.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Equal(HttpStatusCode.Created, call.StatusCode);
+        Assert.Equal("*", call.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("X-RateLimit-Remaining", call.Headers.GetValues("Access-Control-Expose-Headers").Single(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>A browser's preflight for a query-channels call from http://localhost:3000, then the call.</summary>
+    internal static async Task<(HttpResponseMessage Preflight, HttpResponseMessage Call)> CrossOriginAsync(HttpClient http, string path, string apiKey, string token)
+    {
+        const string origin = "http://localhost:3000";
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, $"{path}?api_key={apiKey}");
+        preflight.Headers.Add("Origin", origin);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "authorization,content-type,stream-auth-type,x-client-request-id,x-stream-client");
+        using var call = new HttpRequestMessage(HttpMethod.Post, $"{path}?api_key={apiKey}")
+        {
+            Content = new StringContent("""{"filter_conditions":{}}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        call.Headers.Add("Origin", origin);
+        call.Headers.TryAddWithoutValidation("Authorization", token);
+        call.Headers.Add("Stream-Auth-Type", "jwt");
+        return (await http.SendAsync(preflight), await http.SendAsync(call));
+    }
+
     private Task<(int Status, JsonObject Body, HttpResponseMessage Response)> WatchAsync(string channel, string userId, JsonObject hello) =>
         Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channel}/query?connection_id={hello["connection_id"]!.GetValue<string>()}",
             new JsonObject { ["data"] = new JsonObject(), ["state"] = true, ["watch"] = true, ["presence"] = false }, EmulatorHost.UserToken(userId));
@@ -352,5 +384,30 @@ public sealed class EmbeddedClientSocketTests
 
         Assert.Equal("health.check", hello["type"]!.GetValue<string>());
         Assert.Equal(owner, hello["me"]!["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task OnlyTheEmbeddedStreamApiAnswersOtherOrigins()
+    {
+        await using var app = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?>
+        {
+            ["STREAM_API_KEY"] = null,
+            ["STREAM_API_SECRET"] = null,
+            ["STREAM_CHAT_URL"] = null,
+        });
+        var owner = Ids.New("owner");
+        var client = app.ClientFor(owner, "pet-owner");
+        var token = (await (await client.PostJsonAsync("/api/chat/token", new { })).ShouldBeOkJsonAsync()).GetProperty("token").GetString()!;
+
+        var (preflight, call) = await ClientProtocolTests.CrossOriginAsync(app.AnonymousClient(), "/stream/channels", "local", token);
+        using var ownApi = new HttpRequestMessage(HttpMethod.Options, "/api/chat/token");
+        ownApi.Headers.Add("Origin", "http://localhost:3000");
+        ownApi.Headers.Add("Access-Control-Request-Method", "POST");
+        var ownApiAnswer = await app.AnonymousClient().SendAsync(ownApi);
+
+        Assert.Equal(HttpStatusCode.NoContent, preflight.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, call.StatusCode);
+        Assert.Equal("*", call.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(ownApiAnswer.Headers.Contains("Access-Control-Allow-Origin"));
     }
 }
