@@ -9,9 +9,9 @@ internal sealed class WebhookProcessorSignal : WorkSignal;
 
 /// <summary>
 /// Processes the inbox in order of arrival, each event once: its effects and its "processed" mark are
-/// committed together. A claimed batch is processed in one transaction (one commit for up to
-/// <see cref="BatchSize"/> events); if any event of it fails, the batch is rolled back and its events are
-/// processed one by one, so a failing event is retried with backoff and finally parked as dead without
+/// committed together. A claimed batch of up to <see cref="BatchSize"/> events is processed in as few
+/// transactions as possible; if one fails, it is rolled back and the events it held (and the rest of the batch)
+/// are processed one by one, so a failing event is retried with backoff and finally parked as dead without
 /// holding up the events behind it. Events left over from a crash are picked up at start.
 /// </summary>
 internal sealed partial class WebhookProcessor(
@@ -40,10 +40,9 @@ internal sealed partial class WebhookProcessor(
         while (true)
         {
             var claimed = await ClaimAsync(cancellationToken);
-            var done = await ProcessTogetherAsync(claimed, cancellationToken);
 
-            // One of the rest failed and its transaction was rolled back: each on its own, so that only the failing one fails.
-            foreach (var id in claimed.Skip(done))
+            // What a failed transaction rolled back is processed one event at a time, so that only the failing one fails.
+            foreach (var id in await ProcessTogetherAsync(claimed, cancellationToken))
             {
                 await ProcessAsync(id, cancellationToken);
             }
@@ -84,14 +83,14 @@ internal sealed partial class WebhookProcessor(
 
     /// <summary>
     /// Processes the claimed events in as few transactions as it can: on SQLite each goes on only for
-    /// <see cref="TransactionBudget"/>, elsewhere one takes them all. Returns how many were committed before a
-    /// transaction failed (all, if none did); a failed transaction changed nothing.
+    /// <see cref="TransactionBudget"/>, elsewhere one takes them all. Returns the events left unprocessed because
+    /// a transaction failed (none, if none did); a failed transaction changed nothing.
     /// </summary>
-    private async Task<int> ProcessTogetherAsync(List<long> claimed, CancellationToken cancellationToken)
+    private async Task<IEnumerable<long>> ProcessTogetherAsync(List<long> claimed, CancellationToken cancellationToken)
     {
         if (claimed.Count < 2)
         {
-            return 0;
+            return claimed;
         }
 
         await using var scope = scopes.CreateAsyncScope();
@@ -132,7 +131,7 @@ internal sealed partial class WebhookProcessor(
             {
                 handler.DiscardDeferred();
                 LogBatchFailed(logger, ex, events.Count - done);
-                return done;
+                return events.Skip(done).Select(e => e.Id);
             }
 
             done += processed;
@@ -142,7 +141,7 @@ internal sealed partial class WebhookProcessor(
             }
         }
 
-        return done;
+        return [];
     }
 
     private void MarkDone(InboxEvent inbox, EventOutcome outcome)
