@@ -7,14 +7,19 @@ using System.Text.Json.Nodes;
 namespace AppointmentChat.Bench;
 
 /// <summary>Options of <c>bench/run</c>.</summary>
-internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[] Databases, bool Scaling, string Root)
+internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[] Databases, bool Scaling, string[] Scenarios, string Root)
 {
+    public static readonly string[] AllScenarios = ["token", "open", "list", "webhooks"];
+
+    public bool Runs(string scenario) => Scenarios.Contains(scenario);
+
     public static BenchOptions Parse(string[] args)
     {
         var duration = TimeSpan.FromSeconds(10);
         var connections = 64;
         string[] databases = ["sqlite", "postgres"];
         var scaling = true;
+        var scenarios = AllScenarios;
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : "";
@@ -24,7 +29,16 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
                 case "--connections": connections = int.Parse(value, CultureInfo.InvariantCulture); i++; break;
                 case "--db": databases = value == "both" ? ["sqlite", "postgres"] : [value]; i++; break;
                 case "--no-scaling": scaling = false; break;
-                default: throw new ArgumentException($"Unknown option {args[i]}; use --duration <s> --connections <n> --db sqlite|postgres|both --no-scaling");
+                case "--scenarios":
+                    scenarios = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    if (scenarios.Length == 0 || scenarios.Except(AllScenarios).Any())
+                    {
+                        throw new ArgumentException($"--scenarios takes a comma-separated list of {string.Join(", ", AllScenarios)}");
+                    }
+
+                    i++;
+                    break;
+                default: throw new ArgumentException($"Unknown option {args[i]}; use --duration <s> --connections <n> --db sqlite|postgres|both --scenarios token,open,list,webhooks --no-scaling");
             }
         }
 
@@ -34,7 +48,7 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
             root = root.Parent;
         }
 
-        return new BenchOptions(duration, connections, databases, scaling && databases.Contains("postgres"), root?.FullName ?? throw new InvalidOperationException("Run from inside the repository."));
+        return new BenchOptions(duration, connections, databases, scaling && databases.Contains("postgres") && scenarios.Length == AllScenarios.Length, scenarios, root?.FullName ?? throw new InvalidOperationException("Run from inside the repository."));
     }
 }
 
@@ -51,10 +65,11 @@ internal static class BenchProgram
                 "--port", EmulatorPort.ToString(CultureInfo.InvariantCulture), "--api-key", Credentials.StreamKey, "--api-secret", Credentials.StreamSecret]);
             await emulator.WaitUntilOkAsync(new Uri($"http://127.0.0.1:{EmulatorPort}/_emulator/state?api_key={Credentials.StreamKey}&authorization={Credentials.ServerToken()}&stream-auth-type=jwt"), TimeSpan.FromSeconds(60));
 
-            report.Ceiling = await CeilingAsync(options, work, report);
+            await using var ceiling = await Ceiling.StartAsync(options, work);
+            report.Ceiling = ceiling.Result;
             foreach (var database in options.Databases)
             {
-                report.Runs.Add(await ScenariosAsync(options, database, work, report.Ceiling.Token.RequestsPerSecond));
+                report.Runs.Add(await ScenariosAsync(options, database, work, ceiling));
             }
 
             if (options.Scaling)
@@ -77,40 +92,24 @@ internal static class BenchProgram
 
     private static readonly int EmulatorPort = Proc.FreePort();
 
-    private static readonly int[] CurveConnections = [1, 4, 16, 32, 64, 128];
+    internal static readonly int[] CurveConnections = [1, 4, 16, 32, 64, 128];
 
-    private static string Dll(BenchOptions options, string project, string name) =>
+    internal static string Dll(BenchOptions options, string project, string name) =>
         Path.Combine(options.Root, project, "bin", "Release", "net10.0", name + ".dll");
 
-    private static (Dictionary<string, string> Fixed, string[] Varying, List<(string, string[])> Requests) TokenLoad()
+    internal static (Dictionary<string, string> Fixed, string[] Varying, List<(string, string[])> Requests) TokenLoad()
     {
         var requests = Enumerable.Range(0, 64).Select(i => ("{}", new[] { "Bearer " + Credentials.Jwt($"bench-user-{i}", "pet-owner") })).ToList();
         return (new Dictionary<string, string> { ["Content-Type"] = "application/json" }, ["Authorization"], requests);
     }
 
-    private static async Task<CeilingResult> CeilingAsync(BenchOptions options, string work, Report report)
-    {
-        var port = Proc.FreePort();
-        await using var ceiling = Proc.Start("dotnet", [Dll(options, "bench/Ceiling", "Ceiling"), "--urls", $"http://127.0.0.1:{port}",
-            "--jwt-secret", Credentials.JwtSecret, "--stream-secret", Credentials.StreamSecret]);
-        var url = new Uri($"http://127.0.0.1:{port}/api/chat/token");
-        await ceiling.WaitUntilOkAsync(new Uri($"http://127.0.0.1:{port}/health/live"), TimeSpan.FromSeconds(30));
-        var (fixedHeaders, varying, requests) = TokenLoad();
-        var script = Wrk.RoundRobin("POST", "/api/chat/token", fixedHeaders, varying, requests);
-        Log("ceiling: warming up");
-        await Wrk.RunAsync(url, script, options.Connections, TimeSpan.FromSeconds(3), work);
-        var token = await Wrk.RunAsync(url, script, options.Connections, options.Duration, work);
-        Log($"ceiling: {token.RequestsPerSecond:F0} req/s, p99 {token.P99Ms:F2} ms");
-        var curve = new List<WrkResult>();
-        foreach (var c in CurveConnections)
-        {
-            curve.Add(await Wrk.RunAsync(url, script, c, Half(options), work));
-        }
+    /// <summary>Long enough for tiered JIT to settle (a shorter warm-up measured the service ~30% slow).</summary>
+    internal static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(10);
 
-        return new CeilingResult(token, curve, ceiling.PeakRssMiB());
-    }
+    /// <summary>Rounds of the token scenario, alternating with the ceiling; the median of each is reported.</summary>
+    private const int TokenRounds = 3;
 
-    private static TimeSpan Half(BenchOptions options) => TimeSpan.FromSeconds(Math.Max(3, options.Duration.TotalSeconds / 2));
+    internal static TimeSpan Half(BenchOptions options) => TimeSpan.FromSeconds(Math.Max(3, options.Duration.TotalSeconds / 2));
 
     private static Dictionary<string, string?> ServiceEnvironment(BenchDatabase database, int port) => new()
     {
@@ -134,7 +133,7 @@ internal static class BenchProgram
         return (service, ready);
     }
 
-    private static async Task<ScenarioRun> ScenariosAsync(BenchOptions options, string kind, string work, double ceilingRps)
+    private static async Task<ScenarioRun> ScenariosAsync(BenchOptions options, string kind, string work, Ceiling ceiling)
     {
         Log($"{kind}: preparing the database");
         await using var database = await BenchDatabase.CreateAsync(kind, work);
@@ -152,19 +151,80 @@ internal static class BenchProgram
         run.StartToReady = ready;
         Log($"{kind}: ready in {ready.TotalMilliseconds:F0} ms ({firstReady.TotalMilliseconds:F0} ms on the first start, migrations included)");
 
-        // 1. Tokens.
+        // 1. Tokens, in rounds alternating with the ceiling so that both see the same machine.
         var (fixedHeaders, varying, requests) = TokenLoad();
         var tokenScript = Wrk.RoundRobin("POST", "/api/chat/token", fixedHeaders, varying, requests);
-        await Wrk.RunAsync(new Uri(baseUrl, "api/chat/token"), tokenScript, options.Connections, TimeSpan.FromSeconds(3), work);
-        run.Token = await Wrk.RunAsync(new Uri(baseUrl, "api/chat/token"), tokenScript, options.Connections, options.Duration, work);
-        run.PeakRssMiB = service.PeakRssMiB();
-        Log($"{kind}: token {run.Token.RequestsPerSecond:F0} req/s ({run.Token.RequestsPerSecond / ceilingRps:P0} of the ceiling), p99 {run.Token.P99Ms:F2} ms, peak RSS {run.PeakRssMiB:F0} MiB");
-        foreach (var c in CurveConnections)
+        var tokenUrl = new Uri(baseUrl, "api/chat/token");
+        if (options.Runs("token"))
         {
-            run.TokenCurve.Add(await Wrk.RunAsync(new Uri(baseUrl, "api/chat/token"), tokenScript, c, Half(options), work));
+            await Wrk.RunAsync(tokenUrl, tokenScript, options.Connections, WarmUp, work);
+            var rounds = new List<WrkResult>();
+            for (var round = 0; round < TokenRounds; round++)
+            {
+                await ceiling.MeasureAsync();
+                rounds.Add(await Wrk.RunAsync(tokenUrl, tokenScript, options.Connections, options.Duration, work));
+            }
+
+            run.TokenRounds.AddRange(rounds);
+            run.Token = WrkResult.Median(rounds);
+            run.PeakRssMiB = service.PeakRssMiB();
+            Log($"{kind}: token {run.Token.RequestsPerSecond:F0} req/s ({run.Token.RequestsPerSecond / ceiling.Result.Token.RequestsPerSecond:P0} of the ceiling), p99 {run.Token.P99Ms:F2} ms, peak RSS {run.PeakRssMiB:F0} MiB");
+            foreach (var c in CurveConnections)
+            {
+                run.TokenCurve.Add(await Wrk.RunAsync(tokenUrl, tokenScript, c, Half(options), work));
+            }
         }
 
         // 2. Opening an existing chat (the apps call it on every open): no Stream call may happen.
+        if (options.Runs("open"))
+        {
+            var openScript = Wrk.RoundRobin("POST", "/api/chat/channels", fixedHeaders, ["Authorization"], await OpenableChatsAsync(baseUrl));
+            var openUrl = new Uri(baseUrl, "api/chat/channels");
+            await Wrk.RunAsync(openUrl, openScript, options.Connections, WarmUp, work);
+            var streamCallsBefore = await StreamCallsAsync();
+            run.OpenChat = await Wrk.RunAsync(openUrl, openScript, options.Connections, options.Duration, work);
+            run.StreamCallsWhileOpening = await StreamCallsAsync() - streamCallsBefore;
+            Log($"{kind}: open {run.OpenChat.RequestsPerSecond:F0} req/s, {run.StreamCallsWhileOpening} Stream calls");
+        }
+
+        // 3. The chat list of a vet with 1,000 chats among 1,000, then with 10,000 among 1,000,000.
+        var newest = DateTimeOffset.UtcNow;
+        await database.SeedChatsAsync(0, 1_000, _ => "vet-bench", newest);
+        if (options.Runs("list"))
+        {
+            var listRequests = new List<(string, string[])> { ("", ["Bearer " + Credentials.Jwt("vet-bench", "vet")]) };
+            var listScript = Wrk.RoundRobin("GET", "/api/chat/channels?limit=30", new Dictionary<string, string>(), ["Authorization"], listRequests);
+            var listUrl = new Uri(baseUrl, "api/chat/channels?limit=30");
+            await Wrk.RunAsync(listUrl, listScript, options.Connections, WarmUp, work);
+            run.ListSmall = await Wrk.RunAsync(listUrl, listScript, options.Connections, options.Duration, work);
+            Log($"{kind}: list (1,000 stored) {run.ListSmall.RequestsPerSecond:F0} req/s, p99 {run.ListSmall.P99Ms:F2} ms; seeding 999,000 more");
+            var seeding = Stopwatch.StartNew();
+            await database.SeedChatsAsync(1_000, 999_000, i => i < 10_000 ? "vet-bench" : $"vet-{i % 100}", newest);
+            run.SeedSeconds = seeding.Elapsed.TotalSeconds;
+            run.VetChats = await database.CountAsync("SELECT count(*) FROM appointments WHERE \"VetId\" = 'vet-bench'");
+            run.StoredChats = await database.CountAsync("SELECT count(*) FROM appointments");
+            await Wrk.RunAsync(listUrl, listScript, options.Connections, TimeSpan.FromSeconds(3), work);
+            run.ListLarge = await Wrk.RunAsync(listUrl, listScript, options.Connections, options.Duration, work);
+            Log($"{kind}: list ({run.StoredChats:N0} stored, {run.VetChats:N0} the vet's) {run.ListLarge.RequestsPerSecond:F0} req/s, p99 {run.ListLarge.P99Ms:F2} ms");
+        }
+        else if (options.Runs("webhooks"))
+        {
+            await database.SeedChatsAsync(1_000, 9_000, _ => "vet-bench", newest); // the chats the webhooks are about
+        }
+
+        // 4. Signed message.new webhooks: acknowledged, and the inbox drained.
+        if (options.Runs("webhooks"))
+        {
+            run.Webhooks = await WebhooksAsync(options, database, [baseUrl], work, "single");
+            Log($"{kind}: {run.Webhooks}");
+        }
+
+        return run;
+    }
+
+    /// <summary>64 appointments with a chat already created, each opened by its pet owner.</summary>
+    private static async Task<List<(string, string[])>> OpenableChatsAsync(Uri baseUrl)
+    {
         using var http = new HttpClient { BaseAddress = baseUrl };
         var openRequests = new List<(string, string[])>();
         for (var i = 0; i < 64; i++)
@@ -184,56 +244,78 @@ internal static class BenchProgram
             openRequests.Add((body, ["Bearer " + Credentials.Jwt(owner, "pet-owner")]));
         }
 
-        var openScript = Wrk.RoundRobin("POST", "/api/chat/channels", fixedHeaders, ["Authorization"], openRequests);
-        var streamCallsBefore = await StreamCallsAsync();
-        run.OpenChat = await Wrk.RunAsync(new Uri(baseUrl, "api/chat/channels"), openScript, options.Connections, options.Duration, work);
-        run.StreamCallsWhileOpening = await StreamCallsAsync() - streamCallsBefore;
-        Log($"{kind}: open {run.OpenChat.RequestsPerSecond:F0} req/s, {run.StreamCallsWhileOpening} Stream calls");
-
-        // 3. The chat list of a vet with 1,000 chats among 1,000, then with 10,000 among 1,000,000.
-        var listRequests = new List<(string, string[])> { ("", ["Bearer " + Credentials.Jwt("vet-bench", "vet")]) };
-        var listScript = Wrk.RoundRobin("GET", "/api/chat/channels?limit=30", new Dictionary<string, string>(), ["Authorization"], listRequests);
-        var newest = DateTimeOffset.UtcNow;
-        await database.SeedChatsAsync(0, 1_000, _ => "vet-bench", newest);
-        await Wrk.RunAsync(new Uri(baseUrl, "api/chat/channels?limit=30"), listScript, options.Connections, TimeSpan.FromSeconds(3), work);
-        run.ListSmall = await Wrk.RunAsync(new Uri(baseUrl, "api/chat/channels?limit=30"), listScript, options.Connections, options.Duration, work);
-        Log($"{kind}: list (1,000 stored) {run.ListSmall.RequestsPerSecond:F0} req/s, p99 {run.ListSmall.P99Ms:F2} ms; seeding 999,000 more");
-        var seeding = Stopwatch.StartNew();
-        await database.SeedChatsAsync(1_000, 999_000, i => i < 10_000 ? "vet-bench" : $"vet-{i % 100}", newest);
-        run.SeedSeconds = seeding.Elapsed.TotalSeconds;
-        run.VetChats = await database.CountAsync("SELECT count(*) FROM appointments WHERE \"VetId\" = 'vet-bench'");
-        run.StoredChats = await database.CountAsync("SELECT count(*) FROM appointments");
-        await Wrk.RunAsync(new Uri(baseUrl, "api/chat/channels?limit=30"), listScript, options.Connections, TimeSpan.FromSeconds(3), work);
-        run.ListLarge = await Wrk.RunAsync(new Uri(baseUrl, "api/chat/channels?limit=30"), listScript, options.Connections, options.Duration, work);
-        Log($"{kind}: list ({run.StoredChats:N0} stored, {run.VetChats:N0} the vet's) {run.ListLarge.RequestsPerSecond:F0} req/s, p99 {run.ListLarge.P99Ms:F2} ms");
-
-        // 4. Signed message.new webhooks: acknowledged, and the inbox drained.
-        (run.Webhooks, run.InboxDrain) = await WebhooksAsync(options, database, [baseUrl], work, "single");
-        Log($"{kind}: webhooks {run.Webhooks.RequestsPerSecond:F0}/s acknowledged, p99 {run.Webhooks.P99Ms:F2} ms; processed {run.InboxDrain.ProcessedPerSecond:F0}/s");
-        return run;
+        return openRequests;
     }
 
-    /// <summary>Sends signed message.new webhooks to every instance at once, then waits for the inbox to drain.</summary>
-    private static async Task<(WrkResult Acknowledged, DrainResult Drain)> WebhooksAsync(BenchOptions options, BenchDatabase database, IReadOnlyList<Uri> instances, string work, string tag)
-    {
-        var count = (int)Math.Min(150_000, 9_000 * options.Duration.TotalSeconds);
-        var scripts = instances.Select((_, n) => Wrk.RoundRobin("POST", "/api/webhooks/stream",
-            new Dictionary<string, string> { ["Content-Type"] = "application/json", ["X-Api-Key"] = Credentials.StreamKey, ["X-Webhook-Attempt"] = "1" },
-            ["X-Signature", "X-Webhook-Id"],
-            [.. Enumerable.Range(0, count / instances.Count).Select(i => Webhook($"{tag}-{n}-{i}", i % 10_000))])).ToList();
-        var processedBefore = await database.CountAsync("SELECT count(*) FROM webhook_inbox WHERE \"Status\" <> 'pending'");
-        var started = Stopwatch.StartNew();
-        var runs = await Task.WhenAll(instances.Select((instance, n) =>
-            Wrk.RunAsync(new Uri(instance, "api/webhooks/stream"), scripts[n], Math.Max(2, options.Connections / instances.Count), options.Duration, work)));
-        var acknowledged = WrkResult.Sum(runs);
-        var received = await database.CountAsync("SELECT count(*) FROM webhook_inbox") ;
-        while (await database.CountAsync("SELECT count(*) FROM webhook_inbox WHERE \"Status\" = 'pending'") > 0 && started.Elapsed < TimeSpan.FromMinutes(10))
-        {
-            await Task.Delay(100);
-        }
+    /// <summary>The webhook rate the targets are set at: a morning rush of chat messages.</summary>
+    private const double PacedWebhookRate = 3_000;
 
+    /// <summary>
+    /// Signed message.new webhooks, spread over every instance: first as fast as they are answered (wrk, the
+    /// capacity), then at a steady 3,000/s (as Stream sends them: the latency and whether the inbox keeps up).
+    /// Each phase waits for the inbox to drain.
+    /// </summary>
+    private static async Task<WebhookRun> WebhooksAsync(BenchOptions options, BenchDatabase database, IReadOnlyList<Uri> instances, string work, string tag)
+    {
+        var connections = Math.Max(2, options.Connections / instances.Count);
+        var urls = instances.Select(i => new Uri(i, "api/webhooks/stream")).ToList();
+        string Script(int n, string phase, int count) => Wrk.RoundRobin("POST", "/api/webhooks/stream", WebhookHeaders, ["X-Signature", "X-Webhook-Id"],
+            [.. Enumerable.Range(0, count).Select(i => Webhook($"{tag}-{phase}-{n}-{i}", i % 10_000))]);
+
+        // Warm-up: a short burst of other events, processed before the measured ones start.
+        await Task.WhenAll(urls.Select((url, n) => Wrk.RunAsync(url, Script(n, "warm", 20_000), connections, TimeSpan.FromSeconds(3), work)));
+        await WaitForEmptyInboxAsync(database);
+
+        // More events prepared than can be answered, so that no id repeats.
+        var perInstance = (int)Math.Min(200_000, 15_000 * options.Duration.TotalSeconds) / instances.Count;
+        var scripts = urls.Select((_, n) => Script(n, "burst", perInstance)).ToList();
+        var saturated = await MeasureInboxAsync(database, async () =>
+            WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Wrk.RunAsync(url, scripts[n], connections, options.Duration, work)))));
+
+        var paced = (int)(PacedWebhookRate * options.Duration.TotalSeconds) / instances.Count;
+        var requests = urls.Select((_, n) => Enumerable.Range(0, paced).Select(i =>
+        {
+            var (body, values) = Webhook($"{tag}-paced-{n}-{i}", i % 10_000);
+            return (body, (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(WebhookHeaders.Where(h => h.Key != "Content-Type"))
+            {
+                ["X-Signature"] = values[0],
+                ["X-Webhook-Id"] = values[1],
+            });
+        }).ToList()).ToList();
+        var steady = await MeasureInboxAsync(database, async () =>
+            WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Paced.RunAsync(url, requests[n], PacedWebhookRate / instances.Count, options.Duration)))));
+        return new WebhookRun(saturated.Load, saturated.Drain, steady.Load, steady.Drain);
+    }
+
+    /// <summary>Runs a load of webhooks and follows the inbox: the backlog when the load stopped, and how long it took to drain.</summary>
+    private static async Task<(WrkResult Load, DrainResult Drain)> MeasureInboxAsync(BenchDatabase database, Func<Task<WrkResult>> load)
+    {
+        var processedBefore = await database.CountAsync("SELECT count(*) FROM webhook_inbox WHERE \"Status\" <> 'pending'");
+        var receivedBefore = await database.CountAsync("SELECT count(*) FROM webhook_inbox");
+        var started = Stopwatch.StartNew();
+        var result = await load();
+        var loadEnded = started.Elapsed;
+        var backlog = await database.CountAsync("SELECT count(*) FROM webhook_inbox WHERE \"Status\" = 'pending'");
+        var received = await database.CountAsync("SELECT count(*) FROM webhook_inbox") - receivedBefore;
+        await WaitForEmptyInboxAsync(database);
         var processed = await database.CountAsync("SELECT count(*) FROM webhook_inbox WHERE \"Status\" <> 'pending'") - processedBefore;
-        return (acknowledged, new DrainResult(processed, started.Elapsed, received));
+        return (result, new DrainResult(processed, started.Elapsed, received, backlog, started.Elapsed - loadEnded));
+    }
+
+    private static readonly Dictionary<string, string> WebhookHeaders = new()
+    {
+        ["Content-Type"] = "application/json",
+        ["X-Api-Key"] = Credentials.StreamKey,
+        ["X-Webhook-Attempt"] = "1",
+    };
+
+    private static async Task WaitForEmptyInboxAsync(BenchDatabase database)
+    {
+        var waiting = Stopwatch.StartNew();
+        while (await database.CountAsync("SELECT count(*) FROM webhook_inbox WHERE \"Status\" = 'pending'") > 0 && waiting.Elapsed < TimeSpan.FromMinutes(10))
+        {
+            await Task.Delay(50);
+        }
     }
 
     private static (string, string[]) Webhook(string id, int chat)
@@ -274,11 +356,12 @@ internal static class BenchProgram
 
                 var (fixedHeaders, varying, requests) = TokenLoad();
                 var script = Wrk.RoundRobin("POST", "/api/chat/token", fixedHeaders, varying, requests);
+                await Wrk.RunAsync(new Uri(instances[^1].Url, "api/chat/token"), script, options.Connections, WarmUp, work); // the new instance's JIT
                 var token = WrkResult.Sum(await Task.WhenAll(instances.Select(i =>
                     Wrk.RunAsync(new Uri(i.Url, "api/chat/token"), script, options.Connections / n, options.Duration, work))));
-                var (webhooks, drain) = await WebhooksAsync(options, database, [.. instances.Select(i => i.Url)], work, $"scale{n}");
-                results.Add(new ScalingResult(n, token, webhooks, drain));
-                Log($"scaling: {n} instance(s): token {token.RequestsPerSecond:F0} req/s, webhooks {webhooks.RequestsPerSecond:F0}/s, processed {drain.ProcessedPerSecond:F0}/s");
+                var webhooks = await WebhooksAsync(options, database, [.. instances.Select(i => i.Url)], work, $"scale{n}");
+                results.Add(new ScalingResult(n, token, webhooks));
+                Log($"scaling: {n} instance(s): token {token.RequestsPerSecond:F0} req/s; {webhooks}");
             }
         }
         finally
@@ -299,17 +382,27 @@ internal static class BenchProgram
         return calls!["calls"]!.AsArray().Count;
     }
 
-    private static void Log(string message) => Console.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {message}");
+    internal static void Log(string message) => Console.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {message}");
 }
 
-internal sealed record CeilingResult(WrkResult Token, List<WrkResult> Curve, double PeakRssMiB);
-
-internal sealed record DrainResult(long Processed, TimeSpan Elapsed, long Received)
+/// <summary>
+/// The inbox during and after a burst: it keeps up when the backlog left when the load stops is under a second
+/// of arrivals (a backlog that grew during the burst would be many seconds of them).
+/// </summary>
+internal sealed record DrainResult(long Processed, TimeSpan Elapsed, long Received, long BacklogAtEnd, TimeSpan DrainAfterLoad)
 {
     public double ProcessedPerSecond => Processed / Elapsed.TotalSeconds;
 }
 
-internal sealed record ScalingResult(int Instances, WrkResult Token, WrkResult Webhooks, DrainResult Drain);
+internal sealed record ScalingResult(int Instances, WrkResult Token, WebhookRun Webhooks);
+
+/// <summary>The webhook scenario: as fast as answered, then at a steady rate; each with what the inbox did.</summary>
+internal sealed record WebhookRun(WrkResult Saturated, DrainResult SaturatedDrain, WrkResult Steady, DrainResult SteadyDrain)
+{
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"webhooks at capacity {Saturated.RequestsPerSecond:F0}/s (p99 {Saturated.P99Ms:F1} ms, backlog {SaturatedDrain.BacklogAtEnd:N0}, drained {SaturatedDrain.DrainAfterLoad.TotalSeconds:F1} s later); "
+        + $"steady {Steady.RequestsPerSecond:F0}/s: p99 {Steady.P99Ms:F1} ms, {Steady.Errors} errors, backlog {SteadyDrain.BacklogAtEnd:N0}, drained {SteadyDrain.DrainAfterLoad.TotalSeconds:F2} s later");
+}
 
 internal sealed class ScenarioRun(string database)
 {
@@ -319,19 +412,21 @@ internal sealed class ScenarioRun(string database)
 
     public TimeSpan StartToReady { get; set; }
 
-    public WrkResult Token { get; set; } = null!;
+    public WrkResult? Token { get; set; }
+
+    public List<WrkResult> TokenRounds { get; } = [];
 
     public List<WrkResult> TokenCurve { get; } = [];
 
     public double PeakRssMiB { get; set; }
 
-    public WrkResult OpenChat { get; set; } = null!;
+    public WrkResult? OpenChat { get; set; }
 
     public long StreamCallsWhileOpening { get; set; }
 
-    public WrkResult ListSmall { get; set; } = null!;
+    public WrkResult? ListSmall { get; set; }
 
-    public WrkResult ListLarge { get; set; } = null!;
+    public WrkResult? ListLarge { get; set; }
 
     public long VetChats { get; set; }
 
@@ -339,7 +434,5 @@ internal sealed class ScenarioRun(string database)
 
     public double SeedSeconds { get; set; }
 
-    public WrkResult Webhooks { get; set; } = null!;
-
-    public DrainResult InboxDrain { get; set; } = null!;
+    public WebhookRun? Webhooks { get; set; }
 }

@@ -28,7 +28,7 @@ internal sealed class Report(BenchOptions options)
         md.AppendLine("# Benchmark results");
         md.AppendLine();
         md.AppendLine($"Written by `bench/run` on {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, commit `{await CommandAsync("git", "rev-parse --short HEAD")}`{(await CommandAsync("git", "status --porcelain --untracked-files=no") is { Length: > 0 } ? " (with uncommitted changes)" : "")}.");
-        md.AppendLine($"Options: {F(options.Duration.TotalSeconds)} s per measurement, {options.Connections} connections, databases: {string.Join(", ", options.Databases)}; load from `wrk` ({await CommandAsync("sh", "-c \"wrk -v 2>&1 | head -n 1\"")}) on the same machine.");
+        md.AppendLine($"Options: {F(options.Duration.TotalSeconds)} s per measurement, {options.Connections} connections, databases: {string.Join(", ", options.Databases)}, scenarios: {string.Join(", ", options.Scenarios)}; load from `wrk` ({await CommandAsync("sh", "-c \"wrk -v 2>&1 | head -n 1\"")}) on the same machine.");
         md.AppendLine();
         md.AppendLine("## Machine");
         md.AppendLine();
@@ -42,42 +42,63 @@ internal sealed class Report(BenchOptions options)
         md.AppendLine("`bench/Ceiling` does only the irreducible work of `POST /api/chat/token` — validate the bearer JWT with the");
         md.AppendLine("same library and parameters, sign an HS256 token — on bare Kestrel. Every scenario is reported as a ratio to it.");
         md.AppendLine();
+        md.AppendLine($"It runs for the whole benchmark and is measured again before each round of the token scenario (rounds of {F(options.Duration.TotalSeconds)} s after a {F(BenchProgram.WarmUp.TotalSeconds)} s warm-up); the reference is the median round.");
+        md.AppendLine();
         md.AppendLine($"| | req/s | p50 ms | p99 ms | peak RSS |");
         md.AppendLine("|---|---|---|---|---|");
-        md.AppendLine($"| ceiling, {Ceiling.Token.Connections} connections | {F(Ceiling.Token.RequestsPerSecond)} | {F(Ceiling.Token.P50Ms, "F2")} | {F(Ceiling.Token.P99Ms, "F2")} | {F(Ceiling.PeakRssMiB)} MiB |");
+        md.AppendLine($"| ceiling, {Ceiling.Token.Connections} connections, median of {Ceiling.Rounds.Count} rounds ({string.Join(", ", Ceiling.Rounds.Select(r => F(r.RequestsPerSecond)))}) | {F(Ceiling.Token.RequestsPerSecond)} | {F(Ceiling.Token.P50Ms, "F2")} | {F(Ceiling.Token.P99Ms, "F2")} | {F(Ceiling.PeakRssMiB)} MiB |");
         md.AppendLine();
 
         foreach (var run in Runs)
         {
-            md.AppendLine($"## Scenarios on {(run.Database == "sqlite" ? "SQLite" : "PostgreSQL")}");
+            var name = run.Database == "sqlite" ? "SQLite" : "PostgreSQL";
+            md.AppendLine($"## Scenarios on {name}");
             md.AppendLine();
             md.AppendLine("| scenario | req/s | × ceiling | p50 ms | p99 ms | errors |");
             md.AppendLine("|---|---|---|---|---|---|");
-            Row(md, "`POST /api/chat/token`", run.Token);
+            Row(md, $"`POST /api/chat/token` (median of {run.TokenRounds.Count} rounds: {string.Join(", ", run.TokenRounds.Select(r => F(r.RequestsPerSecond)))})", run.Token);
             Row(md, "`POST /api/chat/channels`, existing chat", run.OpenChat);
             Row(md, $"`GET /api/chat/channels?limit=30`, vet with 1,000 chats, 1,000 stored", run.ListSmall);
             Row(md, $"`GET /api/chat/channels?limit=30`, vet with {run.VetChats:N0} chats, {run.StoredChats:N0} stored", run.ListLarge);
-            Row(md, "`POST /api/webhooks/stream`, signed `message.new`", run.Webhooks);
+            Row(md, "`POST /api/webhooks/stream`, signed `message.new`, as fast as answered", run.Webhooks?.Saturated);
+            Row(md, "`POST /api/webhooks/stream`, signed `message.new`, steady 3,000/s (latency from when each was due)", run.Webhooks?.Steady);
             md.AppendLine();
             md.AppendLine($"- Start to `/health/ready`: {F(run.StartToReady.TotalMilliseconds)} ms (first start on an empty database, migrations included: {F(run.FirstStartToReady.TotalMilliseconds)} ms).");
-            md.AppendLine($"- Peak memory (RSS) after the token scenario: {F(run.PeakRssMiB)} MiB.");
-            md.AppendLine($"- Stream calls made while opening existing chats: {run.StreamCallsWhileOpening}.");
-            md.AppendLine($"- Webhooks: {run.InboxDrain.Received:N0} stored; {run.InboxDrain.Processed:N0} processed {F(run.InboxDrain.Elapsed.TotalSeconds, "F1")} s after the load began: {F(run.InboxDrain.ProcessedPerSecond)} events/s processed against {F(run.Webhooks.RequestsPerSecond)}/s arriving.");
-            md.AppendLine($"- Seeding 999,000 chats took {F(run.SeedSeconds, "F1")} s.");
-            md.AppendLine();
-
-            var name = run.Database == "sqlite" ? "SQLite" : "PostgreSQL";
-            Target($"{name}: token ≥ 0.75× ceiling", Ratio(run.Token.RequestsPerSecond), run.Token.RequestsPerSecond >= 0.75 * Ceiling.Token.RequestsPerSecond);
-            Target($"{name}: token p99 ≤ 10 ms at {run.Token.Connections} connections", $"{F(run.Token.P99Ms, "F2")} ms", run.Token.P99Ms <= 10);
-            Target($"{name}: opening an existing chat makes no Stream call", run.StreamCallsWhileOpening.ToString(CultureInfo.InvariantCulture), run.StreamCallsWhileOpening == 0);
-            Target($"{name}: opening an existing chat ≥ 0.35× ceiling", Ratio(run.OpenChat.RequestsPerSecond), run.OpenChat.RequestsPerSecond >= 0.35 * Ceiling.Token.RequestsPerSecond);
-            Target($"{name}: list p99 with 1,000,000 stored ≤ 1.5× with 1,000", $"{F(run.ListLarge.P99Ms, "F2")} / {F(run.ListSmall.P99Ms, "F2")} ms = {F(run.ListLarge.P99Ms / run.ListSmall.P99Ms, "F2")}×", run.ListLarge.P99Ms <= 1.5 * run.ListSmall.P99Ms);
-            Target($"{name}: list ≥ 0.25× ceiling", Ratio(run.ListLarge.RequestsPerSecond), run.ListLarge.RequestsPerSecond >= 0.25 * Ceiling.Token.RequestsPerSecond);
-            Target($"{name}: webhooks ≥ 3,000/s acknowledged", F(run.Webhooks.RequestsPerSecond) + "/s", run.Webhooks.RequestsPerSecond >= 3000 && run.Webhooks.Errors == 0);
-            Target($"{name}: webhook p99 ≤ 25 ms", $"{F(run.Webhooks.P99Ms, "F2")} ms", run.Webhooks.P99Ms <= 25);
-            Target($"{name}: the inbox drains at least as fast as it fills", $"{F(run.InboxDrain.ProcessedPerSecond)}/s vs {F(run.Webhooks.RequestsPerSecond)}/s", run.InboxDrain.ProcessedPerSecond >= run.Webhooks.RequestsPerSecond);
-            Target($"{name}: peak RSS under the token load ≤ 250 MB", $"{F(run.PeakRssMiB * 1.048576)} MB", run.PeakRssMiB * 1.048576 <= 250);
             Target($"{name}: start to /health/ready ≤ 3 s", $"{F(run.StartToReady.TotalSeconds, "F2")} s", run.StartToReady.TotalSeconds <= 3);
+            if (run.Token is { } token)
+            {
+                md.AppendLine($"- Peak memory (RSS) after the token scenario: {F(run.PeakRssMiB)} MiB.");
+                Target($"{name}: token ≥ 0.75× ceiling", Ratio(token.RequestsPerSecond), token.RequestsPerSecond >= 0.75 * Ceiling.Token.RequestsPerSecond);
+                Target($"{name}: token p99 ≤ 10 ms at {token.Connections} connections", $"{F(token.P99Ms, "F2")} ms", token.P99Ms <= 10);
+                Target($"{name}: peak RSS under the token load ≤ 250 MB", $"{F(run.PeakRssMiB * 1.048576)} MB", run.PeakRssMiB * 1.048576 <= 250);
+            }
+
+            if (run.OpenChat is { } open)
+            {
+                md.AppendLine($"- Stream calls made while opening existing chats: {run.StreamCallsWhileOpening}.");
+                Target($"{name}: opening an existing chat makes no Stream call", run.StreamCallsWhileOpening.ToString(CultureInfo.InvariantCulture), run.StreamCallsWhileOpening == 0);
+                Target($"{name}: opening an existing chat ≥ 0.35× ceiling", Ratio(open.RequestsPerSecond), open.RequestsPerSecond >= 0.35 * Ceiling.Token.RequestsPerSecond);
+            }
+
+            if (run is { ListSmall: { } small, ListLarge: { } large })
+            {
+                md.AppendLine($"- Seeding 999,000 chats took {F(run.SeedSeconds, "F1")} s.");
+                Target($"{name}: list p99 with 1,000,000 stored ≤ 1.5× with 1,000", $"{F(large.P99Ms, "F2")} / {F(small.P99Ms, "F2")} ms = {F(large.P99Ms / small.P99Ms, "F2")}×", large.P99Ms <= 1.5 * small.P99Ms);
+                Target($"{name}: list ≥ 0.25× ceiling", Ratio(large.RequestsPerSecond), large.RequestsPerSecond >= 0.25 * Ceiling.Token.RequestsPerSecond);
+            }
+
+            if (run.Webhooks is { } webhooks)
+            {
+                var (burst, steady) = (webhooks.SaturatedDrain, webhooks.SteadyDrain);
+                md.AppendLine($"- Webhooks as fast as answered: {burst.Received:N0} stored in {F(options.Duration.TotalSeconds)} s; {F(burst.BacklogAtEnd)} still pending when the load stopped, all processed {F(burst.DrainAfterLoad.TotalSeconds, "F2")} s later ({F(burst.ProcessedPerSecond)} events/s processed from the start of the load).");
+                md.AppendLine($"- Webhooks at a steady 3,000/s: {steady.Received:N0} stored; {F(steady.BacklogAtEnd)} still pending when the load stopped, all processed {F(steady.DrainAfterLoad.TotalSeconds, "F2")} s later.");
+                Target($"{name}: webhooks ≥ 3,000/s acknowledged", $"{F(webhooks.Saturated.RequestsPerSecond)}/s at capacity; {F(webhooks.Steady.RequestsPerSecond)}/s offered steadily, {webhooks.Steady.Errors} errors",
+                    webhooks.Saturated.RequestsPerSecond >= 3000 && webhooks.Steady.RequestsPerSecond >= 0.98 * 3000 && webhooks.Steady.Errors == 0 && webhooks.Saturated.Errors == 0);
+                Target($"{name}: webhook p99 ≤ 25 ms at 3,000/s", $"{F(webhooks.Steady.P99Ms, "F2")} ms", webhooks.Steady.P99Ms <= 25);
+                Target($"{name}: the inbox drains at least as fast as it fills at 3,000/s (backlog when the load stops < 1 s of arrivals)", $"{F(steady.BacklogAtEnd)} pending vs {F(webhooks.Steady.RequestsPerSecond)}/s arriving", steady.BacklogAtEnd < webhooks.Steady.RequestsPerSecond);
+            }
+
+            md.AppendLine();
         }
 
         md.AppendLine("## Targets");
@@ -99,7 +120,7 @@ internal sealed class Report(BenchOptions options)
         for (var i = 0; i < Ceiling.Curve.Count; i++)
         {
             md.AppendLine($"| {Ceiling.Curve[i].Connections} | {F(Ceiling.Curve[i].RequestsPerSecond)} | {F(Ceiling.Curve[i].P99Ms, "F2")} | "
-                + string.Join(" | ", Runs.Select(r => $"{F(r.TokenCurve[i].RequestsPerSecond)} | {F(r.TokenCurve[i].P99Ms, "F2")}")) + " |");
+                + string.Join(" | ", Runs.Select(r => i < r.TokenCurve.Count ? $"{F(r.TokenCurve[i].RequestsPerSecond)} | {F(r.TokenCurve[i].P99Ms, "F2")}" : "– | –")) + " |");
         }
 
         if (Scaling is { Count: > 0 })
@@ -109,12 +130,37 @@ internal sealed class Report(BenchOptions options)
             md.AppendLine();
             md.AppendLine("One to three instances on this machine, one PostgreSQL, the load split evenly between them:");
             md.AppendLine();
-            md.AppendLine("| instances | token req/s | token p99 ms | webhooks acknowledged/s | webhook p99 ms | webhooks processed/s |");
-            md.AppendLine("|---|---|---|---|---|---|");
+            md.AppendLine("| instances | token req/s | token p99 ms | webhooks at capacity/s | p99 ms | backlog at the end | steady 3,000/s: p99 ms | backlog at the end |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|");
             foreach (var s in Scaling)
             {
-                md.AppendLine($"| {s.Instances} | {F(s.Token.RequestsPerSecond)} | {F(s.Token.P99Ms, "F2")} | {F(s.Webhooks.RequestsPerSecond)} | {F(s.Webhooks.P99Ms, "F2")} | {F(s.Drain.ProcessedPerSecond)} |");
+                var w = s.Webhooks;
+                md.AppendLine($"| {s.Instances} | {F(s.Token.RequestsPerSecond)} | {F(s.Token.P99Ms, "F2")} | {F(w.Saturated.RequestsPerSecond)} | {F(w.Saturated.P99Ms, "F2")} | {F(w.SaturatedDrain.BacklogAtEnd)} | {F(w.Steady.P99Ms, "F2")} | {F(w.SteadyDrain.BacklogAtEnd)} |");
             }
+
+            var (one, three) = (Scaling[0], Scaling[^1]);
+            md.AppendLine();
+            md.AppendLine($"On one machine more instances cannot add CPU: three instances answered tokens at {F(three.Token.RequestsPerSecond / one.Token.RequestsPerSecond, "F2")}× the rate of one and");
+            md.AppendLine($"acknowledged webhooks at {F(three.Webhooks.Saturated.RequestsPerSecond / one.Webhooks.Saturated.RequestsPerSecond, "F2")}× — the two cores were already busy with one instance, wrk and PostgreSQL. What the runs show is");
+            md.AppendLine("that instances share the work correctly (each webhook processed once, by whichever instance claims it) and that nothing");
+            md.AppendLine("in an instance limits the next: the token path touches neither the database nor the network, so on separate machines");
+            md.AppendLine("it grows with the number of instances (the ceiling run gives one machine's share); rate limits are shared through Redis.");
+            md.AppendLine();
+            md.AppendLine("Where it stops growing:");
+            md.AppendLine();
+            md.AppendLine("- **Database writes per webhook.** A `message.new` costs PostgreSQL one inbox insert (grouped with the others");
+            md.AppendLine("  that arrived meanwhile), one update of its inbox row, its share of one `UPDATE … FROM (VALUES …)` of the chats'");
+            md.AppendLine("  last messages per batch, and one outbox insert per push. Instances add receivers and processors but not database");
+            md.AppendLine("  capacity: past a few thousand events per second per core of PostgreSQL, the next step is a bigger database");
+            md.AppendLine("  server (the inbox, outbox and appointments tables are the write load), then partitioning the inbox by channel.");
+            md.AppendLine("- **Stream's own limits, per minute for the whole app:** upsert users 300, send message 1,000 (query channels 10,000).");
+            md.AppendLine("  The service calls Stream only when something changes: a user is upserted when new to Stream or renamed (it");
+            md.AppendLine("  remembers what it sent, and one request carries the pet owner, the vet and the system user), so 300 upserts a");
+            md.AppendLine("  minute allow 300 first chats a minute between people Stream has never seen, and any number between people it");
+            md.AppendLine("  knows; opening an existing chat, listing chats, tokens and webhooks make no Stream call. The service sends one");
+            md.AppendLine("  message per ended chat (1,000 a minute), the apps send the conversation directly to Stream. A 429 is honoured");
+            md.AppendLine("  (`Retry-After`/`X-RateLimit-Reset`): a caller gets 503 with `Retry-After`, and the window scheduler retries its");
+            md.AppendLine("  freezes and unfreezes later with backoff, so a burst is spread out instead of failing.");
         }
 
         var findings = Path.Combine(options.Root, "bench", "findings.md");
@@ -127,8 +173,13 @@ internal sealed class Report(BenchOptions options)
         return md.ToString();
     }
 
-    private void Row(StringBuilder md, string name, WrkResult r) =>
-        md.AppendLine($"| {name} | {F(r.RequestsPerSecond)} | {Ratio(r.RequestsPerSecond)} | {F(r.P50Ms, "F2")} | {F(r.P99Ms, "F2")} | {r.Errors} |");
+    private void Row(StringBuilder md, string name, WrkResult? r)
+    {
+        if (r is not null)
+        {
+            md.AppendLine($"| {name} | {F(r.RequestsPerSecond)} | {Ratio(r.RequestsPerSecond)} | {F(r.P50Ms, "F2")} | {F(r.P99Ms, "F2")} | {r.Errors} |");
+        }
+    }
 
     private void Target(string target, string measured, bool met) => _targets.Add((target, measured, met));
 

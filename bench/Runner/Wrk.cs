@@ -13,6 +13,9 @@ internal sealed record WrkResult(int Connections, double RequestsPerSecond, doub
         runs.Max(r => r.P99Ms),
         runs.Sum(r => r.Requests),
         runs.Sum(r => r.Errors));
+
+    /// <summary>The run with the median throughput (of an odd number of runs: the middle one).</summary>
+    public static WrkResult Median(IReadOnlyList<WrkResult> runs) => runs.OrderBy(r => r.RequestsPerSecond).ElementAt(runs.Count / 2);
 }
 
 /// <summary>Drives load with wrk (Debian package) and a Lua script, and reads its report.</summary>

@@ -231,6 +231,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
         {
             _connection = new SqliteConnection(connectionString);
             _connection.Open();
+            SqliteBusyTimeout.Apply(_connection);
         }
 
         /// <summary>The command for <paramref name="sql"/>, prepared on its first use on this connection; parameters declared, values to set.</summary>

@@ -134,8 +134,9 @@ internal static class DatabaseSetup
 
         // Both are registered; the configured provider decides which one ChatDbContext resolves to.
         var spans = new Operations.DatabaseSpans();
+        var busyTimeout = new SqliteBusyTimeout();
         services.AddDbContextPool<SqliteChatDbContext>((sp, options) =>
-            options.UseSqlite(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).AddInterceptors(spans));
+            options.UseSqlite(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).AddInterceptors(spans, busyTimeout));
         // One PostgreSQL connection pool for EF Core and the hot reads.
         services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
         services.AddDbContextPool<PostgresChatDbContext>((sp, options) =>
@@ -145,6 +146,7 @@ internal static class DatabaseSetup
             DatabaseProvider.Postgres => sp.GetRequiredService<PostgresChatDbContext>(),
             _ => sp.GetRequiredService<SqliteChatDbContext>(),
         });
+        services.AddSingleton(sp => new SqliteWriteGate(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Sqlite));
         services.AddSingleton<ChatReads>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
         {
             DatabaseProvider.Postgres => new PostgresChatReads(sp.GetRequiredService<NpgsqlDataSource>()),

@@ -4,8 +4,10 @@ using Microsoft.EntityFrameworkCore;
 namespace AppointmentChat.Api.Infrastructure;
 
 /// <summary>
-/// Claiming rows of work when several instances share one database: a row is taken by setting its lease
-/// with a conditional update, so for each row exactly one instance's update matches.
+/// Claiming rows of work when several instances share one database: the rows are taken by setting their
+/// lease with one conditional update, so for each row exactly one instance's update matches (PostgreSQL
+/// re-checks the condition on a row another transaction just changed; SQLite has one writer at a time).
+/// One statement and one commit per batch: claiming row by row cost a durable commit per row.
 /// </summary>
 internal static class Leases
 {
@@ -22,27 +24,48 @@ internal static class Leases
         where T : class
     {
         var candidates = await rows.AsNoTracking().Where(claimable).OrderBy(order).Select(key).Take(batchSize).ToListAsync(cancellationToken);
-        var claimed = new List<TKey>(candidates.Count);
-        foreach (var candidate in candidates)
+        if (candidates.Count == 0)
         {
-            var taken = await rows.Where(claimable).Where(KeyIs(key, candidate))
-                .ExecuteUpdateAsync(set => set.SetProperty(leaseUntil, until).SetProperty(leaseOwner, PollingWorker.InstanceId), cancellationToken);
-            if (taken == 1)
-            {
-                claimed.Add(candidate);
-            }
+            return candidates;
         }
 
-        return claimed;
+        var taken = await rows.Where(claimable).Where(KeyIn(key, candidates))
+            .ExecuteUpdateAsync(set => set.SetProperty(leaseUntil, until).SetProperty(leaseOwner, PollingWorker.InstanceId), cancellationToken);
+        if (taken == candidates.Count)
+        {
+            return candidates;
+        }
+
+        // Another instance took some: ours are the candidates now leased to this instance until this claim's instant
+        // (a candidate was unleased or its lease had run out, so no earlier claim of ours can match).
+        return await rows.AsNoTracking().Where(KeyIn(key, candidates)).Where(LeasedTo(leaseUntil, leaseOwner, until))
+            .OrderBy(order).Select(key).ToListAsync(cancellationToken);
     }
 
-    /// <summary><c>row => key(row) == value</c>, with the value as a query parameter.</summary>
-    private static Expression<Func<T, bool>> KeyIs<T, TKey>(Expression<Func<T, TKey>> key, TKey value)
+    /// <summary><c>row => values.Contains(key(row))</c>, with the values as a query parameter.</summary>
+    private static Expression<Func<T, bool>> KeyIn<T, TKey>(Expression<Func<T, TKey>> key, List<TKey> values)
     {
-        var holder = new Holder<TKey>(value);
-        var parameter = Expression.Property(Expression.Constant(holder), nameof(Holder<TKey>.Value));
-        return Expression.Lambda<Func<T, bool>>(Expression.Equal(key.Body, parameter), key.Parameters);
+        var holder = new Holder<List<TKey>>(values);
+        var parameter = Expression.Property(Expression.Constant(holder), nameof(Holder<List<TKey>>.Value));
+        var contains = Expression.Call(typeof(Enumerable), nameof(Enumerable.Contains), [typeof(TKey)], parameter, key.Body);
+        return Expression.Lambda<Func<T, bool>>(contains, key.Parameters);
+    }
+
+    /// <summary><c>row => leaseOwner(row) == this instance &amp;&amp; leaseUntil(row) == until</c>.</summary>
+    private static Expression<Func<T, bool>> LeasedTo<T>(Expression<Func<T, DateTimeOffset?>> leaseUntil, Expression<Func<T, string?>> leaseOwner, DateTimeOffset until)
+    {
+        var row = leaseUntil.Parameters[0];
+        var owner = new ParameterRebinder(leaseOwner.Parameters[0], row).Visit(leaseOwner.Body);
+        var instance = Expression.Property(Expression.Constant(new Holder<string?>(PollingWorker.InstanceId)), nameof(Holder<string?>.Value));
+        var instant = Expression.Property(Expression.Constant(new Holder<DateTimeOffset?>(until)), nameof(Holder<DateTimeOffset?>.Value));
+        return Expression.Lambda<Func<T, bool>>(
+            Expression.AndAlso(Expression.Equal(owner, instance), Expression.Equal(leaseUntil.Body, instant)), row);
     }
 
     private sealed record Holder<TValue>(TValue Value);
+
+    private sealed class ParameterRebinder(ParameterExpression from, ParameterExpression to) : ExpressionVisitor
+    {
+        protected override Expression VisitParameter(ParameterExpression node) => node == from ? to : base.VisitParameter(node);
+    }
 }

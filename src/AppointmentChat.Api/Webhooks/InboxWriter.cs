@@ -123,7 +123,7 @@ internal abstract partial class InboxWriter(ILogger<InboxWriter> logger) : Backg
 }
 
 /// <summary>SQLite: one write connection kept open with its insert prepared (SQLite has one writer at a time anyway).</summary>
-internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, ILogger<InboxWriter> logger) : InboxWriter(logger)
+internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, SqliteWriteGate gate, ILogger<InboxWriter> logger) : InboxWriter(logger)
 {
     private SqliteConnection? _connection;
     private SqliteCommand? _insert;
@@ -134,6 +134,7 @@ internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, ILogg
         {
             var insert = Prepared();
             var stored = new bool[events.Count];
+            using var turn = await gate.EnterAsync(cancellationToken);
             await using var transaction = await _connection!.BeginTransactionAsync(cancellationToken);
             insert.Transaction = (SqliteTransaction)transaction;
             for (var i = 0; i < events.Count; i++)
@@ -174,6 +175,7 @@ internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, ILogg
 
         _connection = new SqliteConnection(options.Value.ConnectionString);
         _connection.Open();
+        SqliteBusyTimeout.Apply(_connection);
         _insert = _connection.CreateCommand();
         _insert.CommandText = InsertSql;
         foreach (var name in new[] { "@key", "@type", "@channel", "@payload", "@received", "@status", "@next" })

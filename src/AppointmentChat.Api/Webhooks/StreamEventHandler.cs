@@ -28,8 +28,71 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
     public const string DeletedMessage = "This message was deleted.";
     private const string EndedByStream = "stream";
 
+    /// <summary>Set while a batch is processed: its lookups, made once for all its events.</summary>
+    private BatchLookups? _batch;
+
+    /// <summary>
+    /// Prepares to handle <paramref name="events"/> in one transaction: the chats and the senders' names
+    /// they refer to are read in two queries, not two per event. Duplicate pushes need no check here: a
+    /// batch's events were pending, so none of their pushes is queued, and the unique key on a push would
+    /// fail the batch (which is then handled event by event, with the check) rather than queue one twice.
+    /// </summary>
+    public async Task BeginBatchAsync(IReadOnlyList<InboxEvent> events, CancellationToken cancellationToken)
+    {
+        var channels = new HashSet<string>(StringComparer.Ordinal);
+        var senders = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var inbox in events.Where(e => e.EventType == "message.new"))
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(inbox.Payload);
+                var root = document.RootElement;
+                if (AppointmentChannel(root) is { } channelId)
+                {
+                    channels.Add(channelId);
+                }
+
+                if ((OptionalString(Optional(Optional(root, "message"), "user"), "id") ?? OptionalString(Optional(root, "user"), "id")) is { } senderId)
+                {
+                    senders.Add(senderId);
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidDataException)
+            {
+                // Malformed: it fails when handled, and the batch with it.
+            }
+        }
+
+        var chats = await db.Appointments.AsNoTracking()
+            .Where(a => a.ChannelId != null && channels.Contains(a.ChannelId))
+            .Select(a => new ChatMembers(a.ChannelId!, a.Id, a.PetOwnerId, a.VetId))
+            .ToDictionaryAsync(c => c.ChannelId, StringComparer.Ordinal, cancellationToken);
+        var names = await db.ChatUsers.AsNoTracking()
+            .Where(u => senders.Contains(u.Id))
+            .ToDictionaryAsync(u => u.Id, u => u.Name, StringComparer.Ordinal, cancellationToken);
+        _batch = new BatchLookups(chats, names);
+    }
+
+    /// <summary>Writes what the batch has deferred (the chats' last messages); before any other kind of event is handled, and before commit.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_batch is { LastMessages.Count: > 0 } batch)
+        {
+            await db.SetLastMessagesAsync(batch.LastMessages.Values, cancellationToken);
+            batch.LastMessages.Clear();
+        }
+    }
+
+    /// <summary>Forgets deferred writes of a transaction that was rolled back.</summary>
+    public void DiscardDeferred() => _batch?.LastMessages.Clear();
+
     public async Task<EventOutcome> HandleAsync(InboxEvent inbox, CancellationToken cancellationToken)
     {
+        if (inbox.EventType != "message.new")
+        {
+            await FlushAsync(cancellationToken);
+        }
+
         using var document = JsonDocument.Parse(inbox.Payload);
         var root = document.RootElement;
         return inbox.EventType switch
@@ -60,23 +123,46 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
         var hasAttachments = Optional(message, "attachments") is { ValueKind: JsonValueKind.Array } attachments && attachments.GetArrayLength() > 0;
         var preview = Preview(text, hasAttachments, ChatLimits.MaxPreviewLength);
 
-        var appointment = await db.Appointments.AsNoTracking()
-            .Where(a => a.ChannelId == channelId)
-            .Select(a => new { a.Id, a.PetOwnerId, a.VetId, SenderName = db.ChatUsers.Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
-            .FirstOrDefaultAsync(cancellationToken);
+        ChatMembers? appointment;
+        string? knownName;
+        if (_batch is { } batch)
+        {
+            appointment = batch.Chats.GetValueOrDefault(channelId);
+            knownName = batch.Names.GetValueOrDefault(senderId);
+        }
+        else
+        {
+            var found = await db.Appointments.AsNoTracking()
+                .Where(a => a.ChannelId == channelId)
+                .Select(a => new { Chat = new ChatMembers(channelId, a.Id, a.PetOwnerId, a.VetId), SenderName = db.ChatUsers.Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
+                .FirstOrDefaultAsync(cancellationToken);
+            (appointment, knownName) = (found?.Chat, found?.SenderName);
+        }
+
         if (appointment is null)
         {
             return EventOutcome.Ignore("a channel the service does not know");
         }
 
         // Out of order deliveries never put an older message over a newer one.
-        await db.Appointments
-            .Where(a => a.ChannelId == channelId && (a.LastMessageAt == null || a.LastMessageAt <= createdAt))
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.LastMessageId, messageId)
-                .SetProperty(a => a.LastMessageText, preview)
-                .SetProperty(a => a.LastMessageAt, createdAt)
-                .SetProperty(a => a.LastActivityAt, a => a.LastActivityAt > createdAt ? a.LastActivityAt : createdAt), cancellationToken);
+        if (_batch is { } lookups)
+        {
+            // Written for the whole batch at once: only each chat's newest message matters.
+            if (!lookups.LastMessages.TryGetValue(channelId, out var newest) || newest.At <= createdAt)
+            {
+                lookups.LastMessages[channelId] = new LastMessage(channelId, messageId, preview, createdAt);
+            }
+        }
+        else
+        {
+            await db.Appointments
+                .Where(a => a.ChannelId == channelId && (a.LastMessageAt == null || a.LastMessageAt <= createdAt))
+                .ExecuteUpdateAsync(set => set
+                    .SetProperty(a => a.LastMessageId, messageId)
+                    .SetProperty(a => a.LastMessageText, preview)
+                    .SetProperty(a => a.LastMessageAt, createdAt)
+                    .SetProperty(a => a.LastActivityAt, a => a.LastActivityAt > createdAt ? a.LastActivityAt : createdAt), cancellationToken);
+        }
 
         var settings = push.Value;
         var silent = Optional(message, "silent") is { ValueKind: JsonValueKind.True };
@@ -91,8 +177,8 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
         var recipients = everyone.Where(m => m != senderId && m != chat.Value.SystemUserId).Distinct().ToList();
 
         var keys = recipients.ToDictionary(r => $"{inbox.DedupKey}:{r}");
-        var queued = await db.Set<Notification>().Where(n => keys.Keys.Contains(n.DedupKey)).Select(n => n.DedupKey).ToListAsync(cancellationToken);
-        var senderName = appointment.SenderName ?? OptionalString(Optional(message, "user"), "name");
+        var queued = _batch is not null ? [] : await db.Set<Notification>().Where(n => keys.Keys.Contains(n.DedupKey)).Select(n => n.DedupKey).ToListAsync(cancellationToken);
+        var senderName = knownName ?? OptionalString(Optional(message, "user"), "name");
         var now = time.GetUtcNow();
         var added = 0;
         foreach (var (key, recipient) in keys.Where(k => !queued.Contains(k.Key)))
@@ -103,7 +189,7 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
                 RecipientUserId = recipient,
                 Title = senderName ?? "New message",
                 Body = settings.IncludePreview ? Preview(text, hasAttachments, settings.PreviewLength) : "New message",
-                AppointmentId = appointment.Id,
+                AppointmentId = appointment.AppointmentId,
                 ChannelId = channelId,
                 MessageId = messageId,
                 CreatedAt = now,
@@ -209,7 +295,8 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
             name = name[..Appointment.MaxNameLength];
         }
 
-        var known = await db.ChatUsers.FirstOrDefaultAsync(u => u.Id == id, cancellationToken);
+        // Find also sees a user added by an earlier event of the same batch, not yet saved.
+        var known = await db.ChatUsers.FindAsync([id], cancellationToken);
         if (known is null)
         {
             db.ChatUsers.Add(new ChatUser { Id = id, Name = name, SyncedAt = time.GetUtcNow(), UpdatedAt = time.GetUtcNow() });
@@ -218,6 +305,11 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
         {
             known.Name = name;
             known.UpdatedAt = time.GetUtcNow();
+        }
+
+        if (_batch is not null)
+        {
+            _batch.Names[id] = name;
         }
 
         return EventOutcome.Done;
@@ -295,4 +387,14 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
             ? value.ToUniversalTime()
             : throw new InvalidDataException($"'{name}' is not a time: {text}");
     }
+}
+
+/// <summary>An appointment's chat and its two people, by channel id.</summary>
+internal sealed record ChatMembers(string ChannelId, string AppointmentId, string PetOwnerId, string VetId);
+
+/// <summary>What a batch of events refers to, read once: chats by channel id, display names by user id.</summary>
+internal sealed record BatchLookups(Dictionary<string, ChatMembers> Chats, Dictionary<string, string?> Names)
+{
+    /// <summary>Each chat's newest message in the batch so far, not yet written.</summary>
+    public Dictionary<string, LastMessage> LastMessages { get; } = new(StringComparer.Ordinal);
 }

@@ -9,13 +9,14 @@ internal sealed class WebhookProcessorSignal : WorkSignal;
 
 /// <summary>
 /// Processes the inbox in order of arrival, each event once: its effects and its "processed" mark are
-/// committed together. A claimed batch is processed in one transaction (one commit for up to
-/// <see cref="BatchSize"/> events); if any event of it fails, the batch is rolled back and its events are
-/// processed one by one, so a failing event is retried with backoff and finally parked as dead without
+/// committed together. A claimed batch of up to <see cref="BatchSize"/> events is processed in as few
+/// transactions as possible; if one fails, it is rolled back and the events it held (and the rest of the batch)
+/// are processed one by one, so a failing event is retried with backoff and finally parked as dead without
 /// holding up the events behind it. Events left over from a crash are picked up at start.
 /// </summary>
 internal sealed partial class WebhookProcessor(
     IServiceScopeFactory scopes,
+    SqliteWriteGate writeGate,
     WebhookProcessorSignal signal,
     Notifications.PushDispatcherSignal push,
     Operations.ChatMetrics metrics,
@@ -26,6 +27,12 @@ internal sealed partial class WebhookProcessor(
 {
     private const int BatchSize = 100;
 
+    /// <summary>
+    /// How long one transaction goes on taking events of a claimed batch: on SQLite the webhook receiver waits
+    /// for it to commit, so it is kept well under the receiver's latency budget.
+    /// </summary>
+    private static readonly TimeSpan TransactionBudget = TimeSpan.FromMilliseconds(8);
+
     protected override TimeSpan PollInterval => options.Value.PollInterval;
 
     protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)
@@ -33,12 +40,11 @@ internal sealed partial class WebhookProcessor(
         while (true)
         {
             var claimed = await ClaimAsync(cancellationToken);
-            if (claimed.Count > 0 && !await TryProcessTogetherAsync(claimed, cancellationToken))
+
+            // What a failed transaction rolled back is processed one event at a time, so that only the failing one fails.
+            foreach (var id in await ProcessTogetherAsync(claimed, cancellationToken))
             {
-                foreach (var id in claimed)
-                {
-                    await ProcessAsync(id, cancellationToken);
-                }
+                await ProcessAsync(id, cancellationToken);
             }
 
             if (claimed.Count < BatchSize)
@@ -65,7 +71,9 @@ internal sealed partial class WebhookProcessor(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().InboxEvents,
             e => e.Status == InboxStatus.Pending && e.NextAttemptAt <= now && (e.LeaseUntil == null || e.LeaseUntil < now),
             e => e.Id,
-            e => e.Id,
+            // Due order, which for new events is arrival order: it walks the (Status, NextAttemptAt) index and stops
+            // after a batch, where ordering by Id sorted every pending event first (slower as the backlog grew).
+            e => e.NextAttemptAt,
             e => e.LeaseUntil,
             e => e.LeaseOwner,
             now + workers.Value.LeaseDuration,
@@ -73,53 +81,67 @@ internal sealed partial class WebhookProcessor(
             cancellationToken);
     }
 
-    /// <summary>Processes the claimed events in one transaction; false (and nothing changed) when any of them failed.</summary>
-    private async Task<bool> TryProcessTogetherAsync(List<long> ids, CancellationToken cancellationToken)
+    /// <summary>
+    /// Processes the claimed events in as few transactions as it can: on SQLite each goes on only for
+    /// <see cref="TransactionBudget"/>, elsewhere one takes them all. Returns the events left unprocessed because
+    /// a transaction failed (none, if none did); a failed transaction changed nothing.
+    /// </summary>
+    private async Task<IEnumerable<long>> ProcessTogetherAsync(List<long> claimed, CancellationToken cancellationToken)
     {
-        if (ids.Count == 1)
+        if (claimed.Count < 2)
         {
-            return false;
+            return claimed;
         }
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
         var handler = scope.ServiceProvider.GetRequiredService<StreamEventHandler>();
-        var notifications = 0;
-        try
-        {
-            // A failure rolls back the whole batch, so EF's savepoint around each SaveChanges is not needed.
-            db.Database.AutoSavepointsEnabled = false;
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var events = await db.Set<InboxEvent>().Where(e => ids.Contains(e.Id)).OrderBy(e => e.Id).ToListAsync(cancellationToken);
-            foreach (var inbox in events)
-            {
-                var outcome = await handler.HandleAsync(inbox, cancellationToken);
+        var events = await db.Set<InboxEvent>().Where(e => claimed.Contains(e.Id)).OrderBy(e => e.Id).ToListAsync(cancellationToken);
+        await handler.BeginBatchAsync(events, cancellationToken);
 
-                // What an event added or changed is saved before the next event reads (the "processed" marks wait for the end).
-                if (db.ChangeTracker.Entries().Any(e => e.Entity is not InboxEvent && e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted))
+        // A failure rolls back the whole transaction, so EF's savepoint around each SaveChanges is not needed.
+        db.Database.AutoSavepointsEnabled = false;
+        var done = 0;
+        while (done < events.Count)
+        {
+            var notifications = 0;
+            var processed = 0;
+            try
+            {
+                using var turn = await writeGate.EnterAsync(cancellationToken);
+                var budget = System.Diagnostics.Stopwatch.StartNew();
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                foreach (var inbox in events.Skip(done))
                 {
-                    await db.SaveChangesAsync(cancellationToken);
+                    var outcome = await handler.HandleAsync(inbox, cancellationToken);
+                    MarkDone(inbox, outcome);
+                    notifications += outcome.Notifications;
+                    processed++;
+                    if (writeGate.Enabled && budget.Elapsed > TransactionBudget)
+                    {
+                        break;
+                    }
                 }
 
-                MarkDone(inbox, outcome);
-                notifications += outcome.Notifications;
+                await handler.FlushAsync(cancellationToken);
+                await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                handler.DiscardDeferred();
+                LogBatchFailed(logger, ex, events.Count - done);
+                return events.Skip(done).Select(e => e.Id);
             }
 
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            LogBatchFailed(logger, ex, ids.Count);
-            return false;
+            done += processed;
+            if (notifications > 0)
+            {
+                push.Wake();
+            }
         }
 
-        if (notifications > 0)
-        {
-            push.Wake();
-        }
-
-        return true;
+        return [];
     }
 
     private void MarkDone(InboxEvent inbox, EventOutcome outcome)

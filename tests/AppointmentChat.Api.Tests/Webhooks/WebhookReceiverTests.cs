@@ -264,8 +264,73 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
         var notifications = await second.InDatabaseAsync(db => db.Notifications.AsNoTracking().OrderBy(n => n.Id).ToListAsync());
         Assert.Equal(4, notifications.Count(n => n.ChannelId == s.ChannelId));
         Assert.Equal("Renamed Owner", notifications.Last(n => n.ChannelId == s.ChannelId).Title);
+        Assert.Contains(second.Logs.Lines, l => l.Message.Contains("processed together failed", StringComparison.Ordinal));
         var lastMessage = await second.InDatabaseAsync(db => db.Appointments.Where(a => a.ChannelId == s.ChannelId).Select(a => a.LastMessageText).SingleAsync());
         Assert.Equal("after the rename", lastMessage);
+    }
+
+    [Fact]
+    public async Task EventsProcessedTogetherKeepTheNewestMessageAndApplyAnEditInOrder()
+    {
+        if (fixture.Kind == DatabaseKind.Postgres)
+        {
+            await TestDatabase.RequirePostgresAsync();
+        }
+
+        await using var fcm = await FakeFcm.StartAsync();
+        var database = await TestDatabase.CreateAsync(fixture.Kind);
+        var ids = new List<string>();
+        var start = DateTimeOffset.UtcNow;
+        Channels.Scenario s, other;
+
+        // Stored while no processor runs, so that the next start claims them in one batch: two chats, deliveries out of order.
+        await using (var first = await ChatApp.StartAsync(fixture.Kind, WebhookFixture.Settings(fcm), WithoutWebhookProcessor, database))
+        {
+            first.KeepDatabase = true;
+            s = await WebhookTestData.SeedChatAsync(first);
+            other = await WebhookTestData.SeedChatAsync(first);
+            async Task SendAsync(string body)
+            {
+                ids.Add(Guid.NewGuid().ToString());
+                await (await first.AnonymousClient().SendAsync(StreamWebhook.Request(body, ids[^1]))).ShouldBeOkJsonAsync();
+            }
+
+            await SendAsync(At(StreamWebhook.MessageNew(s.ChannelId, s.PetOwnerId, "second", messageId: "m-2"), start.AddSeconds(2)));
+            await SendAsync(At(StreamWebhook.MessageNew(s.ChannelId, s.VetId, "third", messageId: "m-3"), start.AddSeconds(3)));
+            await SendAsync(At(StreamWebhook.MessageNew(s.ChannelId, s.PetOwnerId, "first, delivered late", messageId: "m-1"), start.AddSeconds(1)));
+            await SendAsync(new JsonObject
+            {
+                ["type"] = "message.updated",
+                ["cid"] = "messaging:" + s.ChannelId,
+                ["channel_id"] = s.ChannelId,
+                ["channel_type"] = "messaging",
+                ["message"] = new JsonObject { ["id"] = "m-3", ["text"] = "third, edited", ["user"] = new JsonObject { ["id"] = s.VetId } },
+            }.ToJsonString());
+            await SendAsync(At(StreamWebhook.MessageNew(other.ChannelId, other.PetOwnerId, "in the other chat", messageId: "m-x"), start.AddSeconds(1)));
+        }
+
+        await using var second = await ChatApp.StartAsync(fixture.Kind, WebhookFixture.Settings(fcm), database: database);
+        foreach (var id in ids)
+        {
+            var processed = await WebhookTestData.ProcessedAsync(second, "id:" + id);
+            Assert.Equal(InboxStatus.Processed, processed.Status);
+            Assert.Equal(1, processed.Attempts); // all at the first attempt: no failed batch fell back to one by one
+        }
+
+        var chats = await second.InDatabaseAsync(db => db.Appointments.AsNoTracking()
+            .Where(a => a.ChannelId == s.ChannelId || a.ChannelId == other.ChannelId)
+            .ToDictionaryAsync(a => a.ChannelId!, a => new { a.LastMessageId, a.LastMessageText, a.LastMessageAt }));
+        Assert.Equal(("m-3", "third, edited"), (chats[s.ChannelId].LastMessageId, chats[s.ChannelId].LastMessageText));
+        Assert.Equal(start.AddSeconds(3).ToUnixTimeMilliseconds(), chats[s.ChannelId].LastMessageAt!.Value.ToUnixTimeMilliseconds());
+        Assert.Equal("in the other chat", chats[other.ChannelId].LastMessageText);
+        Assert.DoesNotContain(second.Logs.Lines, l => l.Message.Contains("processed together failed", StringComparison.Ordinal));
+
+        static string At(string messageNew, DateTimeOffset createdAt)
+        {
+            var node = JsonNode.Parse(messageNew)!;
+            node["message"]!["created_at"] = createdAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            return node.ToJsonString();
+        }
     }
 
     [Fact]

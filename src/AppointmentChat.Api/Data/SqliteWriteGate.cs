@@ -1,0 +1,34 @@
+namespace AppointmentChat.Api.Data;
+
+/// <summary>
+/// SQLite has one writer at a time, and a writer that finds the database locked polls for it: under a burst,
+/// the inbox processor committing batch after batch kept the webhook receiver's writer waiting for seconds.
+/// The service's two busiest writers (storing webhooks and processing them) take turns through this gate
+/// instead, in arrival order. On PostgreSQL, which has row locks, the gate is open.
+/// </summary>
+internal sealed class SqliteWriteGate(bool enabled) : IDisposable
+{
+    private readonly SemaphoreSlim _turn = new(1, 1);
+
+    /// <summary>Whether writers take turns (SQLite) or not (PostgreSQL).</summary>
+    public bool Enabled => enabled;
+
+    /// <summary>Waits for this writer's turn; dispose the result to pass it on.</summary>
+    public async ValueTask<Turn> EnterAsync(CancellationToken cancellationToken)
+    {
+        if (!Enabled)
+        {
+            return default;
+        }
+
+        await _turn.WaitAsync(cancellationToken);
+        return new Turn(_turn);
+    }
+
+    public void Dispose() => _turn.Dispose();
+
+    public readonly struct Turn(SemaphoreSlim? turn) : IDisposable
+    {
+        public void Dispose() => turn?.Release();
+    }
+}
