@@ -38,13 +38,26 @@ internal sealed partial class AppointmentChats(
         var channelId = ChatLimits.ChannelIdFor(appointment.Id);
 
         await SyncUsersAsync([(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName), (Options.SystemUserId, Options.SystemUserName)], cancellationToken);
-        var created = await stream.GetOrCreateChannelAsync(ChatLimits.ChannelType, channelId, appointment.VetId,
-            [appointment.PetOwnerId, appointment.VetId], ChannelData(appointment, status), cancellationToken);
+        string[] members = [appointment.PetOwnerId, appointment.VetId];
+        var created = await stream.GetOrCreateChannelAsync(ChatLimits.ChannelType, channelId, appointment.VetId, members, ChannelData(appointment, status), cancellationToken);
+
+        // Get-or-create keeps a channel that already exists as it is. If Stream lets users create channels, someone
+        // could have made this one first, with themselves in it: nobody but the two people may stay, and the
+        // channel's data is replaced with the appointment's, before the chat is handed out.
+        var present = created.Members?.Select(m => m.UserId).ToList() ?? [];
+        var strangers = present.Except(members).ToList();
+        if (strangers.Count > 0)
+        {
+            LogStrangersRemoved(logger, channelId, strangers.Count);
+            await stream.UpdateMembersAsync(ChatLimits.ChannelType, channelId, [.. members.Except(present)], strangers, cancellationToken);
+            await stream.UpdateChannelAsync(ChatLimits.ChannelType, channelId, ChannelData(appointment, status), cancellationToken);
+        }
 
         // A channel left by an earlier, interrupted attempt may differ: then the scheduler fixes it now.
-        var inStep = created.Channel.Frozen == (status != ChatStatus.Active)
+        var inStep = strangers.Count == 0
+            && created.Channel.Frozen == (status != ChatStatus.Active)
             && created.Channel.CustomString("status") == EnumNames(status)
-            && created.Members?.Select(m => m.UserId).Order().SequenceEqual(new[] { appointment.PetOwnerId, appointment.VetId }.Order()) != false;
+            && (created.Members is null || present.Order().SequenceEqual(members.Order()));
         var due = inStep ? ChatWindow.NextEdge(appointment, status, Options) : now;
 
         var recorded = await db.Appointments
@@ -241,6 +254,9 @@ internal sealed partial class AppointmentChats(
             .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
 
     private static string EnumNames(ChatStatus status) => Infrastructure.EnumNames<ChatStatus>.ToName(status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {ChannelId} already existed in Stream with {Count} member(s) who are not the appointment's; removed them and replaced its data")]
+    private static partial void LogStrangersRemoved(ILogger logger, string channelId, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chat {ChannelId} created ({Status})")]
     private static partial void LogCreated(ILogger logger, string channelId, ChatStatus status);

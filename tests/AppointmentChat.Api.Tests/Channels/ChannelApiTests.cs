@@ -60,6 +60,33 @@ public abstract class ChannelApiTests(StackFixture fixture)
     }
 
     [Fact]
+    public async Task AChannelSomeoneCreatedFirstLosesItsStrangersAndTheirDataBeforeTheChatIsHandedOut()
+    {
+        var stack = await fixture.StackAsync();
+        var s = Scenario.New();
+        await s.PushAsync(stack.App, SoonStart);
+
+        // A user of the app creates the appointment's channel from the client before the service does, as Stream's
+        // default permissions allow, with themselves as its member and data of their own.
+        var intruder = "intruder-" + Guid.NewGuid().ToString("N")[..8];
+        var store = stack.Emulator.Store;
+        store.UpsertUsers(AppointmentChat.StreamEmulator.StreamCaller.Server, new System.Text.Json.Nodes.JsonObject
+        {
+            [intruder] = new System.Text.Json.Nodes.JsonObject { ["id"] = intruder },
+        });
+        store.GetOrCreateChannel(new AppointmentChat.StreamEmulator.StreamCaller(false, intruder, DateTimeOffset.UtcNow), "messaging", s.ChannelId,
+            new System.Text.Json.Nodes.JsonObject { ["members"] = new System.Text.Json.Nodes.JsonArray(intruder), ["name"] = "Send your card details here" });
+
+        await s.CreateChatOkAsync(stack.App);
+
+        var channel = s.StreamChannel(stack.Emulator)!;
+        Assert.Equal(new[] { s.PetOwnerId, s.VetId }.Order(), channel["members"]!.AsArray().Select(m => m!["user_id"]!.GetValue<string>()).Order());
+        Assert.Equal("Chat with Alex Owner", Scenario.Custom(channel, "name"));
+        Assert.Equal(s.AppointmentId, Scenario.Custom(channel, "appointmentId"));
+        Assert.Contains(stack.App.Logs.Lines, l => l.Message.Contains("not the appointment's", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ABodyThatDisagreesWithTheRecordGets409AndNothingIsCreated()
     {
         var stack = await fixture.StackAsync();
