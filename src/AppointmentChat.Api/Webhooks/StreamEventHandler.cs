@@ -370,8 +370,29 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
             ? value
             : throw new InvalidDataException($"the event has no '{name}' {kind.ToString().ToLowerInvariant()}");
 
-    private static string? OptionalString(JsonElement? element, string name) =>
-        Optional(element, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
+    /// <summary>
+    /// A string field, made storable: a NUL (which PostgreSQL cannot keep in text) is dropped, and an escape that is
+    /// not valid UTF-16 (a lone surrogate) is kept as written, so that neither makes an event fail for good.
+    /// </summary>
+    private static string? OptionalString(JsonElement? element, string name)
+    {
+        if (Optional(element, name) is not { ValueKind: JsonValueKind.String } value)
+        {
+            return null;
+        }
+
+        string text;
+        try
+        {
+            text = value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            text = value.GetRawText()[1..^1];
+        }
+
+        return text.Contains('\0', StringComparison.Ordinal) ? text.Replace("\0", "", StringComparison.Ordinal) : text;
+    }
 
     private static string RequiredString(JsonElement element, string name) =>
         OptionalString(element, name) ?? throw new InvalidDataException($"the event has no '{name}' string");
