@@ -77,6 +77,9 @@ public abstract class HardeningFixture(DatabaseKind kind) : IAsyncDisposable
 
     public DatabaseKind Kind { get; } = kind;
 
+    /// <summary>The fake FCM the service pushes through (once started).</summary>
+    public FakeFcm Fcm => _fcm ?? throw new InvalidOperationException("Start the fixture first.");
+
     public async Task<(ServiceWithEmulator Stack, World World)> StartAsync()
     {
         if (Kind == DatabaseKind.Postgres)
