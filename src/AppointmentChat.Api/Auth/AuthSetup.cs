@@ -30,13 +30,21 @@ internal static class AuthSetup
             .Configure<IOptions<AuthOptions>, IHostEnvironment>((jwt, auth, environment) => ConfigureJwtBearer(jwt, auth.Value, environment));
 
         services.AddAuthorizationBuilder()
-            // Nothing is anonymous unless it says so.
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            // Nothing is anonymous unless it says so — except routing's own refusals (405, 415), which run no code
+            // of ours: an anonymous caller of an anonymous endpoint (a webhook with the wrong content type, a health
+            // probe with the wrong method) hears what is wrong, not that it needs a bearer token.
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder()
+                .RequireAssertion(context => context.User.Identity?.IsAuthenticated == true || IsRoutingRefusal(context.Resource))
+                .Build())
             .AddPolicy(PracticePolicy, policy => policy.RequireRole(Roles.Service, Roles.Admin))
             .AddPolicy(ServicePolicy, policy => policy.RequireRole(Roles.Service));
 
         return builder;
     }
+
+    /// <summary>The endpoints routing makes up to answer 405 and 415 carry no metadata; every endpoint of ours has some.</summary>
+    private static bool IsRoutingRefusal(object? resource) =>
+        resource is HttpContext { } http && http.GetEndpoint() is { Metadata.Count: 0 };
 
     private static void ConfigureJwtBearer(JwtBearerOptions jwt, AuthOptions auth, IHostEnvironment environment)
     {

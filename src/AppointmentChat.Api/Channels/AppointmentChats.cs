@@ -18,14 +18,18 @@ internal sealed partial class AppointmentChats(
     StreamChatClient stream,
     TimeProvider time,
     IOptions<ChatOptions> options,
+    IOptions<StreamOptions> streamOptions,
     ChatSchedulerSignal scheduler,
     Operations.ChatMetrics metrics,
     ILogger<AppointmentChats> logger)
 {
-    /// <summary>When an interrupted end is finished by the scheduler.</summary>
-    private static readonly TimeSpan EndRetryDelay = TimeSpan.FromMinutes(1);
-
     private ChatOptions Options => options.Value;
+
+    /// <summary>
+    /// When the scheduler takes over a creation or an end that a request began: well after the request's Stream calls
+    /// (all of which share one Stream__TotalTimeout) are over, so the two never race.
+    /// </summary>
+    private TimeSpan RepairDelay => streamOptions.Value.TotalTimeout * 2 + TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Creates the channel in Stream (users first) and records it, unless another request recorded it
@@ -36,6 +40,16 @@ internal sealed partial class AppointmentChats(
         var now = time.GetUtcNow();
         var status = ChatWindow.DesiredStatus(appointment, now, Options);
         var channelId = ChatLimits.ChannelIdFor(appointment.Id);
+
+        // Written ahead: should Stream create the channel but this request never record it (a timeout, a lost answer,
+        // a crash), the scheduler finds the appointment due and adopts what Stream has (RepairCreationAsync).
+        var repairAt = now + RepairDelay;
+        if (await db.Appointments
+            .Where(a => a.Id == appointment.Id && a.ChannelId == null && (a.ChatSyncDue == null || a.ChatSyncDue > repairAt))
+            .ExecuteUpdateAsync(set => set.SetProperty(a => a.ChatSyncDue, repairAt), cancellationToken) == 1)
+        {
+            scheduler.Wake();
+        }
 
         await SyncUsersAsync([(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName), (Options.SystemUserId, Options.SystemUserName)], cancellationToken);
         string[] members = [appointment.PetOwnerId, appointment.VetId];
@@ -97,7 +111,7 @@ internal sealed partial class AppointmentChats(
         }
 
         var decidedAt = time.GetUtcNow();
-        var safetyNet = decidedAt + EndRetryDelay;
+        var safetyNet = decidedAt + RepairDelay;
         await db.Appointments
             .Where(a => a.Id == appointment.Id && a.ChatStatus != ChatStatus.Ended)
             .ExecuteUpdateAsync(set => set
@@ -135,8 +149,14 @@ internal sealed partial class AppointmentChats(
     public async Task ReconcileAsync(string appointmentId, CancellationToken cancellationToken)
     {
         var appointment = await db.Appointments.AsNoTracking().FirstOrDefaultAsync(a => a.Id == appointmentId, cancellationToken);
-        if (appointment?.ChannelId is not { } channelId)
+        if (appointment is null)
         {
+            return;
+        }
+
+        if (appointment.ChannelId is not { } channelId)
+        {
+            await RepairCreationAsync(appointment, cancellationToken);
             return;
         }
 
@@ -253,10 +273,59 @@ internal sealed partial class AppointmentChats(
             .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
             .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
 
+    /// <summary>
+    /// A creation was begun and never recorded (see <see cref="CreateAsync"/>). If Stream has the channel, it is
+    /// recorded as Stream has it and looked at again at once, which brings it in line with the appointment (or ends
+    /// it, if the appointment was cancelled meanwhile); if Stream has none, there is nothing to repair.
+    /// </summary>
+    private async Task RepairCreationAsync(Appointment appointment, CancellationToken cancellationToken)
+    {
+        var channelId = ChatLimits.ChannelIdFor(appointment.Id);
+        var filter = new JsonObject { ["cid"] = new JsonObject { ["$in"] = new JsonArray($"{ChatLimits.ChannelType}:{channelId}") } };
+        var found = await stream.QueryChannelsAsync(new QueryChannelsRequest(filter, Limit: 1), cancellationToken);
+        if (found.FirstOrDefault(c => c.Channel.Id == channelId) is not { } state)
+        {
+            await db.Appointments.Where(a => a.Id == appointment.Id && a.ChannelId == null).ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null)
+                .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
+                .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
+            return;
+        }
+
+        var members = state.Members?.Select(m => m.UserId).ToList() ?? [];
+        var petOwner = members.Contains(appointment.PetOwnerId) ? appointment.PetOwnerId : members.FirstOrDefault(m => m != appointment.VetId);
+        var vet = members.Contains(appointment.VetId) ? appointment.VetId : members.FirstOrDefault(m => m != petOwner);
+        var status = Infrastructure.EnumNames<ChatStatus>.TryParse(state.Channel.CustomString("status"), out var reported) ? reported : ChatStatus.Pending;
+        var now = time.GetUtcNow();
+        var adopted = await db.Appointments
+            .Where(a => a.Id == appointment.Id && a.ChannelId == null)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.ChannelId, channelId)
+                .SetProperty(a => a.ChatStatus, status)
+                .SetProperty(a => a.ChatCreatedAt, now)
+                .SetProperty(a => a.ChatFrozen, state.Channel.Frozen)
+                .SetProperty(a => a.ChannelPetOwnerId, petOwner)
+                .SetProperty(a => a.ChannelVetId, vet)
+                .SetProperty(a => a.LastActivityAt, now)
+                .SetProperty(a => a.ChatSyncDue, now)
+                .SetProperty(a => a.ChatSyncAttempts, 0)
+                .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
+                .SetProperty(a => a.ChatLeaseOwner, (string?)null)
+                .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
+        if (adopted == 1)
+        {
+            metrics.ChannelsCreated.Add(1);
+            LogAdopted(logger, channelId);
+        }
+    }
+
     private static string EnumNames(ChatStatus status) => Infrastructure.EnumNames<ChatStatus>.ToName(status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {ChannelId} already existed in Stream with {Count} member(s) who are not the appointment's; removed them and replaced its data")]
     private static partial void LogStrangersRemoved(ILogger logger, string channelId, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chat {ChannelId} was created in Stream by a request that could not record it; recorded now")]
+    private static partial void LogAdopted(ILogger logger, string channelId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chat {ChannelId} created ({Status})")]
     private static partial void LogCreated(ILogger logger, string channelId, ChatStatus status);

@@ -38,6 +38,8 @@ internal static class ApiJson
         options.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         // A misspelt or unexpected field is an error the caller should hear about, not something silently dropped.
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        // A field given twice is ambiguous (which one did the caller mean, which one did a proxy check?): refused.
+        options.AllowDuplicateProperties = false;
         options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         options.MaxDepth = 16;
         options.NumberHandling = JsonNumberHandling.Strict; // "30" is not a number

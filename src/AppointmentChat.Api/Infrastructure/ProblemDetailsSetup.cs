@@ -121,13 +121,21 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [reason] };
             }
         }
-        else if (exception.StatusCode == StatusCodes.Status400BadRequest && exception.Message.Contains("body was not provided", StringComparison.Ordinal))
+        else if (exception.StatusCode == StatusCodes.Status400BadRequest
+            && (exception.Message.Contains("no body was provided", StringComparison.Ordinal) || exception.Message.Contains("was not provided from body", StringComparison.Ordinal)))
         {
+            // An empty body, or the JSON literal null.
             problem.Detail = "A JSON request body is required.";
         }
         else if (exception.StatusCode == StatusCodes.Status400BadRequest && exception.Message.StartsWith("Failed to bind parameter", StringComparison.Ordinal))
         {
-            problem.Detail = "A route or query parameter has an invalid value.";
+            // Failed to bind parameter "int? limit" from "abc".
+            var name = exception.Message.Split('"') is [_, var declaration, ..] ? declaration.Split(' ')[^1] : null;
+            problem.Detail = name is null ? "A route or query parameter has an invalid value." : $"The parameter '{name}' has an invalid value.";
+            if (name is not null)
+            {
+                problem.Extensions["errors"] = new Dictionary<string, string[]> { [name] = ["has an invalid value."] };
+            }
         }
 
         return problem;
@@ -147,6 +155,11 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             var name = end > unmapped.Length ? message[unmapped.Length..end] : null;
             var named = field is not null && name is not null && (field == name || field.EndsWith("." + name, StringComparison.Ordinal));
             return (named ? field : JoinField(field, name), "is not a field this endpoint accepts.");
+        }
+
+        if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+        {
+            return (field, "is given more than once.");
         }
 
         if (message.Contains("could not be converted", StringComparison.Ordinal))

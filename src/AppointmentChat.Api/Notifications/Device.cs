@@ -32,7 +32,7 @@ internal sealed class Notification
 {
     public long Id { get; init; }
 
-    /// <summary>The webhook's key and the recipient: unique, so one event notifies each recipient once.</summary>
+    /// <summary>The message and the recipient: unique, so a message notifies each recipient once, however often its event arrives.</summary>
     public required string DedupKey { get; init; }
 
     public required string RecipientUserId { get; init; }

@@ -21,7 +21,7 @@ internal static class DevicesApi
             .WithDescription("Idempotent. A token registered by another user moves to the caller. Past the per-user limit the oldest device is dropped.");
 
         group.MapDelete("/{token}", Unregister)
-            .ProducesProblems(StatusCodes.Status404NotFound)
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound)
             .WithSummary("Remove one of the caller's devices");
 
         return group;
@@ -51,8 +51,15 @@ internal static class DevicesApi
         return created ? TypedResults.Created($"/api/devices/{Uri.EscapeDataString(token)}", response) : TypedResults.Ok(response);
     }
 
-    internal static async Task<Results<NoContent, ProblemHttpResult>> Unregister(string token, CurrentUser caller, ChatDbContext db, CancellationToken cancellationToken)
+    internal static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> Unregister(string token, CurrentUser caller, ChatDbContext db, CancellationToken cancellationToken)
     {
+        var errors = new RequestErrors();
+        if (!DeviceRequest.IsValidToken(token))
+        {
+            errors.Add("token", DeviceRequest.TokenRule);
+            return errors.ToProblem();
+        }
+
         var removed = await db.Set<Device>().Where(d => d.Token == token && d.UserId == caller.Id).ExecuteDeleteAsync(cancellationToken);
 
         // Someone else's token and an unknown one look the same.
@@ -83,9 +90,9 @@ internal sealed record DeviceRequest(string? Token, DevicePlatform? Platform)
         {
             errors.Add("token", "is required.");
         }
-        else if (Token.Length > Device.MaxTokenLength || Token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c > '\u007e'))
+        else if (!IsValidToken(Token))
         {
-            errors.Add("token", $"must be 1 to {Device.MaxTokenLength} printable ASCII characters without spaces (an FCM registration token).");
+            errors.Add("token", TokenRule);
         }
 
         if (Platform is null)
@@ -95,6 +102,11 @@ internal sealed record DeviceRequest(string? Token, DevicePlatform? Platform)
 
         return errors.Any ? null : (Token!, Platform!.Value);
     }
+
+    public static readonly string TokenRule = $"must be 1 to {Device.MaxTokenLength} printable ASCII characters without spaces (an FCM registration token).";
+
+    public static bool IsValidToken(string token) =>
+        token.Length is > 0 and <= Device.MaxTokenLength && !token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c > '\u007e');
 }
 
 internal sealed record DeviceResponse(string Token, DevicePlatform Platform);

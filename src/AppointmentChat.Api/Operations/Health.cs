@@ -4,6 +4,7 @@ using AppointmentChat.Api.Notifications;
 using AppointmentChat.Api.Stream;
 using AppointmentChat.Api.Webhooks;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -48,10 +49,12 @@ internal static class Health
 
     public static WebApplication MapHealth(this WebApplication app)
     {
+        // Probes read: GET and HEAD only (MapHealthChecks alone would answer any method).
+        HttpMethodMetadata reads = new([HttpMethods.Get, HttpMethods.Head]);
         app.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJsonAsync })
-            .AllowAnonymous().ExcludeFromDescription();
+            .WithMetadata(reads).AllowAnonymous().ExcludeFromDescription();
         app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready), ResponseWriter = WriteJsonAsync })
-            .AllowAnonymous().ExcludeFromDescription();
+            .WithMetadata(reads).AllowAnonymous().ExcludeFromDescription();
         return app;
     }
 

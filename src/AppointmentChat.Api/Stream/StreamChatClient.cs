@@ -27,6 +27,13 @@ internal sealed partial class StreamChatClient(
 
     private readonly string _apiKeyQuery = "?api_key=" + Uri.EscapeDataString(options.Value.ApiKey ?? "");
 
+    /// <summary>
+    /// All the calls made through this client — one request's, or one piece of background work's — share one budget,
+    /// <c>Stream__TotalTimeout</c>, counted from the first: however many calls a path makes in a row, it is done (or
+    /// answers 503) within it. Wall-clock time, like the resilience pipeline's own timeouts.
+    /// </summary>
+    private long? _budgetEnds;
+
     /// <summary>Reads the app's settings (<c>GET /app</c>): a cheap way to see that Stream answers and knows our credentials.</summary>
     public Task<JsonObject> GetAppAsync(CancellationToken cancellationToken) =>
         SendAsync<JsonObject, JsonObject>(HttpMethod.Get, "app", null, StreamJsonContext.Default.JsonObject, StreamJsonContext.Default.JsonObject, "GetApp", idempotent: true, cancellationToken);
@@ -171,13 +178,23 @@ internal sealed partial class StreamChatClient(
             request.Content = JsonContent.Create(body, requestType);
         }
 
+        _budgetEnds ??= Environment.TickCount64 + (long)options.Value.TotalTimeout.TotalMilliseconds;
+        var left = _budgetEnds.Value - Environment.TickCount64;
+        if (left <= 0)
+        {
+            LogUnavailable(logger, operation, "time budget used up");
+            throw new StreamUnavailableException(operation, new TimeoutException("the time allowed for Stream calls is used up"));
+        }
+
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(TimeSpan.FromMilliseconds(left));
         HttpResponseMessage response;
         try
         {
-            response = await http.SendAsync(request, cancellationToken);
+            response = await http.SendAsync(request, budget.Token);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested
-            && ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or TaskCanceledException)
+            && ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or OperationCanceledException)
         {
             LogUnavailable(logger, operation, ex.GetType().Name);
             throw new StreamUnavailableException(operation, ex);
@@ -185,15 +202,24 @@ internal sealed partial class StreamChatClient(
 
         using (response)
         {
-            if (!response.IsSuccessStatusCode)
+            try
             {
-                var error = await StreamApiException.FromResponseAsync(operation, response, time, cancellationToken);
-                LogFailed(logger, operation, (int)response.StatusCode, error.Code, error.StreamMessage);
-                throw error;
-            }
+                if (!response.IsSuccessStatusCode)
+                {
+                    var error = await StreamApiException.FromResponseAsync(operation, response, time, budget.Token);
+                    LogFailed(logger, operation, (int)response.StatusCode, error.Code, error.StreamMessage);
+                    throw error;
+                }
 
-            return await response.Content.ReadFromJsonAsync(responseType, cancellationToken)
-                ?? throw new StreamApiException(operation, response.StatusCode, -1, "empty response", null);
+                return await response.Content.ReadFromJsonAsync(responseType, budget.Token)
+                    ?? throw new StreamApiException(operation, response.StatusCode, -1, "empty response", null);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or OperationCanceledException)
+            {
+                // The answer was cut off or came too slowly.
+                LogUnavailable(logger, operation, ex.GetType().Name);
+                throw new StreamUnavailableException(operation, ex);
+            }
         }
     }
 

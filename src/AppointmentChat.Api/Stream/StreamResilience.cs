@@ -14,7 +14,7 @@ internal static class StreamResilience
 {
     public static readonly HttpRequestOptionsKey<bool> Idempotent = new("stream.idempotent");
 
-    /// <summary>A 429 whose reset is further away than this is not waited for: the caller gets 503 with Retry-After.</summary>
+    /// <summary>A 429 or 5xx whose Retry-After (or a 429's reset) is further away than this is not waited for: the caller gets 503 with Retry-After.</summary>
     public static readonly TimeSpan MaxRetryWait = TimeSpan.FromSeconds(5);
 
     public static void Configure(HttpStandardResilienceOptions resilience, StreamOptions stream, TimeProvider time)
@@ -40,10 +40,17 @@ internal static class StreamResilience
         var idempotent = request is not null && request.Options.TryGetValue(Idempotent, out var flag) && flag;
         if (outcome.Result is { } response)
         {
+            // Stream said when to come back, and it is further off than a caller should wait: no retry, so the caller
+            // hears 503 with that Retry-After at once instead of a bare 503 once the whole budget is spent waiting.
+            if (StreamApiException.RetryAfterFrom(response, time) > MaxRetryWait)
+            {
+                return false;
+            }
+
             return response.StatusCode switch
             {
-                // Stream did not apply a rate-limited call; wait for the window if it is near.
-                HttpStatusCode.TooManyRequests => (StreamApiException.RetryAfterFrom(response, time) ?? TimeSpan.Zero) <= MaxRetryWait,
+                // Stream did not apply a rate-limited call.
+                HttpStatusCode.TooManyRequests => true,
                 HttpStatusCode.RequestTimeout => idempotent,
                 >= HttpStatusCode.InternalServerError => idempotent,
                 _ => false,

@@ -33,9 +33,9 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
 
     /// <summary>
     /// Prepares to handle <paramref name="events"/> in one transaction: the chats and the senders' names
-    /// they refer to are read in two queries, not two per event. Duplicate pushes need no check here: a
-    /// batch's events were pending, so none of their pushes is queued, and the unique key on a push would
-    /// fail the batch (which is then handled event by event, with the check) rather than queue one twice.
+    /// they refer to are read in two queries, not two per event. Pushes already queued by an earlier event
+    /// about the same message (a redelivery under another id, which is rare) are not looked up here: the
+    /// unique key on a push fails the batch, which is then handled event by event, with the check.
     /// </summary>
     public async Task BeginBatchAsync(IReadOnlyList<InboxEvent> events, CancellationToken cancellationToken)
     {
@@ -176,8 +176,12 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
         IEnumerable<string> everyone = members.Count > 0 ? members : [appointment.PetOwnerId, appointment.VetId];
         var recipients = everyone.Where(m => m != senderId && m != chat.Value.SystemUserId).Distinct().ToList();
 
-        var keys = recipients.ToDictionary(r => $"{inbox.DedupKey}:{r}");
-        var queued = _batch is not null ? [] : await db.Set<Notification>().Where(n => keys.Keys.Contains(n.DedupKey)).Select(n => n.DedupKey).ToListAsync(cancellationToken);
+        // Keyed by the message, not the delivery: a message notifies each recipient once, however often and under
+        // whatever X-Webhook-Id its event arrives (a signed body replayed with a fresh id queues nothing).
+        var keys = recipients.ToDictionary(r => NotificationKey(messageId, r));
+        var queued = _batch is { } open
+            ? [.. keys.Keys.Where(k => !open.QueuedKeys.Add(k))]
+            : await db.Set<Notification>().Where(n => keys.Keys.Contains(n.DedupKey)).Select(n => n.DedupKey).ToListAsync(cancellationToken);
         var senderName = knownName ?? OptionalString(Optional(message, "user"), "name");
         var now = time.GetUtcNow();
         var added = 0;
@@ -199,6 +203,13 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
         }
 
         return new EventOutcome(false, null, added);
+    }
+
+    /// <summary>The outbox key of a message's push to one recipient (a long message id is hashed to fit the column).</summary>
+    internal static string NotificationKey(string messageId, string recipientId)
+    {
+        var message = messageId.Length <= 150 ? messageId : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(messageId)));
+        return $"message:{message}:{recipientId}";
     }
 
     /// <summary>An edited or deleted message changes the chat list only if it is the last one.</summary>
@@ -370,8 +381,29 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
             ? value
             : throw new InvalidDataException($"the event has no '{name}' {kind.ToString().ToLowerInvariant()}");
 
-    private static string? OptionalString(JsonElement? element, string name) =>
-        Optional(element, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
+    /// <summary>
+    /// A string field, made storable: a NUL (which PostgreSQL cannot keep in text) is dropped, and an escape that is
+    /// not valid UTF-16 (a lone surrogate) is kept as written, so that neither makes an event fail for good.
+    /// </summary>
+    private static string? OptionalString(JsonElement? element, string name)
+    {
+        if (Optional(element, name) is not { ValueKind: JsonValueKind.String } value)
+        {
+            return null;
+        }
+
+        string text;
+        try
+        {
+            text = value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            text = value.GetRawText()[1..^1];
+        }
+
+        return text.Contains('\0', StringComparison.Ordinal) ? text.Replace("\0", "", StringComparison.Ordinal) : text;
+    }
 
     private static string RequiredString(JsonElement element, string name) =>
         OptionalString(element, name) ?? throw new InvalidDataException($"the event has no '{name}' string");
@@ -397,4 +429,7 @@ internal sealed record BatchLookups(Dictionary<string, ChatMembers> Chats, Dicti
 {
     /// <summary>Each chat's newest message in the batch so far, not yet written.</summary>
     public Dictionary<string, LastMessage> LastMessages { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The pushes this batch has queued, so one message arriving twice in a batch queues each push once.</summary>
+    public HashSet<string> QueuedKeys { get; } = new(StringComparer.Ordinal);
 }

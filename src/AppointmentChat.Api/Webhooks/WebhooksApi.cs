@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
@@ -9,6 +10,7 @@ using AppointmentChat.Api.Stream;
 using Microsoft.AspNetCore.Http.Features;
 using AppointmentChat.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -20,6 +22,8 @@ namespace AppointmentChat.Api.Webhooks;
 /// </summary>
 internal static partial class WebhooksApi
 {
+    private const int MaxDeadPage = 500;
+
     public static RouteGroupBuilder MapWebhooks(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/webhooks").WithTags("Webhooks");
@@ -27,12 +31,12 @@ internal static partial class WebhooksApi
         group.MapPost("/stream", Receive)
             .AllowAnonymous() // authenticated by Stream's signature instead of a bearer token
             .Accepts<System.Text.Json.JsonElement>("application/json")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Receive a webhook from Stream (signed with X-Signature)");
 
         group.MapGet("/dead", ListDead)
             .RequireAuthorization(AuthSetup.ServicePolicy)
-            .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden)
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden)
             .WithSummary("Events that kept failing, parked with their error (service role)");
 
         group.MapPost("/dead/{eventId:long}/retry", Retry)
@@ -61,6 +65,13 @@ internal static partial class WebhooksApi
         }
 
         var request = http.Request;
+        var encoding = request.Headers.ContentEncoding.ToString();
+        var gzipped = string.Equals(encoding, "gzip", StringComparison.OrdinalIgnoreCase);
+        if (!gzipped && encoding.Length > 0 && !string.Equals(encoding, "identity", StringComparison.OrdinalIgnoreCase))
+        {
+            return Rejected(metrics, logger, StatusCodes.Status415UnsupportedMediaType, "The webhook body must be sent as is or gzip-compressed (Content-Encoding: gzip).");
+        }
+
         if (request.ContentLength > limit)
         {
             return Rejected(metrics, logger, StatusCodes.Status413PayloadTooLarge, $"The webhook body is larger than {limit} bytes.");
@@ -72,7 +83,7 @@ internal static partial class WebhooksApi
             return Rejected(metrics, logger, StatusCodes.Status413PayloadTooLarge, $"The webhook body is larger than {limit} bytes.");
         }
 
-        if (string.Equals(request.Headers.ContentEncoding, "gzip", StringComparison.OrdinalIgnoreCase))
+        if (gzipped)
         {
             try
             {
@@ -101,6 +112,13 @@ internal static partial class WebhooksApi
             return Rejected(metrics, logger, StatusCodes.Status401Unauthorized, "The webhook is for another Stream app (X-Api-Key).");
         }
 
+        // Stored as text and processed later: bytes that are not UTF-8 would be silently replaced, so the
+        // event processed would not be the event signed.
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            return Rejected(metrics, logger, StatusCodes.Status400BadRequest, "The webhook body is not valid UTF-8.");
+        }
+
         string eventType;
         string? channelId;
         try
@@ -114,8 +132,9 @@ internal static partial class WebhooksApi
             eventType = Text(document.RootElement, "type", 100) ?? "unknown";
             channelId = Text(document.RootElement, "channel_id", 64);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string escape that is not valid UTF-16 (a lone surrogate).
             return Rejected(metrics, logger, StatusCodes.Status400BadRequest, "The webhook body is not valid JSON.");
         }
 
@@ -148,12 +167,21 @@ internal static partial class WebhooksApi
         return TypedResults.Ok(new WebhookAck(true));
     }
 
-    internal static async Task<Ok<DeadEventsResponse>> ListDead(ChatDbContext db, int? limit, CancellationToken cancellationToken)
+    internal static async Task<Results<Ok<DeadEventsResponse>, ValidationProblem>> ListDead(
+        ChatDbContext db, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken)
     {
+        var take = 50;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out take) || take is < 1 or > MaxDeadPage))
+        {
+            var errors = new RequestErrors();
+            errors.Add("limit", $"must be a whole number from 1 to {MaxDeadPage}.");
+            return errors.ToProblem();
+        }
+
         var events = await db.Set<InboxEvent>().AsNoTracking()
             .Where(e => e.Status == InboxStatus.Dead)
             .OrderByDescending(e => e.Id)
-            .Take(Math.Clamp(limit ?? 50, 1, 500))
+            .Take(take)
             .Select(e => new DeadEvent(e.Id, e.DedupKey, e.EventType, e.ChannelId, e.ReceivedAt, e.Attempts, e.Note))
             .ToListAsync(cancellationToken);
         return TypedResults.Ok(new DeadEventsResponse(events));
@@ -198,10 +226,21 @@ internal static partial class WebhooksApi
         }
     }
 
-    private static string? Text(JsonElement root, string name, int maxLength) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { } text
-            ? (text.Length > maxLength ? text[..maxLength] : text)
-            : null;
+    /// <summary>A top-level string field for the inbox's columns: without control characters (PostgreSQL refuses NUL in text), and cut to fit.</summary>
+    private static string? Text(JsonElement root, string name, int maxLength)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String || value.GetString() is not { } text)
+        {
+            return null;
+        }
+
+        if (text.Any(char.IsControl))
+        {
+            text = string.Concat(text.Where(c => !char.IsControl(c)));
+        }
+
+        return text.Length > maxLength ? text[..maxLength] : text;
+    }
 
     private static ProblemHttpResult Rejected(Operations.ChatMetrics metrics, ILogger logger, int status, string detail)
     {

@@ -7,7 +7,7 @@ using AppointmentChat.Api.Tests.Infrastructure;
 namespace AppointmentChat.Api.Tests.Channels;
 
 /// <summary>An appointment with its people, pushed by the PMS, and the calls the apps make about it.</summary>
-internal sealed record Scenario(string AppointmentId, string PetOwnerId, string VetId, string Org)
+public sealed record Scenario(string AppointmentId, string PetOwnerId, string VetId, string Org)
 {
     public string ChannelId => "appointment-" + AppointmentId;
 

@@ -28,8 +28,13 @@ public sealed class ChatApp : WebApplicationFactory<Program>
         Database = database;
         _settings = settings;
         _services = services;
+        Guard = new LeakGuard(_handler, [settings.GetValueOrDefault("JWT_SECRET"), settings.GetValueOrDefault("STREAM_API_SECRET")]);
+        Logs.Observer = Guard.Inspect;
         UseKestrel(0);
     }
+
+    /// <summary>Checks every response and log line of this app for secrets and tokens (see <see cref="LeakGuard"/>).</summary>
+    public LeakGuard Guard { get; }
 
     public TestDatabase Database { get; }
 
@@ -85,7 +90,7 @@ public sealed class ChatApp : WebApplicationFactory<Program>
 
     public HttpClient ClientWithToken(string? bearer)
     {
-        var client = new HttpClient(_handler, disposeHandler: false) { BaseAddress = BaseAddress };
+        var client = new HttpClient(Guard, disposeHandler: false) { BaseAddress = BaseAddress };
         if (bearer is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
@@ -109,10 +114,13 @@ public sealed class ChatApp : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        _handler.Dispose();
+        Guard.Dispose();
         if (!KeepDatabase)
         {
             await Database.DisposeAsync();
         }
+
+        // A leak that no request revealed (a background worker's last log line) still fails the run.
+        Guard.ThrowIfLeaked();
     }
 }

@@ -10,7 +10,10 @@ public sealed class LogCapture : ILoggerProvider
 
     public IReadOnlyCollection<LogLine> Lines => _lines;
 
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+    /// <summary>Sees each line as it is written (the app's <see cref="LeakGuard"/>).</summary>
+    public Action<LogLine>? Observer { get; set; }
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, this);
 
     public void Dispose()
     {
@@ -21,13 +24,17 @@ public sealed class LogCapture : ILoggerProvider
         public override string ToString() => $"{Level} {Category}: {Message} {Exception}";
     }
 
-    private sealed class Logger(string category, ConcurrentQueue<LogLine> lines) : ILogger
+    private sealed class Logger(string category, LogCapture capture) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
         public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue(new LogLine(category, logLevel, formatter(state, exception), exception?.ToString()));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var line = new LogLine(category, logLevel, formatter(state, exception), exception?.ToString());
+            capture._lines.Enqueue(line);
+            capture.Observer?.Invoke(line);
+        }
     }
 }

@@ -90,19 +90,33 @@ public sealed class TestDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the server answers. A refused connection is an answer at once; a timeout is tried again, because at the
+    /// start of a run a loaded machine (dozens of test classes starting together) can be slow to connect.
+    /// </summary>
     private static async Task<string?> ProbeServerAsync()
     {
-        try
+        string? problem = null;
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            var builder = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Timeout = 3 };
-            await using var connection = new NpgsqlConnection(builder.ConnectionString);
-            await connection.OpenAsync();
-            return null;
+            try
+            {
+                var builder = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Timeout = 10 };
+                await using var connection = new NpgsqlConnection(builder.ConnectionString);
+                await connection.OpenAsync();
+                return null;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException)
+            {
+                problem = ex.Message;
+                if (ex is NpgsqlException { InnerException: System.Net.Sockets.SocketException } or System.Net.Sockets.SocketException)
+                {
+                    return problem; // nothing listening: no point waiting
+                }
+            }
         }
-        catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException)
-        {
-            return ex.Message;
-        }
+
+        return problem;
     }
 
     public async ValueTask DisposeAsync()

@@ -20,11 +20,11 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
         ["POST /api/chat/channels"] = [200, 400, 401, 403, 404, 409, 415, 502, 503],
         ["GET /api/chat/channels"] = [200, 400, 401],
         ["POST /api/chat/channels/{channelId}/end"] = [200, 400, 401, 403, 404, 502, 503],
-        ["POST /api/webhooks/stream"] = [200, 400, 401, 413],
-        ["GET /api/webhooks/dead"] = [200, 401, 403],
+        ["POST /api/webhooks/stream"] = [200, 400, 401, 413, 415],
+        ["GET /api/webhooks/dead"] = [200, 400, 401, 403],
         ["POST /api/webhooks/dead/{eventId}/retry"] = [200, 401, 403, 404],
         ["POST /api/devices"] = [200, 201, 400, 401, 415],
-        ["DELETE /api/devices/{token}"] = [204, 401, 404],
+        ["DELETE /api/devices/{token}"] = [204, 400, 401, 404],
     };
 
     private static async Task<JsonElement> DocumentAsync(ChatApp app) =>

@@ -215,6 +215,48 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task TheCallsOfOneRequestShareOneTimeBudgetSoSlowCallsInARowEndIn503NotInMinutes()
+    {
+        Emulator.Faults.Clear();
+        var client = Stack.Client(); // one request's client: Stream__TotalTimeout (6 s here) for all its calls
+        Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Delay, DelayMilliseconds = 900, PathContains = "/users", Times = 0 });
+        var started = DateTime.UtcNow;
+        try
+        {
+            // Each call is slow but under the 1 s attempt timeout, so each alone would succeed.
+            var error = await Assert.ThrowsAsync<StreamUnavailableException>(async () =>
+            {
+                for (var i = 0; i < 20; i++)
+                {
+                    await client.UpsertUsersAsync([new StreamUser(Ids.New("user"))], CancellationToken.None);
+                }
+            });
+
+            Assert.InRange((DateTime.UtcNow - started).TotalSeconds, 5, 7.5);
+            Assert.Equal(503, error.ToProblem().Status);
+        }
+        finally
+        {
+            Emulator.Faults.Clear();
+        }
+    }
+
+    [Fact]
+    public async Task ARetryAfterFurtherOffThanAFewSecondsIsNotWaitedForAndReachesTheCaller()
+    {
+        Emulator.Faults.Clear();
+        var client = Stack.Client();
+        Emulator.Faults.Add(new FaultRule { Status = 503, RetryAfterSeconds = 30, PathContains = "/users", Times = 1 });
+        var started = DateTime.UtcNow;
+
+        var error = await Assert.ThrowsAsync<StreamApiException>(() => client.UpsertUsersAsync([new StreamUser(Ids.New("user"))], CancellationToken.None));
+
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(2), "a wait of 30 s should not be attempted");
+        Assert.InRange(error.RetryAfter!.Value.TotalSeconds, 29, 30);
+        Assert.Equal(503, error.ToProblem().Status);
+    }
+
+    [Fact]
     public async Task ASendWithoutAnIdIsNotRetriedOnceStreamMayHaveAppliedIt()
     {
         Emulator.Faults.Clear();

@@ -366,7 +366,8 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
         await Eventually.TrueAsync(() => fcm.DeliveredTo(token).Any(), "the push");
         await Task.Delay(500);
         Assert.Single(fcm.DeliveredTo(token));
-        Assert.Equal(1, await second.InDatabaseAsync(db => db.Notifications.CountAsync(n => n.DedupKey.StartsWith("id:" + id))));
+        var messageId = JsonNode.Parse(body)!["message"]!["id"]!.GetValue<string>();
+        Assert.Equal(1, await second.InDatabaseAsync(db => db.Notifications.CountAsync(n => n.MessageId == messageId)));
     }
 
     private static void WithoutWebhookProcessor(IServiceCollection services)

@@ -1,0 +1,106 @@
+using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Infrastructure;
+using AppointmentChat.Api.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+
+namespace AppointmentChat.Api.Tests.Hardening;
+
+/// <summary>
+/// Whether the database and Stream (the emulator) tell the same story about every chat: each chat the database
+/// records exists in Stream with the members, status and frozen flag recorded (and, once ended, exactly one end
+/// message), and each appointment channel in Stream is recorded in the database — no half-created chat either way.
+/// </summary>
+internal static class Consistency
+{
+    public static async Task<List<string>> DifferencesAsync(ServiceWithEmulator stack)
+    {
+        var appointments = await stack.App.InDatabaseAsync(db => db.Appointments.AsNoTracking().ToListAsync());
+        var now = stack.App.Now;
+        var differences = new List<string>();
+        var recorded = appointments.Where(a => a.ChannelId is not null).ToDictionary(a => a.ChannelId!, StringComparer.Ordinal);
+
+        foreach (var a in appointments)
+        {
+            if (a.ChatSyncDue <= now || a.ChatLeaseUntil > now)
+            {
+                differences.Add($"{a.Id}: the scheduler still has work on it (due {a.ChatSyncDue:O}, attempts {a.ChatSyncAttempts}, {a.ChatSyncError})");
+            }
+            else if (a.ChannelId is null && a.ChatSyncDue is not null)
+            {
+                differences.Add($"{a.Id}: a chat's creation was begun and is neither recorded nor repaired yet");
+            }
+            else if (a.ChatEndedAt is not null && a.ChatStatus != ChatStatus.Ended)
+            {
+                differences.Add($"{a.Id}: its chat's end was decided and is not applied yet");
+            }
+        }
+
+        foreach (var cid in stack.Emulator.Store.ChannelIds().Where(c => c.StartsWith("messaging:appointment-", StringComparison.Ordinal)))
+        {
+            if (!recorded.ContainsKey(cid["messaging:".Length..]))
+            {
+                differences.Add($"{cid}: in Stream, but the database records no chat for it");
+            }
+        }
+
+        foreach (var a in recorded.Values)
+        {
+            differences.AddRange(Compare(stack, a));
+        }
+
+        return differences;
+    }
+
+    /// <summary>Waits until the two agree (the scheduler repairs what a fault left), failing with the differences left.</summary>
+    public static async Task AgreeAsync(ServiceWithEmulator stack, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        List<string> differences;
+        while ((differences = await DifferencesAsync(stack)).Count > 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"The database and Stream still disagree after {within.TotalSeconds} s:{Environment.NewLine}{string.Join(Environment.NewLine, differences.Take(20))}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    private static IEnumerable<string> Compare(ServiceWithEmulator stack, Appointment a)
+    {
+        var snapshot = stack.Emulator.Store.ChannelSnapshot("messaging", a.ChannelId!);
+        if (snapshot is null)
+        {
+            yield return $"{a.ChannelId}: recorded as a chat ({a.ChatStatus}), but Stream has no such channel";
+            yield break;
+        }
+
+        var channel = snapshot["channel"]!;
+        var members = snapshot["members"]!.AsArray().Select(m => m!["user_id"]!.GetValue<string>()).Order().ToList();
+        var recordedMembers = new[] { a.ChannelPetOwnerId, a.ChannelVetId }.OfType<string>().Order().ToList();
+        if (!members.SequenceEqual(recordedMembers) || !members.SequenceEqual(new[] { a.PetOwnerId, a.VetId }.Order()))
+        {
+            yield return $"{a.ChannelId}: Stream's members are [{string.Join(", ", members)}], the database's [{string.Join(", ", recordedMembers)}], the appointment's [{a.PetOwnerId}, {a.VetId}]";
+        }
+
+        var status = channel["custom"]?["status"]?.ToString();
+        var recordedStatus = a.ChatStatus is { } s ? EnumNames<ChatStatus>.ToName(s) : null;
+        if (status != recordedStatus)
+        {
+            yield return $"{a.ChannelId}: Stream says {status}, the database {recordedStatus}";
+        }
+
+        var frozen = channel["frozen"]!.GetValue<bool>();
+        if (frozen != a.ChatFrozen || frozen != (a.ChatStatus != ChatStatus.Active))
+        {
+            yield return $"{a.ChannelId}: frozen in Stream {frozen}, in the database {a.ChatFrozen}, status {recordedStatus}";
+        }
+
+        var endMessages = snapshot["messages"]!.AsArray().Count(m => m!["id"]?.ToString() == a.ChannelId + "-ended");
+        if (endMessages != (a.ChatStatus == ChatStatus.Ended ? 1 : 0))
+        {
+            yield return $"{a.ChannelId}: {endMessages} end message(s) in Stream for a chat the database has {recordedStatus}";
+        }
+    }
+}

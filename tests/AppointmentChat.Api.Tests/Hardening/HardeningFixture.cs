@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Http.Json;
+using AppointmentChat.Api.Tests.Channels;
+using AppointmentChat.Api.Tests.Infrastructure;
+
+namespace AppointmentChat.Api.Tests.Hardening;
+
+/// <summary>
+/// Two clinics with their people, appointments with and without a chat, and a registered device: the
+/// state hostile and malformed requests are thrown at. Every id is fresh, so fixtures never collide.
+/// </summary>
+public sealed record World(
+    Scenario WithChat,
+    Scenario WithoutChat,
+    Scenario OtherClinic,
+    string AdminA,
+    string AdminB,
+    string Device)
+{
+    public const string ClinicA = "clinic-a";
+    public const string ClinicB = "clinic-b";
+
+    /// <summary>The appointment's start: far enough ahead that no window edge falls inside a test run.</summary>
+    public static DateTimeOffset Start { get; } = DateTimeOffset.UtcNow.AddDays(2);
+
+    public static async Task<World> SeedAsync(ChatApp app)
+    {
+        var world = new World(
+            Scenario.New(ClinicA),
+            Scenario.New(ClinicA),
+            Scenario.New(ClinicB),
+            Ids.New("admin-a"),
+            Ids.New("admin-b"),
+            "device-" + Guid.NewGuid().ToString("N"));
+        foreach (var s in new[] { world.WithChat, world.WithoutChat, world.OtherClinic })
+        {
+            await s.PushAsync(app, Start);
+        }
+
+        await (await world.WithChat.CreateChatAsync(app.ClientFor(world.WithChat.PetOwnerId, "pet-owner"))).ShouldBeOkJsonAsync();
+        await (await world.OtherClinic.CreateChatAsync(app.ClientFor(world.OtherClinic.PetOwnerId, "pet-owner"))).ShouldBeOkJsonAsync();
+        var device = await app.ClientFor(world.WithChat.VetId, "vet").PostAsJsonAsync("/api/devices", new { token = world.Device, platform = "ios" });
+        await device.ShouldBeOkJsonAsync(HttpStatusCode.Created);
+        return world;
+    }
+
+    /// <summary>A client calling as one of the world's people.</summary>
+    public HttpClient Client(ChatApp app, Caller caller) => caller switch
+    {
+        Caller.Owner => app.ClientFor(WithChat.PetOwnerId, "pet-owner"),
+        Caller.Vet => app.ClientFor(WithChat.VetId, "vet"),
+        Caller.Admin => app.ClientFor(AdminA, "admin", ClinicA),
+        Caller.Service => app.ClientFor("pms", "service"),
+        _ => app.AnonymousClient(),
+    };
+}
+
+public enum Caller
+{
+    Anonymous,
+    Owner,
+    Vet,
+    Admin,
+    Service,
+}
+
+/// <summary>
+/// The service on a standalone Stream emulator with push through a fake FCM, seeded with a <see cref="World"/>,
+/// started on first use (so the PostgreSQL variant can skip without a server).
+/// </summary>
+public abstract class HardeningFixture(DatabaseKind kind) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ServiceWithEmulator? _stack;
+    private FakeFcm? _fcm;
+    private World? _world;
+
+    public DatabaseKind Kind { get; } = kind;
+
+    /// <summary>The fake FCM the service pushes through (once started).</summary>
+    public FakeFcm Fcm => _fcm ?? throw new InvalidOperationException("Start the fixture first.");
+
+    public async Task<(ServiceWithEmulator Stack, World World)> StartAsync()
+    {
+        if (Kind == DatabaseKind.Postgres)
+        {
+            await TestDatabase.RequirePostgresAsync();
+        }
+
+        await _gate.WaitAsync();
+        try
+        {
+            if (_stack is null)
+            {
+                _fcm = await FakeFcm.StartAsync();
+                var settings = _fcm.Settings();
+                // Generous per-user token budget: the random run calls the token endpoint a few hundred times per user.
+                settings["RateLimiting:Token:PermitLimit"] = "100000";
+                _stack = await ServiceWithEmulator.StartAsync(Kind, settings);
+                _world = await World.SeedAsync(_stack.App);
+                await QuietAsync(_stack);
+            }
+
+            return (_stack, _world!);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Waits until Stream has delivered every webhook and the service has processed them, so nothing changes behind a test's back.</summary>
+    public static async Task QuietAsync(ServiceWithEmulator stack)
+    {
+        await Eventually.TrueAsync(() => stack.Emulator.Webhooks.All(d => d.Outcome != "pending"), "every webhook delivered", TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(
+            () => stack.App.InDatabaseAsync(db => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AllAsync(db.InboxEvents, e => e.Status != Api.Webhooks.InboxStatus.Pending)),
+            "every webhook processed", TimeSpan.FromSeconds(30));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stack is not null)
+        {
+            await _stack.DisposeAsync();
+        }
+
+        if (_fcm is not null)
+        {
+            await _fcm.DisposeAsync();
+        }
+
+        _gate.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class SqliteHardening() : HardeningFixture(DatabaseKind.Sqlite);
+
+public sealed class PostgresHardening() : HardeningFixture(DatabaseKind.Postgres);
