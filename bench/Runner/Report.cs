@@ -27,7 +27,7 @@ internal sealed class Report(BenchOptions options)
         var md = new StringBuilder();
         md.AppendLine("# Benchmark results");
         md.AppendLine();
-        md.AppendLine($"Written by `bench/run` on {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, commit `{await CommandAsync("git", "rev-parse --short HEAD")}`{(await CommandAsync("git", "status --porcelain --untracked-files=no") is { Length: > 0 } ? " (with uncommitted changes)" : "")}.");
+        md.AppendLine($"Written by `bench/run` on {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, commit `{await CommandAsync("git", "rev-parse --short HEAD")}`{(await CommandAsync("git", "status --porcelain --untracked-files=no -- . :!bench/results") is { Length: > 0 } ? " (with uncommitted changes)" : "")}.");
         md.AppendLine($"Options: {F(options.Duration.TotalSeconds)} s per measurement, {options.Connections} connections, databases: {string.Join(", ", options.Databases)}, scenarios: {string.Join(", ", options.Scenarios)}; load from `wrk` ({await CommandAsync("sh", "-c \"wrk -v 2>&1 | head -n 1\"")}) on the same machine.");
         md.AppendLine();
         md.AppendLine("## Machine");
