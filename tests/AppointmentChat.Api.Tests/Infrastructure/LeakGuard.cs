@@ -8,7 +8,8 @@ namespace AppointmentChat.Api.Tests.Infrastructure;
 /// Watches everything an in-process app tells the world, for the whole test suite: every response a test
 /// receives (body and headers) and every log line. A secret (the JWT or Stream secret, the FCM service
 /// account's key or access token) must appear in neither; a JWT (a caller's bearer token, a Stream token)
-/// must appear in no log line and in no response but the one that minted it (<c>POST /api/chat/token</c>).
+/// must appear in no log line and in no response but the one that minted it (<c>POST /api/chat/token</c>, and in
+/// Development the demo page's <c>POST /demo/session</c>, which hands the page a caller's bearer token).
 /// A leak fails the request that revealed it, so the test that caused it fails; one found later (a
 /// background worker's log line) fails the next request, or the app's disposal.
 /// </summary>
@@ -79,17 +80,23 @@ public sealed partial class LeakGuard : DelegatingHandler
 
     private string? FindSecret(string text) => _secrets.FirstOrDefault(s => text.Contains(s, StringComparison.Ordinal)) is { } found ? $"the secret '{found[..4]}…'" : null;
 
-    /// <summary>The Stream token a successful POST /api/chat/token hands out: the one JWT a response may carry.</summary>
+    /// <summary>The JWT a successful minting call hands out: the one JWT a response may carry.</summary>
     private static string? MintedToken(HttpRequestMessage request, HttpResponseMessage response, string body)
     {
-        if (request.Method != HttpMethod.Post || request.RequestUri?.AbsolutePath != "/api/chat/token" || !response.IsSuccessStatusCode)
+        var field = request.RequestUri?.AbsolutePath switch
+        {
+            "/api/chat/token" => "token",
+            "/demo/session" => "bearer",
+            _ => null,
+        };
+        if (request.Method != HttpMethod.Post || field is null || !response.IsSuccessStatusCode)
         {
             return null;
         }
 
         try
         {
-            return JsonDocument.Parse(body).RootElement.GetProperty("token").GetString();
+            return JsonDocument.Parse(body).RootElement.GetProperty(field).GetString();
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {
