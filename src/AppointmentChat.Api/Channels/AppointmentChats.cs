@@ -90,9 +90,10 @@ internal sealed partial class AppointmentChats(
     /// own id, so a repeat sends nothing), a partial update <c>status: ended, frozen: true</c> that keeps
     /// every other field, and the record. Ending an ended chat does nothing.
     /// </summary>
-    public async Task EndAsync(Appointment appointment, string endedBy, CancellationToken cancellationToken)
+    /// <param name="reapply">Apply the end to Stream again though the record says it is ended (Stream may have been changed since).</param>
+    public async Task EndAsync(Appointment appointment, string endedBy, CancellationToken cancellationToken, bool reapply = false)
     {
-        if (appointment.ChatStatus == ChatStatus.Ended || appointment.ChannelId is not { } channelId)
+        if ((appointment.ChatStatus == ChatStatus.Ended && !reapply) || appointment.ChannelId is not { } channelId)
         {
             return;
         }
@@ -122,7 +123,7 @@ internal sealed partial class AppointmentChats(
                 .SetProperty(a => a.ChatSyncError, (string?)null)
                 .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
-        if (ended == 1)
+        if (ended == 1 && !reapply)
         {
             metrics.ChannelsEnded.Add(1);
             LogEnded(logger, channelId, endedBy);
@@ -149,9 +150,16 @@ internal sealed partial class AppointmentChats(
 
         var now = time.GetUtcNow();
         var desired = ChatWindow.DesiredStatus(appointment, now, Options);
+        if (desired == ChatStatus.Ended && appointment.ChannelDeletedAt is not null)
+        {
+            await ReleaseAsync(appointmentId, due: null, cancellationToken); // deleted in Stream: nothing to end there
+            return;
+        }
+
         if (desired == ChatStatus.Ended)
         {
-            await EndAsync(appointment, appointment.ChatEndedBy ?? Options.SystemUserId, cancellationToken);
+            // An ended chat is due only when a change raced its end (see below): Stream gets the end again.
+            await EndAsync(appointment, appointment.ChatEndedBy ?? Options.SystemUserId, cancellationToken, reapply: appointment.ChatStatus == ChatStatus.Ended);
             await ReleaseAsync(appointmentId, due: null, cancellationToken);
             return;
         }
@@ -183,7 +191,8 @@ internal sealed partial class AppointmentChats(
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
         if (updated == 0)
         {
-            // The appointment changed while Stream was being updated: look again at once.
+            // The appointment changed while Stream was being updated — perhaps ended, in which case what was just
+            // written to Stream may have undone the end: look again at once, ended or not.
             await ReleaseAsync(appointmentId, due: now, cancellationToken);
         }
         else if (appointment.ChatStatus != desired)
@@ -256,7 +265,7 @@ internal sealed partial class AppointmentChats(
 
     private async Task ReleaseAsync(string appointmentId, DateTimeOffset? due, CancellationToken cancellationToken) =>
         await db.Appointments.Where(a => a.Id == appointmentId).ExecuteUpdateAsync(set => set
-            .SetProperty(a => a.ChatSyncDue, a => a.ChatStatus == ChatStatus.Ended ? null : due)
+            .SetProperty(a => a.ChatSyncDue, due)
             .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
             .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
 
