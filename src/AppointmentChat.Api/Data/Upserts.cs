@@ -24,19 +24,47 @@ internal static class Upserts
             """, cancellationToken);
     }
 
-    /// <summary>Registers a device token for a user, taking it over from whoever had it.</summary>
-    public static async Task UpsertDeviceAsync(this ChatDbContext db, string token, string userId, Notifications.DevicePlatform platform, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>
+    /// Registers a device token for a user, taking it over from whoever had it. Returns whether this call made it the
+    /// user's (a new token, or one taken over): of concurrent registrations by one user exactly one is told so, as
+    /// each step is a single conditional statement that only one of them can match.
+    /// </summary>
+    public static async Task<bool> UpsertDeviceAsync(this ChatDbContext db, string token, string userId, Notifications.DevicePlatform platform, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var stored = db.Stored<Notifications.Device>(nameof(Notifications.Device.UpdatedAt), at);
         var kind = db.Stored<Notifications.Device>(nameof(Notifications.Device.Platform), platform);
-        await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO devices ("Token", "UserId", "Platform", "CreatedAt", "UpdatedAt")
-            VALUES ({token}, {userId}, {kind}, {stored}, {stored})
-            ON CONFLICT ("Token") DO UPDATE SET
-                "UserId" = excluded."UserId",
-                "Platform" = excluded."Platform",
-                "UpdatedAt" = excluded."UpdatedAt"
-            """, cancellationToken);
+        while (true)
+        {
+            var inserted = await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO devices ("Token", "UserId", "Platform", "CreatedAt", "UpdatedAt")
+                VALUES ({token}, {userId}, {kind}, {stored}, {stored})
+                ON CONFLICT ("Token") DO NOTHING
+                """, cancellationToken);
+            if (inserted == 1)
+            {
+                return true;
+            }
+
+            var takenOver = await db.Database.ExecuteSqlAsync($"""
+                UPDATE devices SET "UserId" = {userId}, "Platform" = {kind}, "UpdatedAt" = {stored}
+                WHERE "Token" = {token} AND "UserId" <> {userId}
+                """, cancellationToken);
+            if (takenOver == 1)
+            {
+                return true;
+            }
+
+            var refreshed = await db.Database.ExecuteSqlAsync($"""
+                UPDATE devices SET "Platform" = {kind}, "UpdatedAt" = {stored}
+                WHERE "Token" = {token} AND "UserId" = {userId}
+                """, cancellationToken);
+            if (refreshed == 1)
+            {
+                return false;
+            }
+
+            // Removed between the statements: register it afresh.
+        }
     }
 
     /// <summary>
