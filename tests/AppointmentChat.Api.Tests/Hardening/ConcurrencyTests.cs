@@ -77,7 +77,7 @@ public sealed class ConcurrencyTests(ThreeInstances fixture) : IClassFixture<Thr
             Assert.Equal("ended", Scenario.Custom(s.StreamChannel(emulator)!, "status"));
         }
 
-        TestContext.Current.SendDiagnosticMessage("Concurrent create/end/reschedule answers: " + string.Join(", ", answers.GroupBy(a => $"{a.Kind} {a.Status}").OrderBy(g => g.Key).Select(g => $"{g.Key} ×{g.Count()}")));
+        Figures.Report("Concurrent create/end/reschedule answers: " + string.Join(", ", answers.GroupBy(a => $"{a.Kind} {a.Status}").OrderBy(g => g.Key).Select(g => $"{g.Key} ×{g.Count()}")));
     }
 
     [Fact]
