@@ -101,6 +101,38 @@ internal static class Upserts
         await db.Database.ExecuteSqlRawAsync(sql, parameters!, cancellationToken);
     }
 
+    /// <summary>
+    /// Queues pushes in one statement, skipping any whose key is already queued (<c>ON CONFLICT DO NOTHING</c>): the
+    /// same message can arrive in more than one event, and that is no error.
+    /// </summary>
+    public static async Task InsertNotificationsAsync(this ChatDbContext db, IReadOnlyList<Notifications.Notification> notifications, CancellationToken cancellationToken)
+    {
+        const int rowsPerStatement = 500;
+        for (var start = 0; start < notifications.Count; start += rowsPerStatement)
+        {
+            var values = new System.Text.StringBuilder();
+            var parameters = new List<object?>();
+            foreach (var n in notifications.Skip(start).Take(rowsPerStatement))
+            {
+                var p = parameters.Count;
+                values.Append(values.Length == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture,
+                    $"({{{p}}}, {{{p + 1}}}, {{{p + 2}}}, {{{p + 3}}}, {{{p + 4}}}, {{{p + 5}}}, {{{p + 6}}}, {{{p + 7}}}, 0, {{{p + 8}}}, {{{p + 9}}})");
+                parameters.AddRange([
+                    n.DedupKey, n.RecipientUserId, n.Title, n.Body, n.AppointmentId, n.ChannelId, n.MessageId,
+                    db.Stored<Notifications.Notification>(nameof(Notifications.Notification.Status), n.Status),
+                    db.Stored<Notifications.Notification>(nameof(Notifications.Notification.NextAttemptAt), n.NextAttemptAt),
+                    db.Stored<Notifications.Notification>(nameof(Notifications.Notification.CreatedAt), n.CreatedAt)]);
+            }
+
+            var sql = $"""
+                INSERT INTO notification_outbox ("DedupKey", "RecipientUserId", "Title", "Body", "AppointmentId", "ChannelId", "MessageId", "Status", "Attempts", "NextAttemptAt", "CreatedAt")
+                VALUES {values}
+                ON CONFLICT ("DedupKey") DO NOTHING
+                """;
+            await db.Database.ExecuteSqlRawAsync(sql, parameters!, cancellationToken);
+        }
+    }
+
     /// <summary>A value as the provider stores it (e.g. an instant as Unix milliseconds on SQLite, an enum as its name).</summary>
     private static object? Stored<TEntity>(this ChatDbContext db, string property, object? value) =>
         db.Model.FindEntityType(typeof(TEntity))!.FindProperty(property)!.GetTypeMapping().Converter is { } converter
