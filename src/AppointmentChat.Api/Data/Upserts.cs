@@ -24,6 +24,22 @@ internal static class Upserts
             """, cancellationToken);
     }
 
+    /// <summary>Inserts a new appointment unless one with its id exists (a concurrent first push): true when this call inserted it.</summary>
+    public static async Task<bool> TryInsertAppointmentAsync(this ChatDbContext db, Appointments.Appointment a, CancellationToken cancellationToken)
+    {
+        var startsAt = db.Stored<Appointments.Appointment>(nameof(Appointments.Appointment.StartsAt), a.StartsAt);
+        var status = db.Stored<Appointments.Appointment>(nameof(Appointments.Appointment.Status), a.Status);
+        var created = db.Stored<Appointments.Appointment>(nameof(Appointments.Appointment.CreatedAt), a.CreatedAt);
+        var updated = db.Stored<Appointments.Appointment>(nameof(Appointments.Appointment.UpdatedAt), a.UpdatedAt);
+        return await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO appointments ("Id", "PetOwnerId", "PetOwnerName", "PetName", "VetId", "VetName", "OrganisationId", "StartsAt",
+                "DurationMinutes", "Status", "ChatActivationMinutes", "ChatFrozen", "ChatSyncAttempts", "Version", "CreatedAt", "UpdatedAt")
+            VALUES ({a.Id}, {a.PetOwnerId}, {a.PetOwnerName}, {a.PetName}, {a.VetId}, {a.VetName}, {a.OrganisationId}, {startsAt},
+                {a.DurationMinutes}, {status}, {a.ChatActivationMinutes}, {false}, {0}, {0}, {created}, {updated})
+            ON CONFLICT ("Id") DO NOTHING
+            """, cancellationToken) == 1;
+    }
+
     /// <summary>
     /// Registers a device token for a user, taking it over from whoever had it. Returns whether this call made it the
     /// user's (a new token, or one taken over): of concurrent registrations by one user exactly one is told so, as
