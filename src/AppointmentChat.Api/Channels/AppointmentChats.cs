@@ -165,13 +165,11 @@ internal sealed partial class AppointmentChats(
         }
 
         await SyncUsersAsync([(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName)], cancellationToken);
-        string[] applied = [.. new[] { appointment.ChannelPetOwnerId, appointment.ChannelVetId }.OfType<string>()];
+        string[] recorded = [.. new[] { appointment.ChannelPetOwnerId, appointment.ChannelVetId }.OfType<string>()];
         string[] wanted = [appointment.PetOwnerId, appointment.VetId];
-        var add = wanted.Except(applied).ToList();
-        var remove = applied.Except(wanted).ToList();
-        if (add.Count > 0 || remove.Count > 0)
+        if (!recorded.Order().SequenceEqual(wanted.Order()))
         {
-            await stream.UpdateMembersAsync(ChatLimits.ChannelType, channelId, add, remove, cancellationToken);
+            await SyncMembersAsync(appointment, channelId, wanted, cancellationToken);
         }
 
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, ChannelData(appointment, desired), null, cancellationToken);
@@ -270,6 +268,38 @@ internal sealed partial class AppointmentChats(
             .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
 
     /// <summary>
+    /// Makes the channel's members the appointment's two people. The change is worked out from the members Stream
+    /// has, not from those recorded (a change applied to Stream whose record then lost to a concurrent update left the
+    /// record behind), and what Stream then has is recorded at once, whatever else happens to the appointment.
+    /// </summary>
+    private async Task SyncMembersAsync(Appointment appointment, string channelId, string[] wanted, CancellationToken cancellationToken)
+    {
+        var filter = new JsonObject { ["cid"] = new JsonObject { ["$in"] = new JsonArray($"{ChatLimits.ChannelType}:{channelId}") } };
+        var found = await stream.QueryChannelsAsync(new QueryChannelsRequest(filter, Limit: 1), cancellationToken);
+        var actual = found.FirstOrDefault(c => c.Channel.Id == channelId)?.Members?.Select(m => m.UserId).ToList() ?? [];
+        var add = wanted.Except(actual).ToList();
+        var remove = actual.Except(wanted).ToList();
+        if (add.Count > 0 || remove.Count > 0)
+        {
+            var updated = await stream.UpdateMembersAsync(ChatLimits.ChannelType, channelId, add, remove, cancellationToken);
+            actual = updated.Members?.Select(m => m.UserId).ToList() ?? [.. actual.Except(remove).Concat(add)];
+        }
+
+        var (petOwner, vet) = MemberSlots(actual, appointment);
+        await db.Appointments.Where(a => a.Id == appointment.Id).ExecuteUpdateAsync(set => set
+            .SetProperty(a => a.ChannelPetOwnerId, petOwner)
+            .SetProperty(a => a.ChannelVetId, vet), cancellationToken);
+    }
+
+    /// <summary>Stream's members as the two people the record keeps: the pet owner's place and the vet's.</summary>
+    private static (string? PetOwner, string? Vet) MemberSlots(IReadOnlyList<string> members, Appointment appointment)
+    {
+        var petOwner = members.Contains(appointment.PetOwnerId) ? appointment.PetOwnerId : members.FirstOrDefault(m => m != appointment.VetId);
+        var vet = members.Contains(appointment.VetId) ? appointment.VetId : members.FirstOrDefault(m => m != petOwner);
+        return (petOwner, vet);
+    }
+
+    /// <summary>
     /// A creation was begun and never recorded (see <see cref="CreateAsync"/>). If Stream has the channel, it is
     /// recorded as Stream has it and looked at again at once, which brings it in line with the appointment (or ends
     /// it, if the appointment was cancelled meanwhile); if Stream has none, there is nothing to repair.
@@ -288,9 +318,7 @@ internal sealed partial class AppointmentChats(
             return;
         }
 
-        var members = state.Members?.Select(m => m.UserId).ToList() ?? [];
-        var petOwner = members.Contains(appointment.PetOwnerId) ? appointment.PetOwnerId : members.FirstOrDefault(m => m != appointment.VetId);
-        var vet = members.Contains(appointment.VetId) ? appointment.VetId : members.FirstOrDefault(m => m != petOwner);
+        var (petOwner, vet) = MemberSlots(state.Members?.Select(m => m.UserId).ToList() ?? [], appointment);
         var status = Infrastructure.EnumNames<ChatStatus>.TryParse(state.Channel.CustomString("status"), out var reported) ? reported : ChatStatus.Pending;
         var now = time.GetUtcNow();
         var adopted = await db.Appointments

@@ -163,9 +163,28 @@ public sealed class ThreeInstances : IAsyncDisposable
     }
 }
 
-/// <summary>An end that lands while the scheduler is opening the chat must not be undone by it.</summary>
-public sealed class EndRacingTheSchedulerTests
+/// <summary>What the scheduler applies to Stream stays applied when a request changes the chat at the same moment.</summary>
+public sealed class SchedulerRaceTests
 {
+    [Fact]
+    public async Task AMemberChangeIsWorkedOutFromStreamsMembersNotFromAStaleRecordOfThem()
+    {
+        await using var stack = await ServiceWithEmulator.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["Chat:SchedulerPollInterval"] = "00:00:01" });
+        var s = Scenario.New();
+        var start = DateTimeOffset.UtcNow.AddMinutes(2);
+        await s.PushAsync(stack.App, start);
+        await s.CreateChatOkAsync(stack.App);
+
+        // What a vet change applied to Stream, whose record then lost to a concurrent update, leaves: the record behind Stream.
+        await stack.App.InDatabaseAsync(db => db.Appointments.Where(a => a.Id == s.AppointmentId).ExecuteUpdateAsync(set => set.SetProperty(a => a.ChannelVetId, "vet-who-left")));
+        var newVet = Ids.New("vet");
+        await s.PushAsync(stack.App, start, vetId: newVet);
+
+        await Consistency.AgreeAsync(stack, TimeSpan.FromSeconds(20));
+        var members = s.StreamChannel(stack.Emulator)!["members"]!.AsArray().Select(m => m!["user_id"]!.GetValue<string>()).Order();
+        Assert.Equal(new[] { s.PetOwnerId, newVet }.Order(), members);
+    }
+
     [Fact]
     public async Task AnEndThatLandsWhileTheSchedulerOpensTheChatStaysEndedInStream()
     {
