@@ -49,6 +49,10 @@ public sealed record FaultRule
 public sealed class FaultInjector
 {
     private readonly ConcurrentQueue<Entry> _rules = new();
+    private int _applied;
+
+    /// <summary>How many requests a rule has caught so far: a test can tell that a request it is racing has arrived.</summary>
+    public int Applied => Volatile.Read(ref _applied);
 
     public void Add(FaultRule rule) => _rules.Enqueue(new Entry(rule, rule.Times));
 
@@ -63,6 +67,7 @@ public sealed class FaultInjector
                 && (rule.PathContains is null || path.Contains(rule.PathContains, StringComparison.Ordinal))
                 && entry.TryUse())
             {
+                Interlocked.Increment(ref _applied);
                 return rule;
             }
         }

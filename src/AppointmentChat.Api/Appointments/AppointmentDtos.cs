@@ -23,7 +23,8 @@ internal sealed record AppointmentRequest(
         DateTimeOffset.FromUnixTimeSeconds(value.ToUnixTimeSeconds());
 
     /// <summary>Checks every field; returns the normalised facts, or null with <paramref name="errors"/> filled.</summary>
-    public AppointmentFacts? Validate(RequestErrors errors, int defaultActivationMinutes)
+    /// <param name="systemUserId">The Stream user that speaks for the practice, which no pet owner or vet may be.</param>
+    public AppointmentFacts? Validate(RequestErrors errors, int defaultActivationMinutes, string systemUserId)
     {
         var petOwnerId = errors.RequiredId("petOwnerId", PetOwnerId, StreamIds.MaxUserIdLength);
         var vetId = errors.RequiredId("vetId", VetId, StreamIds.MaxUserIdLength);
@@ -46,6 +47,17 @@ internal sealed record AppointmentRequest(
         if (petOwnerId is not null && petOwnerId == vetId)
         {
             errors.Add("vetId", "must differ from petOwnerId.");
+        }
+
+        // The system user's messages notify no one and speak for the practice: a participant cannot be it.
+        if (petOwnerId == systemUserId)
+        {
+            errors.Add("petOwnerId", $"must not be '{systemUserId}', the practice's own chat user.");
+        }
+
+        if (vetId == systemUserId)
+        {
+            errors.Add("vetId", $"must not be '{systemUserId}', the practice's own chat user.");
         }
 
         if (errors.Any)

@@ -44,7 +44,7 @@ internal static class AppointmentsApi
             errors.Add("appointmentId", StreamIds.Describe(Appointment.MaxIdLength, allowAt: false));
         }
 
-        var facts = request.Validate(errors, chat.Value.DefaultActivationMinutes);
+        var facts = request.Validate(errors, chat.Value.DefaultActivationMinutes, chat.Value.SystemUserId);
         if (errors.Any || facts is null)
         {
             return errors.ToProblem();
@@ -71,18 +71,13 @@ internal static class AppointmentsApi
                     UpdatedAt = now,
                 };
                 facts.ApplyTo(appointment);
-                db.Appointments.Add(appointment);
-                try
+                if (await db.TryInsertAppointmentAsync(appointment, cancellationToken))
                 {
-                    await db.SaveChangesAsync(cancellationToken);
                     return TypedResults.Created($"/api/appointments/{appointmentId}", AppointmentResponse.From(appointment));
                 }
-                catch (DbUpdateException) when (attempt == 0)
-                {
-                    // A concurrent PUT created it first: apply ours as an update.
-                    db.ChangeTracker.Clear();
-                    continue;
-                }
+
+                // A concurrent PUT created it first (no exception, no error logged): apply ours as an update.
+                continue;
             }
 
             if (!caller.IsService && !caller.IsAdminOf(appointment.OrganisationId))

@@ -103,9 +103,10 @@ internal sealed partial class AppointmentChats(
     /// own id, so a repeat sends nothing), a partial update <c>status: ended, frozen: true</c> that keeps
     /// every other field, and the record. Ending an ended chat does nothing.
     /// </summary>
-    public async Task EndAsync(Appointment appointment, string endedBy, CancellationToken cancellationToken)
+    /// <param name="reapply">Apply the end to Stream again though the record says it is ended (Stream may have been changed since).</param>
+    public async Task EndAsync(Appointment appointment, string endedBy, CancellationToken cancellationToken, bool reapply = false)
     {
-        if (appointment.ChatStatus == ChatStatus.Ended || appointment.ChannelId is not { } channelId)
+        if ((appointment.ChatStatus == ChatStatus.Ended && !reapply) || appointment.ChannelId is not { } channelId)
         {
             return;
         }
@@ -135,7 +136,7 @@ internal sealed partial class AppointmentChats(
                 .SetProperty(a => a.ChatSyncError, (string?)null)
                 .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
-        if (ended == 1)
+        if (ended == 1 && !reapply)
         {
             metrics.ChannelsEnded.Add(1);
             LogEnded(logger, channelId, endedBy);
@@ -162,21 +163,26 @@ internal sealed partial class AppointmentChats(
 
         var now = time.GetUtcNow();
         var desired = ChatWindow.DesiredStatus(appointment, now, Options);
+        if (desired == ChatStatus.Ended && appointment.ChannelDeletedAt is not null)
+        {
+            await ReleaseAsync(appointmentId, due: null, cancellationToken); // deleted in Stream: nothing to end there
+            return;
+        }
+
         if (desired == ChatStatus.Ended)
         {
-            await EndAsync(appointment, appointment.ChatEndedBy ?? Options.SystemUserId, cancellationToken);
+            // An ended chat is due only when a change raced its end (see below): Stream gets the end again.
+            await EndAsync(appointment, appointment.ChatEndedBy ?? Options.SystemUserId, cancellationToken, reapply: appointment.ChatStatus == ChatStatus.Ended);
             await ReleaseAsync(appointmentId, due: null, cancellationToken);
             return;
         }
 
         await SyncUsersAsync([(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName)], cancellationToken);
-        string[] applied = [.. new[] { appointment.ChannelPetOwnerId, appointment.ChannelVetId }.OfType<string>()];
+        string[] recorded = [.. new[] { appointment.ChannelPetOwnerId, appointment.ChannelVetId }.OfType<string>()];
         string[] wanted = [appointment.PetOwnerId, appointment.VetId];
-        var add = wanted.Except(applied).ToList();
-        var remove = applied.Except(wanted).ToList();
-        if (add.Count > 0 || remove.Count > 0)
+        if (!recorded.Order().SequenceEqual(wanted.Order()))
         {
-            await stream.UpdateMembersAsync(ChatLimits.ChannelType, channelId, add, remove, cancellationToken);
+            await SyncMembersAsync(appointment, channelId, wanted, cancellationToken);
         }
 
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, ChannelData(appointment, desired), null, cancellationToken);
@@ -196,7 +202,8 @@ internal sealed partial class AppointmentChats(
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
         if (updated == 0)
         {
-            // The appointment changed while Stream was being updated: look again at once.
+            // The appointment changed while Stream was being updated — perhaps ended, in which case what was just
+            // written to Stream may have undone the end: look again at once, ended or not.
             await ReleaseAsync(appointmentId, due: now, cancellationToken);
         }
         else if (appointment.ChatStatus != desired)
@@ -269,9 +276,41 @@ internal sealed partial class AppointmentChats(
 
     private async Task ReleaseAsync(string appointmentId, DateTimeOffset? due, CancellationToken cancellationToken) =>
         await db.Appointments.Where(a => a.Id == appointmentId).ExecuteUpdateAsync(set => set
-            .SetProperty(a => a.ChatSyncDue, a => a.ChatStatus == ChatStatus.Ended ? null : due)
+            .SetProperty(a => a.ChatSyncDue, due)
             .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
             .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
+
+    /// <summary>
+    /// Makes the channel's members the appointment's two people. The change is worked out from the members Stream
+    /// has, not from those recorded (a change applied to Stream whose record then lost to a concurrent update left the
+    /// record behind), and what Stream then has is recorded at once, whatever else happens to the appointment.
+    /// </summary>
+    private async Task SyncMembersAsync(Appointment appointment, string channelId, string[] wanted, CancellationToken cancellationToken)
+    {
+        var filter = new JsonObject { ["cid"] = new JsonObject { ["$in"] = new JsonArray($"{ChatLimits.ChannelType}:{channelId}") } };
+        var found = await stream.QueryChannelsAsync(new QueryChannelsRequest(filter, Limit: 1), cancellationToken);
+        var actual = found.FirstOrDefault(c => c.Channel.Id == channelId)?.Members?.Select(m => m.UserId).ToList() ?? [];
+        var add = wanted.Except(actual).ToList();
+        var remove = actual.Except(wanted).ToList();
+        if (add.Count > 0 || remove.Count > 0)
+        {
+            var updated = await stream.UpdateMembersAsync(ChatLimits.ChannelType, channelId, add, remove, cancellationToken);
+            actual = updated.Members?.Select(m => m.UserId).ToList() ?? [.. actual.Except(remove).Concat(add)];
+        }
+
+        var (petOwner, vet) = MemberSlots(actual, appointment);
+        await db.Appointments.Where(a => a.Id == appointment.Id).ExecuteUpdateAsync(set => set
+            .SetProperty(a => a.ChannelPetOwnerId, petOwner)
+            .SetProperty(a => a.ChannelVetId, vet), cancellationToken);
+    }
+
+    /// <summary>Stream's members as the two people the record keeps: the pet owner's place and the vet's.</summary>
+    private static (string? PetOwner, string? Vet) MemberSlots(IReadOnlyList<string> members, Appointment appointment)
+    {
+        var petOwner = members.Contains(appointment.PetOwnerId) ? appointment.PetOwnerId : members.FirstOrDefault(m => m != appointment.VetId);
+        var vet = members.Contains(appointment.VetId) ? appointment.VetId : members.FirstOrDefault(m => m != petOwner);
+        return (petOwner, vet);
+    }
 
     /// <summary>
     /// A creation was begun and never recorded (see <see cref="CreateAsync"/>). If Stream has the channel, it is
@@ -292,9 +331,7 @@ internal sealed partial class AppointmentChats(
             return;
         }
 
-        var members = state.Members?.Select(m => m.UserId).ToList() ?? [];
-        var petOwner = members.Contains(appointment.PetOwnerId) ? appointment.PetOwnerId : members.FirstOrDefault(m => m != appointment.VetId);
-        var vet = members.Contains(appointment.VetId) ? appointment.VetId : members.FirstOrDefault(m => m != petOwner);
+        var (petOwner, vet) = MemberSlots(state.Members?.Select(m => m.UserId).ToList() ?? [], appointment);
         var status = Infrastructure.EnumNames<ChatStatus>.TryParse(state.Channel.CustomString("status"), out var reported) ? reported : ChatStatus.Pending;
         var now = time.GetUtcNow();
         var adopted = await db.Appointments

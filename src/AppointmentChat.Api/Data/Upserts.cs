@@ -24,19 +24,63 @@ internal static class Upserts
             """, cancellationToken);
     }
 
-    /// <summary>Registers a device token for a user, taking it over from whoever had it.</summary>
-    public static async Task UpsertDeviceAsync(this ChatDbContext db, string token, string userId, Notifications.DevicePlatform platform, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>Inserts a new appointment unless one with its id exists (a concurrent first push): true when this call inserted it.</summary>
+    public static async Task<bool> TryInsertAppointmentAsync(this ChatDbContext db, Appointments.Appointment a, CancellationToken cancellationToken)
+    {
+        var startsAt = db.Stored<Appointments.Appointment>(nameof(Appointments.Appointment.StartsAt), a.StartsAt);
+        var status = db.Stored<Appointments.Appointment>(nameof(Appointments.Appointment.Status), a.Status);
+        var created = db.Stored<Appointments.Appointment>(nameof(Appointments.Appointment.CreatedAt), a.CreatedAt);
+        var updated = db.Stored<Appointments.Appointment>(nameof(Appointments.Appointment.UpdatedAt), a.UpdatedAt);
+        return await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO appointments ("Id", "PetOwnerId", "PetOwnerName", "PetName", "VetId", "VetName", "OrganisationId", "StartsAt",
+                "DurationMinutes", "Status", "ChatActivationMinutes", "ChatFrozen", "ChatSyncAttempts", "Version", "CreatedAt", "UpdatedAt")
+            VALUES ({a.Id}, {a.PetOwnerId}, {a.PetOwnerName}, {a.PetName}, {a.VetId}, {a.VetName}, {a.OrganisationId}, {startsAt},
+                {a.DurationMinutes}, {status}, {a.ChatActivationMinutes}, {false}, {0}, {0}, {created}, {updated})
+            ON CONFLICT ("Id") DO NOTHING
+            """, cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Registers a device token for a user, taking it over from whoever had it. Returns whether this call made it the
+    /// user's (a new token, or one taken over): of concurrent registrations by one user exactly one is told so, as
+    /// each step is a single conditional statement that only one of them can match.
+    /// </summary>
+    public static async Task<bool> UpsertDeviceAsync(this ChatDbContext db, string token, string userId, Notifications.DevicePlatform platform, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var stored = db.Stored<Notifications.Device>(nameof(Notifications.Device.UpdatedAt), at);
         var kind = db.Stored<Notifications.Device>(nameof(Notifications.Device.Platform), platform);
-        await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO devices ("Token", "UserId", "Platform", "CreatedAt", "UpdatedAt")
-            VALUES ({token}, {userId}, {kind}, {stored}, {stored})
-            ON CONFLICT ("Token") DO UPDATE SET
-                "UserId" = excluded."UserId",
-                "Platform" = excluded."Platform",
-                "UpdatedAt" = excluded."UpdatedAt"
-            """, cancellationToken);
+        while (true)
+        {
+            var inserted = await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO devices ("Token", "UserId", "Platform", "CreatedAt", "UpdatedAt")
+                VALUES ({token}, {userId}, {kind}, {stored}, {stored})
+                ON CONFLICT ("Token") DO NOTHING
+                """, cancellationToken);
+            if (inserted == 1)
+            {
+                return true;
+            }
+
+            var takenOver = await db.Database.ExecuteSqlAsync($"""
+                UPDATE devices SET "UserId" = {userId}, "Platform" = {kind}, "UpdatedAt" = {stored}
+                WHERE "Token" = {token} AND "UserId" <> {userId}
+                """, cancellationToken);
+            if (takenOver == 1)
+            {
+                return true;
+            }
+
+            var refreshed = await db.Database.ExecuteSqlAsync($"""
+                UPDATE devices SET "Platform" = {kind}, "UpdatedAt" = {stored}
+                WHERE "Token" = {token} AND "UserId" = {userId}
+                """, cancellationToken);
+            if (refreshed == 1)
+            {
+                return false;
+            }
+
+            // Removed between the statements: register it afresh.
+        }
     }
 
     /// <summary>
@@ -71,6 +115,38 @@ internal static class Upserts
               AND (appointments."LastMessageAt" IS NULL OR appointments."LastMessageAt" <= v.column4)
             """;
         await db.Database.ExecuteSqlRawAsync(sql, parameters!, cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues pushes in one statement, skipping any whose key is already queued (<c>ON CONFLICT DO NOTHING</c>): the
+    /// same message can arrive in more than one event, and that is no error.
+    /// </summary>
+    public static async Task InsertNotificationsAsync(this ChatDbContext db, IReadOnlyList<Notifications.Notification> notifications, CancellationToken cancellationToken)
+    {
+        const int rowsPerStatement = 500;
+        for (var start = 0; start < notifications.Count; start += rowsPerStatement)
+        {
+            var values = new System.Text.StringBuilder();
+            var parameters = new List<object?>();
+            foreach (var n in notifications.Skip(start).Take(rowsPerStatement))
+            {
+                var p = parameters.Count;
+                values.Append(values.Length == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture,
+                    $"({{{p}}}, {{{p + 1}}}, {{{p + 2}}}, {{{p + 3}}}, {{{p + 4}}}, {{{p + 5}}}, {{{p + 6}}}, {{{p + 7}}}, 0, {{{p + 8}}}, {{{p + 9}}})");
+                parameters.AddRange([
+                    n.DedupKey, n.RecipientUserId, n.Title, n.Body, n.AppointmentId, n.ChannelId, n.MessageId,
+                    db.Stored<Notifications.Notification>(nameof(Notifications.Notification.Status), n.Status),
+                    db.Stored<Notifications.Notification>(nameof(Notifications.Notification.NextAttemptAt), n.NextAttemptAt),
+                    db.Stored<Notifications.Notification>(nameof(Notifications.Notification.CreatedAt), n.CreatedAt)]);
+            }
+
+            var sql = $"""
+                INSERT INTO notification_outbox ("DedupKey", "RecipientUserId", "Title", "Body", "AppointmentId", "ChannelId", "MessageId", "Status", "Attempts", "NextAttemptAt", "CreatedAt")
+                VALUES {values}
+                ON CONFLICT ("DedupKey") DO NOTHING
+                """;
+            await db.Database.ExecuteSqlRawAsync(sql, parameters!, cancellationToken);
+        }
     }
 
     /// <summary>A value as the provider stores it (e.g. an instant as Unix milliseconds on SQLite, an enum as its name).</summary>

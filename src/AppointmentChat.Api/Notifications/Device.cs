@@ -105,4 +105,10 @@ internal enum DeliveryStatus
 
     /// <summary>Failed for now (429, 5xx, timeout); the notification is retried.</summary>
     Retrying,
+
+    /// <summary>Being sent: recorded before the call to FCM, so that a crash during it is known afterwards.</summary>
+    Sending,
+
+    /// <summary>The process died while sending: FCM may or may not have it. Not sent again (no device shows a push twice).</summary>
+    Interrupted,
 }

@@ -42,10 +42,9 @@ internal static class DevicesApi
         }
 
         var (token, platform) = valid;
-        var created = !await db.Set<Device>().AnyAsync(d => d.Token == token && d.UserId == caller.Id, cancellationToken);
 
-        // A token belongs to one app install; registered again by someone else, it is theirs now.
-        await db.UpsertDeviceAsync(token, caller.Id, platform, time.GetUtcNow(), cancellationToken);
+        // A token belongs to one app install; registered again by someone else, it is theirs now (201 for them).
+        var created = await db.UpsertDeviceAsync(token, caller.Id, platform, time.GetUtcNow(), cancellationToken);
         await DropOldestAsync(db, caller.Id, options.Value.MaxDevicesPerUser, cancellationToken);
         var response = new DeviceResponse(token, platform);
         return created ? TypedResults.Created($"/api/devices/{Uri.EscapeDataString(token)}", response) : TypedResults.Ok(response);

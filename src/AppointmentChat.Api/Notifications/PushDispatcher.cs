@@ -8,9 +8,10 @@ namespace AppointmentChat.Api.Notifications;
 internal sealed class PushDispatcherSignal : WorkSignal;
 
 /// <summary>
-/// Sends the outbox: each notification to every device of its recipient, through FCM. Each device's
-/// outcome is recorded as soon as it is known, so a retry sends only to the devices still owed one; an
-/// unregistered device is removed; 429 and 5xx are retried with backoff (honouring Retry-After).
+/// Sends the outbox: each notification to every device of its recipient, through FCM. Each send is recorded
+/// before it is made and its outcome as soon as it is known, so a retry sends only to the devices still owed
+/// one and a crash mid-send never causes a second send; an unregistered device is removed; 429 and 5xx are
+/// retried with backoff (honouring Retry-After).
 /// </summary>
 internal sealed partial class PushDispatcher(
     IServiceScopeFactory scopes,
@@ -86,14 +87,33 @@ internal sealed partial class PushDispatcher(
         TimeSpan? retryAfter = null;
         foreach (var device in devices)
         {
-            if (deliveries.TryGetValue(device.Token, out var done) && done.Status != DeliveryStatus.Retrying)
+            if (deliveries.TryGetValue(device.Token, out var done) && done.Status == DeliveryStatus.Sending)
+            {
+                // An earlier attempt died mid-send (the process was killed): FCM may have shown it. It is not sent
+                // again, so no device ever shows a push twice; at most this one is lost.
+                done.Status = DeliveryStatus.Interrupted;
+                done.Error = "the process stopped while sending; not sent again to avoid a duplicate";
+                metrics.PushesFailed.Add(1, new KeyValuePair<string, object?>("reason", "interrupted"));
+                LogInterrupted(logger, notificationId);
+                await db.SaveChangesAsync(cancellationToken);
+                continue;
+            }
+
+            if (done is not null && done.Status != DeliveryStatus.Retrying)
             {
                 continue;
             }
 
-            var result = await sender.SendAsync(device.Token, notification, cancellationToken);
+            // Written ahead of the send: a crash between FCM's answer and the outcome's record cannot cause a resend.
             var delivery = done ?? db.Add(new PushDelivery { NotificationId = notificationId, Token = device.Token }).Entity;
+            delivery.Status = DeliveryStatus.Sending;
             delivery.Attempts++;
+            delivery.At = Time.GetUtcNow();
+            await db.SaveChangesAsync(cancellationToken);
+
+            // Not cancelled by shutdown: a send under way finishes (FCM's client has its own timeouts), so a graceful
+            // stop loses nothing; only a crash can leave a delivery in Sending.
+            var result = await sender.SendAsync(device.Token, notification, CancellationToken.None);
             delivery.At = Time.GetUtcNow();
             switch (result)
             {
@@ -124,8 +144,8 @@ internal sealed partial class PushDispatcher(
                     break;
             }
 
-            // Recorded per device at once: a crash after this line never sends to this device again.
-            await db.SaveChangesAsync(cancellationToken);
+            // Recorded per device at once, even while stopping: what was sent is known as sent.
+            await db.SaveChangesAsync(CancellationToken.None);
         }
 
         var settings = options.Value;
@@ -154,6 +174,9 @@ internal sealed partial class PushDispatcher(
 
         await db.SaveChangesAsync(cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Push {NotificationId} was being sent when the process stopped; not sent again, so that no device shows it twice")]
+    private static partial void LogInterrupted(ILogger logger, long notificationId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A device of {UserId} is no longer registered ({Reason}); removed")]
     private static partial void LogUnregistered(ILogger logger, string userId, string reason);

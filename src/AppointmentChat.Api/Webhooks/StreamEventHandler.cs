@@ -25,6 +25,9 @@ internal sealed record EventOutcome(bool Ignored, string? Note, int Notification
 internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IOptions<ChatOptions> chat, IOptions<PushOptions> push)
 {
     public const string MediaMessage = "[Media message]";
+
+    /// <summary>Stream's longest message id; the column holding it is as long.</summary>
+    private const int MaxMessageIdLength = 255;
     public const string DeletedMessage = "This message was deleted.";
     private const string EndedByStream = "stream";
 
@@ -33,9 +36,7 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
 
     /// <summary>
     /// Prepares to handle <paramref name="events"/> in one transaction: the chats and the senders' names
-    /// they refer to are read in two queries, not two per event. Pushes already queued by an earlier event
-    /// about the same message (a redelivery under another id, which is rare) are not looked up here: the
-    /// unique key on a push fails the batch, which is then handled event by event, with the check.
+    /// they refer to are read in two queries, not two per event.
     /// </summary>
     public async Task BeginBatchAsync(IReadOnlyList<InboxEvent> events, CancellationToken cancellationToken)
     {
@@ -81,10 +82,21 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
             await db.SetLastMessagesAsync(batch.LastMessages.Values, cancellationToken);
             batch.LastMessages.Clear();
         }
+
+        if (_batch is { Notifications.Count: > 0 } queued)
+        {
+            await db.InsertNotificationsAsync(queued.Notifications, cancellationToken);
+            queued.Notifications.Clear();
+        }
     }
 
     /// <summary>Forgets deferred writes of a transaction that was rolled back.</summary>
-    public void DiscardDeferred() => _batch?.LastMessages.Clear();
+    public void DiscardDeferred()
+    {
+        _batch?.LastMessages.Clear();
+        _batch?.Notifications.Clear();
+        _batch?.QueuedKeys.Clear();
+    }
 
     public async Task<EventOutcome> HandleAsync(InboxEvent inbox, CancellationToken cancellationToken)
     {
@@ -117,6 +129,11 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
 
         var message = Required(root, "message", JsonValueKind.Object);
         var messageId = RequiredString(message, "id");
+        if (messageId.Length > MaxMessageIdLength)
+        {
+            return EventOutcome.Ignore($"a message id longer than Stream allows ({MaxMessageIdLength})");
+        }
+
         var senderId = OptionalString(Optional(message, "user"), "id") ?? RequiredString(Required(root, "user", JsonValueKind.Object), "id");
         var createdAt = Time(message, "created_at") ?? Time(root, "created_at") ?? time.GetUtcNow();
         var text = OptionalString(message, "text") ?? "";
@@ -174,35 +191,39 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
         // Stream's member list when the event carries one, else the appointment's two people.
         var members = Members(root);
         IEnumerable<string> everyone = members.Count > 0 ? members : [appointment.PetOwnerId, appointment.VetId];
-        var recipients = everyone.Where(m => m != senderId && m != chat.Value.SystemUserId).Distinct().ToList();
+        var recipients = everyone.Where(m => m != senderId && m != chat.Value.SystemUserId && Infrastructure.StreamIds.IsValidUserId(m)).Distinct().ToList();
 
         // Keyed by the message, not the delivery: a message notifies each recipient once, however often and under
         // whatever X-Webhook-Id its event arrives (a signed body replayed with a fresh id queues nothing).
-        var keys = recipients.ToDictionary(r => NotificationKey(messageId, r));
-        var queued = _batch is { } open
-            ? [.. keys.Keys.Where(k => !open.QueuedKeys.Add(k))]
-            : await db.Set<Notification>().Where(n => keys.Keys.Contains(n.DedupKey)).Select(n => n.DedupKey).ToListAsync(cancellationToken);
+        // A push already queued for the same message (the same event delivered under another id) is left as it is:
+        // the insert skips it on its unique key, with no exception and no error logged.
         var senderName = knownName ?? OptionalString(Optional(message, "user"), "name");
         var now = time.GetUtcNow();
-        var added = 0;
-        foreach (var (key, recipient) in keys.Where(k => !queued.Contains(k.Key)))
-        {
-            db.Add(new Notification
+        var notifications = recipients
+            .Select(recipient => new Notification
             {
-                DedupKey = key,
+                DedupKey = NotificationKey(messageId, recipient),
                 RecipientUserId = recipient,
-                Title = senderName ?? "New message",
+                Title = Shorten(senderName ?? "New message", Appointment.MaxNameLength),
                 Body = settings.IncludePreview ? Preview(text, hasAttachments, settings.PreviewLength) : "New message",
                 AppointmentId = appointment.AppointmentId,
                 ChannelId = channelId,
                 MessageId = messageId,
                 CreatedAt = now,
                 NextAttemptAt = now,
-            });
-            added++;
+            })
+            .Where(n => _batch is not { } open || open.QueuedKeys.Add(n.DedupKey))
+            .ToList();
+        if (_batch is { } deferred)
+        {
+            deferred.Notifications.AddRange(notifications);
+        }
+        else
+        {
+            await db.InsertNotificationsAsync(notifications, cancellationToken);
         }
 
-        return new EventOutcome(false, null, added);
+        return new EventOutcome(false, null, notifications.Count);
     }
 
     /// <summary>The outbox key of a message's push to one recipient (a long message id is hashed to fit the column).</summary>
@@ -363,6 +384,8 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
         return members;
     }
 
+    private static string Shorten(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";
+
     private static string Preview(string text, bool hasAttachments, int length)
     {
         if (text.Length == 0)
@@ -432,4 +455,7 @@ internal sealed record BatchLookups(Dictionary<string, ChatMembers> Chats, Dicti
 
     /// <summary>The pushes this batch has queued, so one message arriving twice in a batch queues each push once.</summary>
     public HashSet<string> QueuedKeys { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The pushes queued so far, not yet written (all in one statement, before the batch commits).</summary>
+    public List<Notification> Notifications { get; } = [];
 }

@@ -12,10 +12,12 @@ namespace AppointmentChat.Api.Tests.Hardening;
 /// </summary>
 internal static class Consistency
 {
-    public static async Task<List<string>> DifferencesAsync(ServiceWithEmulator stack)
+    public static Task<List<string>> DifferencesAsync(ServiceWithEmulator stack) => DifferencesAsync(stack.App, stack.Emulator);
+
+    public static async Task<List<string>> DifferencesAsync(ChatApp app, EmulatorHost emulator)
     {
-        var appointments = await stack.App.InDatabaseAsync(db => db.Appointments.AsNoTracking().ToListAsync());
-        var now = stack.App.Now;
+        var appointments = await app.InDatabaseAsync(db => db.Appointments.AsNoTracking().ToListAsync());
+        var now = app.Now;
         var differences = new List<string>();
         var recorded = appointments.Where(a => a.ChannelId is not null).ToDictionary(a => a.ChannelId!, StringComparer.Ordinal);
 
@@ -35,7 +37,7 @@ internal static class Consistency
             }
         }
 
-        foreach (var cid in stack.Emulator.Store.ChannelIds().Where(c => c.StartsWith("messaging:appointment-", StringComparison.Ordinal)))
+        foreach (var cid in emulator.Store.ChannelIds().Where(c => c.StartsWith("messaging:appointment-", StringComparison.Ordinal)))
         {
             if (!recorded.ContainsKey(cid["messaging:".Length..]))
             {
@@ -45,18 +47,20 @@ internal static class Consistency
 
         foreach (var a in recorded.Values)
         {
-            differences.AddRange(Compare(stack, a));
+            differences.AddRange(Compare(emulator, a));
         }
 
         return differences;
     }
 
     /// <summary>Waits until the two agree (the scheduler repairs what a fault left), failing with the differences left.</summary>
-    public static async Task AgreeAsync(ServiceWithEmulator stack, TimeSpan within)
+    public static Task AgreeAsync(ServiceWithEmulator stack, TimeSpan within) => AgreeAsync(stack.App, stack.Emulator, within);
+
+    public static async Task AgreeAsync(ChatApp app, EmulatorHost emulator, TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
         List<string> differences;
-        while ((differences = await DifferencesAsync(stack)).Count > 0)
+        while ((differences = await DifferencesAsync(app, emulator)).Count > 0)
         {
             if (DateTime.UtcNow > deadline)
             {
@@ -67,9 +71,9 @@ internal static class Consistency
         }
     }
 
-    private static IEnumerable<string> Compare(ServiceWithEmulator stack, Appointment a)
+    private static IEnumerable<string> Compare(EmulatorHost emulator, Appointment a)
     {
-        var snapshot = stack.Emulator.Store.ChannelSnapshot("messaging", a.ChannelId!);
+        var snapshot = emulator.Store.ChannelSnapshot("messaging", a.ChannelId!);
         if (snapshot is null)
         {
             yield return $"{a.ChannelId}: recorded as a chat ({a.ChatStatus}), but Stream has no such channel";

@@ -53,6 +53,24 @@ public abstract class WebhookPayloadTests(HardeningFixture fixture)
         Assert.Equal(("Alex \\ud800", "beforeafter"), (push.Title, push.Body));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
+
+    [Fact]
+    public async Task OneMessageArrivingUnderTwentyIdsAtOnceQueuesOnePushPerRecipientAndLogsNoError()
+    {
+        var (stack, world) = await fixture.StartAsync();
+        var s = world.WithChat;
+        var messageId = Guid.NewGuid().ToString();
+        var body = StreamWebhook.MessageNew(s.ChannelId, s.PetOwnerId, "twenty times", messageId, members: [s.PetOwnerId, s.VetId]);
+        var errorsBefore = stack.App.Logs.Lines.Count(l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+        var ids = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid().ToString()).ToList();
+
+        await Task.WhenAll(ids.Select(async id => await (await stack.App.AnonymousClient().SendAsync(StreamWebhook.Request(body, id))).ShouldBeOkJsonAsync()));
+
+        await Eventually.TrueAsync(() => stack.App.InDatabaseAsync(db => db.InboxEvents.CountAsync(e => ids.Select(i => "id:" + i).Contains(e.DedupKey) && e.Status == InboxStatus.Processed)).ContinueWith(t => t.Result == 20),
+            "all twenty events processed");
+        Assert.Equal([s.VetId], await stack.App.InDatabaseAsync(db => db.Notifications.Where(n => n.MessageId == messageId).Select(n => n.RecipientUserId).ToListAsync()));
+        Assert.Equal(errorsBefore, stack.App.Logs.Lines.Count(l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Error));
+    }
 }
 
 public sealed class WebhookPayloadTestsOnSqlite(SqliteHardening fixture) : WebhookPayloadTests(fixture), IClassFixture<SqliteHardening>;

@@ -82,10 +82,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         kill.WaitForExit();
     }
 
-    /// <summary>Starts the service on a free loopback port and waits until /health/live answers.</summary>
-    public static async Task<ServiceProcess> StartServiceAsync(IDictionary<string, string?> environment, string workingDirectory, TimeSpan? timeout = null)
+    /// <summary>Starts the service on a loopback port (a free one unless given, e.g. to restart where Stream's webhooks go) and waits until /health/live answers.</summary>
+    public static async Task<ServiceProcess> StartServiceAsync(IDictionary<string, string?> environment, string workingDirectory, TimeSpan? timeout = null, int? port = null)
     {
-        var port = FreePort();
+        port ??= FreePort();
         var all = new Dictionary<string, string?>(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" };
         var service = Start(all, workingDirectory);
         service.BaseAddress = new Uri($"http://127.0.0.1:{port}/");

@@ -1,0 +1,14 @@
+namespace AppointmentChat.Api.Tests.Hardening;
+
+/// <summary>
+/// What a hardening suite measured (the figures in the README's "Reliability and security"): written to the test's
+/// output, which <c>dotnet test --logger "console;verbosity=detailed"</c> shows, and to the console.
+/// </summary>
+internal static class Figures
+{
+    public static void Report(string line)
+    {
+        TestContext.Current.TestOutputHelper?.WriteLine(line);
+        Console.WriteLine(line);
+    }
+}
