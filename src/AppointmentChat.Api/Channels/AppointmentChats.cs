@@ -67,11 +67,14 @@ internal sealed partial class AppointmentChats(
             await stream.UpdateChannelAsync(ChatLimits.ChannelType, channelId, ChannelData(appointment, status), cancellationToken);
         }
 
-        // A channel left by an earlier, interrupted attempt may differ: then the scheduler fixes it now.
+        // A channel left by an earlier, interrupted attempt (perhaps with other people, if the appointment changed since)
+        // may differ: its members are recorded as Stream has them, and the scheduler brings it in line now.
+        List<string> inStream = strangers.Count > 0 || created.Members is null ? [.. members] : present;
+        var (petOwner, vet) = MemberSlots(inStream, appointment);
         var inStep = strangers.Count == 0
             && created.Channel.Frozen == (status != ChatStatus.Active)
             && created.Channel.CustomString("status") == EnumNames(status)
-            && (created.Members is null || present.Order().SequenceEqual(members.Order()));
+            && inStream.Order().SequenceEqual(members.Order());
         var due = inStep ? ChatWindow.NextEdge(appointment, status, Options) : now;
 
         var recorded = await db.Appointments
@@ -81,8 +84,8 @@ internal sealed partial class AppointmentChats(
                 .SetProperty(a => a.ChatStatus, status)
                 .SetProperty(a => a.ChatCreatedAt, now)
                 .SetProperty(a => a.ChatFrozen, status != ChatStatus.Active)
-                .SetProperty(a => a.ChannelPetOwnerId, appointment.PetOwnerId)
-                .SetProperty(a => a.ChannelVetId, appointment.VetId)
+                .SetProperty(a => a.ChannelPetOwnerId, petOwner)
+                .SetProperty(a => a.ChannelVetId, vet)
                 .SetProperty(a => a.LastActivityAt, now)
                 .SetProperty(a => a.ChatSyncDue, due)
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
@@ -113,12 +116,20 @@ internal sealed partial class AppointmentChats(
 
         var decidedAt = time.GetUtcNow();
         var safetyNet = decidedAt + RepairDelay;
-        await db.Appointments
+        // The version moves, so a scheduler pass that read the chat before this decision cannot record over it: it
+        // looks again, and applies the end to Stream again should its own write to Stream have landed after ours.
+        var decided = await db.Appointments
             .Where(a => a.Id == appointment.Id && a.ChatStatus != ChatStatus.Ended)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? decidedAt)
                 .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? endedBy)
-                .SetProperty(a => a.ChatSyncDue, safetyNet), cancellationToken);
+                .SetProperty(a => a.ChatSyncDue, safetyNet)
+                .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
+
+        // The due time this call answers for — the safety net it just set, or, re-applying, the one the scheduler was
+        // woken for — is cleared at the end; a newer one (a scheduler pass that lost to this end asks to look again)
+        // is left for the scheduler.
+        var handledDue = decided == 1 ? safetyNet : appointment.ChatSyncDue;
 
         await SyncUsersAsync([(Options.SystemUserId, Options.SystemUserName)], cancellationToken);
         await stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended"), cancellationToken);
@@ -131,7 +142,7 @@ internal sealed partial class AppointmentChats(
                 .SetProperty(a => a.ChatFrozen, true)
                 .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? decidedAt)
                 .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? endedBy)
-                .SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null)
+                .SetProperty(a => a.ChatSyncDue, a => a.ChatSyncDue == handledDue ? null : a.ChatSyncDue)
                 .SetProperty(a => a.ChatSyncAttempts, 0)
                 .SetProperty(a => a.ChatSyncError, (string?)null)
                 .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
@@ -173,7 +184,10 @@ internal sealed partial class AppointmentChats(
         {
             // An ended chat is due only when a change raced its end (see below): Stream gets the end again.
             await EndAsync(appointment, appointment.ChatEndedBy ?? Options.SystemUserId, cancellationToken, reapply: appointment.ChatStatus == ChatStatus.Ended);
-            await ReleaseAsync(appointmentId, due: null, cancellationToken);
+            await db.Appointments.Where(a => a.Id == appointmentId).ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.ChatSyncDue, a => a.ChatSyncDue == appointment.ChatSyncDue ? null : a.ChatSyncDue)
+                .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
+                .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
             return;
         }
 

@@ -277,8 +277,8 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
                 .SetProperty(a => a.ChannelUpdatedAt, updatedAt)
                 .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
                 .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? updatedAt)
-                .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? EndedByStream)
-                .SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null), cancellationToken);
+                .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? EndedByStream), cancellationToken);
+            // Work the scheduler has due is left due: it may be re-applying the end after a write that undid it.
         }
         else if (Infrastructure.EnumNames<ChatStatus>.TryParse(status, out var parsed))
         {

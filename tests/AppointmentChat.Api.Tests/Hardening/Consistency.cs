@@ -64,12 +64,37 @@ internal static class Consistency
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"The database and Stream still disagree after {within.TotalSeconds} s:{Environment.NewLine}{string.Join(Environment.NewLine, differences.Take(20))}");
+                Assert.Fail($"The database and Stream still disagree after {within.TotalSeconds} s:{Environment.NewLine}{string.Join(Environment.NewLine, differences.Take(20))}"
+                    + Environment.NewLine + await HistoryAsync(app, emulator, differences));
             }
 
             await Task.Delay(250);
         }
     }
+
+    /// <summary>For a failure message: the rows at fault and every Stream call about their channels, in order.</summary>
+    private static async Task<string> HistoryAsync(ChatApp app, EmulatorHost emulator, List<string> differences)
+    {
+        var history = new System.Text.StringBuilder();
+        var appointments = await app.InDatabaseAsync(db => db.Appointments.AsNoTracking().ToListAsync());
+        foreach (var a in appointments.Where(a => differences.Any(d => d.Contains(a.Id, StringComparison.Ordinal))).Take(3))
+        {
+            history.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"{a.Id}: status {a.Status}, chat {a.ChatStatus}, frozen {a.ChatFrozen}, ended {a.ChatEndedAt:O} by {a.ChatEndedBy}, version {a.Version}, due {a.ChatSyncDue:O}, attempts {a.ChatSyncAttempts} {a.ChatSyncError}, starts {a.StartsAt:O}");
+            foreach (var call in emulator.Calls.Where(c => c.Path.Contains(ChatLimitsChannel(a.Id), StringComparison.Ordinal)).OrderBy(c => c.At))
+            {
+                history.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"  {call.At:HH:mm:ss.fff} {call.Endpoint} {call.Method} {call.Status}");
+            }
+
+            foreach (var line in app.Logs.Lines.Where(l => l.Message.Contains(a.Id, StringComparison.Ordinal)).Take(30))
+            {
+                history.AppendLine("  log: " + line.Message);
+            }
+        }
+
+        return history.ToString();
+    }
+
+    private static string ChatLimitsChannel(string appointmentId) => "appointment-" + appointmentId;
 
     private static IEnumerable<string> Compare(EmulatorHost emulator, Appointment a)
     {
@@ -83,7 +108,9 @@ internal static class Consistency
         var channel = snapshot["channel"]!;
         var members = snapshot["members"]!.AsArray().Select(m => m!["user_id"]!.GetValue<string>()).Order().ToList();
         var recordedMembers = new[] { a.ChannelPetOwnerId, a.ChannelVetId }.OfType<string>().Order().ToList();
-        if (!members.SequenceEqual(recordedMembers) || !members.SequenceEqual(new[] { a.PetOwnerId, a.VetId }.Order()))
+        // An ended chat keeps the members it ended with; a live one follows the appointment's people.
+        var wanted = new[] { a.PetOwnerId, a.VetId }.Order();
+        if (!members.SequenceEqual(recordedMembers) || (a.ChatStatus != ChatStatus.Ended && !members.SequenceEqual(wanted)))
         {
             yield return $"{a.ChannelId}: Stream's members are [{string.Join(", ", members)}], the database's [{string.Join(", ", recordedMembers)}], the appointment's [{a.PetOwnerId}, {a.VetId}]";
         }

@@ -96,6 +96,10 @@ public abstract class HardeningFixture(DatabaseKind kind) : IAsyncDisposable
                 var settings = _fcm.Settings();
                 // Generous per-user token budget: the random run calls the token endpoint a few hundred times per user.
                 settings["RateLimiting:Token:PermitLimit"] = "100000";
+                settings["Chat:SchedulerPollInterval"] = "00:00:01";
+                // Stream (the emulator, in this process) is healthy here: generous timeouts keep a loaded machine from making it look otherwise.
+                settings["Stream:AttemptTimeout"] = "00:00:05";
+                settings["Stream:TotalTimeout"] = "00:00:12";
                 _stack = await ServiceWithEmulator.StartAsync(Kind, settings);
                 _world = await World.SeedAsync(_stack.App);
                 await QuietAsync(_stack);

@@ -78,6 +78,15 @@ public static class MalformedRequests
                 ]),
         ];
 
+        yield return new("put appointment: petOwnerId the system user", Caller.Service, w => new(HttpMethod.Put, $"/api/appointments/{w.WithoutChat.AppointmentId}")
+        {
+            Content = Json(With(w.WithoutChat.Facts(World.Start), "petOwnerId", "system")),
+        }, 400, "petOwnerId");
+        yield return new("put appointment: vetId the system user", Caller.Service, w => new(HttpMethod.Put, $"/api/appointments/{w.WithoutChat.AppointmentId}")
+        {
+            Content = Json(With(w.WithoutChat.Facts(World.Start), "vetId", "system")),
+        }, 400, "vetId");
+
         foreach (var endpoint in endpoints)
         {
             foreach (var c in BodyCases(endpoint))
@@ -241,6 +250,8 @@ public static class MalformedRequests
             yield return new($"put appointment: id '{Short(id)}'", Caller.Service, w => new(HttpMethod.Put, $"/api/appointments/{id}") { Content = Json(w.WithoutChat.Facts(World.Start)) }, 400, "appointmentId", kestrel);
             yield return new($"end chat: id 'appointment-{Short(id)}'", Caller.Vet, _ => new(HttpMethod.Post, $"/api/chat/channels/appointment-{id}/end"), 400, "channelId", kestrel);
         }
+
+        yield return new("get appointment: a request line over 8 KiB", Caller.Service, _ => new(HttpMethod.Get, $"/api/appointments/{new string('x', 9000)}"), 414, RefusedByKestrel: true);
 
         foreach (var id in new[] { "foo", "appointment-", "messaging%3Aappointment-x", new string('x', 65) })
         {
