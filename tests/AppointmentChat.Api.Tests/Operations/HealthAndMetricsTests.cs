@@ -104,6 +104,14 @@ public sealed class HealthTests
     }
 }
 
+/// <summary>
+/// Counters live in meters named alike in every app of the test process, and each app's exporter reads them all,
+/// so these tests count exactly only while no other test issues tokens: they run on their own.
+/// </summary>
+[CollectionDefinition(nameof(ProcessWideMetrics), DisableParallelization = true)]
+public sealed class ProcessWideMetrics;
+
+[Collection(nameof(ProcessWideMetrics))]
 public sealed class MetricsTests
 {
     [Fact]
