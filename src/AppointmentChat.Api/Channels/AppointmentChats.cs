@@ -182,7 +182,8 @@ internal sealed partial class AppointmentChats(
 
         if (desired == ChatStatus.Ended)
         {
-            // An ended chat is due only when a change raced its end (see below): Stream gets the end again.
+            // An ended chat is due only when something raced its end (a scheduler pass that lost to it, see below, or
+            // Stream's report of the end arriving while work was due): Stream gets the end again, which is harmless.
             await EndAsync(appointment, appointment.ChatEndedBy ?? Options.SystemUserId, cancellationToken, reapply: appointment.ChatStatus == ChatStatus.Ended);
             await db.Appointments.Where(a => a.Id == appointmentId).ExecuteUpdateAsync(set => set
                 .SetProperty(a => a.ChatSyncDue, a => a.ChatSyncDue == appointment.ChatSyncDue ? null : a.ChatSyncDue)

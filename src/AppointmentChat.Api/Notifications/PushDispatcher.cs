@@ -95,7 +95,6 @@ internal sealed partial class PushDispatcher(
                 done.Error = "the process stopped while sending; not sent again to avoid a duplicate";
                 metrics.PushesFailed.Add(1, new KeyValuePair<string, object?>("reason", "interrupted"));
                 LogInterrupted(logger, notificationId);
-                await db.SaveChangesAsync(cancellationToken);
                 continue;
             }
 
@@ -104,12 +103,13 @@ internal sealed partial class PushDispatcher(
                 continue;
             }
 
-            // Written ahead of the send: a crash between FCM's answer and the outcome's record cannot cause a resend.
+            // Written ahead of the send, so a crash between FCM's answer and the outcome's record cannot cause a resend.
+            // The same commit records the outcome of the device before (one commit per send, one more at the end).
             var delivery = done ?? db.Add(new PushDelivery { NotificationId = notificationId, Token = device.Token }).Entity;
             delivery.Status = DeliveryStatus.Sending;
             delivery.Attempts++;
             delivery.At = Time.GetUtcNow();
-            await db.SaveChangesAsync(cancellationToken);
+            await db.SaveChangesAsync(CancellationToken.None);
 
             // Not cancelled by shutdown: a send under way finishes (FCM's client has its own timeouts), so a graceful
             // stop loses nothing; only a crash can leave a delivery in Sending.
@@ -143,9 +143,6 @@ internal sealed partial class PushDispatcher(
                     retryAfter = retry.After > retryAfter || retryAfter is null ? retry.After : retryAfter;
                     break;
             }
-
-            // Recorded per device at once, even while stopping: what was sent is known as sent.
-            await db.SaveChangesAsync(CancellationToken.None);
         }
 
         var settings = options.Value;
@@ -172,7 +169,8 @@ internal sealed partial class PushDispatcher(
             LogRetry(logger, notificationId, notification.Attempts, retryReason, notification.NextAttemptAt);
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        // Even while stopping: what was sent must be known as sent.
+        await db.SaveChangesAsync(CancellationToken.None);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Push {NotificationId} was being sent when the process stopped; not sent again, so that no device shows it twice")]

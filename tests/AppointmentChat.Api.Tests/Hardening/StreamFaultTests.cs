@@ -75,6 +75,9 @@ public sealed class StreamFaultTests(StreamFaultFixture fixture) : IClassFixture
                 TimedAsync("device", () => app.ClientFor(owner, "pet-owner").PostAsJsonAsync("/api/devices", new { token = "device-" + Guid.NewGuid().ToString("N"), platform = "web" })),
                 TimedAsync("webhook", () => app.AnonymousClient().SendAsync(StreamWebhook.Request(StreamWebhook.MessageNew(toEnd.ChannelId, toEnd.PetOwnerId, "hello"), Guid.NewGuid().ToString()))));
             var byName = calls.ToDictionary(c => c.Name);
+            Figures.Report($"Stream fault '{fault}': " + string.Join(", ", calls.Where(c => c.Name is "create" or "end" or "revoke")
+                .Select(c => $"{c.Name} {(int)c.Response.StatusCode}{(c.Response.Headers.RetryAfter is { } r ? $" (Retry-After {r.Delta?.TotalSeconds})" : "")} in {c.Elapsed.TotalSeconds:0.0} s"))
+                + $"; the 7 others {string.Join("/", calls.Where(c => c.Name is not ("create" or "end" or "revoke")).Select(c => (int)c.Response.StatusCode).Distinct().Order())} in at most {calls.Where(c => c.Name is not ("create" or "end" or "revoke")).Max(c => c.Elapsed).TotalSeconds:0.0} s");
 
             var budget = fixture.TotalTimeout + TimeSpan.FromSeconds(2.5); // Stream's budget for a request, and room for a loaded machine
             foreach (var (name, status) in new[] { ("create", expected.Create), ("end", expected.End), ("revoke", expected.Revoke) })
@@ -114,7 +117,9 @@ public sealed class StreamFaultTests(StreamFaultFixture fixture) : IClassFixture
 
         // The fault has cleared. Whatever a failed request left half-done — a channel created and never recorded, an end
         // decided and not applied — the scheduler repairs, with no request from anyone.
+        var fixing = Stopwatch.GetTimestamp();
         await Consistency.AgreeAsync(stack, fixture.RepairDelay + TimeSpan.FromSeconds(15));
+        Figures.Report($"Stream fault '{fault}': the database and Stream agreed {Stopwatch.GetElapsedTime(fixing).TotalSeconds:0.0} s after it cleared");
         // The vet's end was recorded before Stream was called, so it happens whatever Stream answered at the time.
         Assert.Equal("ended", Scenario.Custom(toEnd.StreamChannel(stack.Emulator)!, "status"));
 
