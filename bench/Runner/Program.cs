@@ -7,7 +7,7 @@ using System.Text.Json.Nodes;
 namespace AppointmentChat.Bench;
 
 /// <summary>Options of <c>bench/run</c>.</summary>
-internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[] Databases, bool Scaling, string[] Scenarios, string Root)
+internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[] Databases, bool Scaling, string[] Scenarios, bool Trace, string Root)
 {
     public static readonly string[] AllScenarios = ["token", "open", "list", "webhooks"];
 
@@ -20,6 +20,7 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
         string[] databases = ["sqlite", "postgres"];
         var scaling = true;
         var scenarios = AllScenarios;
+        var trace = false;
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : "";
@@ -29,6 +30,7 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
                 case "--connections": connections = int.Parse(value, CultureInfo.InvariantCulture); i++; break;
                 case "--db": databases = value == "both" ? ["sqlite", "postgres"] : [value]; i++; break;
                 case "--no-scaling": scaling = false; break;
+                case "--trace": trace = true; break;
                 case "--scenarios":
                     scenarios = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     if (scenarios.Length == 0 || scenarios.Except(AllScenarios).Any())
@@ -38,7 +40,7 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
 
                     i++;
                     break;
-                default: throw new ArgumentException($"Unknown option {args[i]}; use --duration <s> --connections <n> --db sqlite|postgres|both --scenarios token,open,list,webhooks --no-scaling");
+                default: throw new ArgumentException($"Unknown option {args[i]}; use --duration <s> --connections <n> --db sqlite|postgres|both --scenarios token,open,list,webhooks --no-scaling --trace");
             }
         }
 
@@ -48,7 +50,7 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
             root = root.Parent;
         }
 
-        return new BenchOptions(duration, connections, databases, scaling && databases.Contains("postgres") && scenarios.Length == AllScenarios.Length, scenarios, root?.FullName ?? throw new InvalidOperationException("Run from inside the repository."));
+        return new BenchOptions(duration, connections, databases, scaling && databases.Contains("postgres") && scenarios.Length == AllScenarios.Length, scenarios, trace, root?.FullName ?? throw new InvalidOperationException("Run from inside the repository."));
     }
 }
 
@@ -162,7 +164,7 @@ internal static class BenchProgram
             for (var round = 0; round < TokenRounds; round++)
             {
                 await ceiling.MeasureAsync();
-                rounds.Add(await Wrk.RunAsync(tokenUrl, tokenScript, options.Connections, options.Duration, work));
+                rounds.Add(await Profiles.DuringAsync(options, service, $"{kind}-token-{round + 1}", () => Wrk.RunAsync(tokenUrl, tokenScript, options.Connections, options.Duration, work)));
             }
 
             run.TokenRounds.AddRange(rounds);
@@ -182,7 +184,7 @@ internal static class BenchProgram
             var openUrl = new Uri(baseUrl, "api/chat/channels");
             await Wrk.RunAsync(openUrl, openScript, options.Connections, WarmUp, work);
             var streamCallsBefore = await StreamCallsAsync();
-            run.OpenChat = await Wrk.RunAsync(openUrl, openScript, options.Connections, options.Duration, work);
+            run.OpenChat = await Profiles.DuringAsync(options, service, $"{kind}-open", () => Wrk.RunAsync(openUrl, openScript, options.Connections, options.Duration, work));
             run.StreamCallsWhileOpening = await StreamCallsAsync() - streamCallsBefore;
             Log($"{kind}: open {run.OpenChat.RequestsPerSecond:F0} req/s, {run.StreamCallsWhileOpening} Stream calls");
         }
@@ -196,7 +198,7 @@ internal static class BenchProgram
             var listScript = Wrk.RoundRobin("GET", "/api/chat/channels?limit=30", new Dictionary<string, string>(), ["Authorization"], listRequests);
             var listUrl = new Uri(baseUrl, "api/chat/channels?limit=30");
             await Wrk.RunAsync(listUrl, listScript, options.Connections, WarmUp, work);
-            run.ListSmall = await Wrk.RunAsync(listUrl, listScript, options.Connections, options.Duration, work);
+            run.ListSmall = await Profiles.DuringAsync(options, service, $"{kind}-list-small", () => Wrk.RunAsync(listUrl, listScript, options.Connections, options.Duration, work));
             Log($"{kind}: list (1,000 stored) {run.ListSmall.RequestsPerSecond:F0} req/s, p99 {run.ListSmall.P99Ms:F2} ms; seeding 999,000 more");
             var seeding = Stopwatch.StartNew();
             await database.SeedChatsAsync(1_000, 999_000, i => i < 10_000 ? "vet-bench" : $"vet-{i % 100}", newest);
@@ -204,7 +206,7 @@ internal static class BenchProgram
             run.VetChats = await database.CountAsync("SELECT count(*) FROM appointments WHERE \"VetId\" = 'vet-bench'");
             run.StoredChats = await database.CountAsync("SELECT count(*) FROM appointments");
             await Wrk.RunAsync(listUrl, listScript, options.Connections, TimeSpan.FromSeconds(3), work);
-            run.ListLarge = await Wrk.RunAsync(listUrl, listScript, options.Connections, options.Duration, work);
+            run.ListLarge = await Profiles.DuringAsync(options, service, $"{kind}-list-large", () => Wrk.RunAsync(listUrl, listScript, options.Connections, options.Duration, work));
             Log($"{kind}: list ({run.StoredChats:N0} stored, {run.VetChats:N0} the vet's) {run.ListLarge.RequestsPerSecond:F0} req/s, p99 {run.ListLarge.P99Ms:F2} ms");
         }
         else if (options.Runs("webhooks"))
@@ -215,7 +217,7 @@ internal static class BenchProgram
         // 4. Signed message.new webhooks: acknowledged, and the inbox drained.
         if (options.Runs("webhooks"))
         {
-            run.Webhooks = await WebhooksAsync(options, database, [baseUrl], work, "single");
+            run.Webhooks = await WebhooksAsync(options, database, [baseUrl], work, "single", (service, kind));
             Log($"{kind}: {run.Webhooks}");
         }
 
@@ -255,7 +257,7 @@ internal static class BenchProgram
     /// capacity), then at a steady 3,000/s (as Stream sends them: the latency and whether the inbox keeps up).
     /// Each phase waits for the inbox to drain.
     /// </summary>
-    private static async Task<WebhookRun> WebhooksAsync(BenchOptions options, BenchDatabase database, IReadOnlyList<Uri> instances, string work, string tag)
+    private static async Task<WebhookRun> WebhooksAsync(BenchOptions options, BenchDatabase database, IReadOnlyList<Uri> instances, string work, string tag, (Proc Service, string Kind)? traced = null)
     {
         var connections = Math.Max(2, options.Connections / instances.Count);
         var urls = instances.Select(i => new Uri(i, "api/webhooks/stream")).ToList();
@@ -269,8 +271,10 @@ internal static class BenchProgram
         // More events prepared than can be answered, so that no id repeats.
         var perInstance = (int)Math.Min(200_000, 15_000 * options.Duration.TotalSeconds) / instances.Count;
         var scripts = urls.Select((_, n) => Script(n, "burst", perInstance)).ToList();
-        var saturated = await MeasureInboxAsync(database, async () =>
-            WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Wrk.RunAsync(url, scripts[n], connections, options.Duration, work)))));
+        Task<WrkResult> Traced(string name, Func<Task<WrkResult>> load) =>
+            traced is var (service, kind) ? Profiles.DuringAsync(options, service, $"{kind}-webhooks-{name}", load) : load();
+        var saturated = await MeasureInboxAsync(database, () => Traced("capacity", async () =>
+            WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Wrk.RunAsync(url, scripts[n], connections, options.Duration, work))))));
 
         var paced = (int)(PacedWebhookRate * options.Duration.TotalSeconds) / instances.Count;
         var requests = urls.Select((_, n) => Enumerable.Range(0, paced).Select(i =>
@@ -282,8 +286,8 @@ internal static class BenchProgram
                 ["X-Webhook-Id"] = values[1],
             });
         }).ToList()).ToList();
-        var steady = await MeasureInboxAsync(database, async () =>
-            WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Paced.RunAsync(url, requests[n], PacedWebhookRate / instances.Count, options.Duration)))));
+        var steady = await MeasureInboxAsync(database, () => Traced("steady", async () =>
+            WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Paced.RunAsync(url, requests[n], PacedWebhookRate / instances.Count, options.Duration))))));
         return new WebhookRun(saturated.Load, saturated.Drain, steady.Load, steady.Drain);
     }
 
