@@ -188,10 +188,9 @@ internal static class ChannelsApi
         return TypedResults.Ok(new ChannelListResponse(items, next));
     }
 
-    /// <summary>The pet owner's display name as Stream last reported it (user.updated), else as the PMS gave it.</summary>
     private static ChannelListItem Item(ChatListRow row, ChatOptions options) => new(
         row.ChannelId,
-        AppointmentChats.ChannelName(row.ReportedPetOwnerName ?? row.PetOwnerName),
+        AppointmentChats.ChannelName(row.PetOwnerName),
         [row.PetOwnerId, row.VetId],
         row.LastMessageText,
         row.LastMessageAt?.ToUnixTimeMilliseconds(),

@@ -19,14 +19,14 @@ internal enum ChatMembership
     Organisation,
 }
 
-/// <summary>One chat of a list: its appointment's columns that the list shows, and the pet owner's name as Stream last reported it.</summary>
+/// <summary>One chat of a list: its appointment's columns that the list shows.</summary>
+/// <param name="PetOwnerName">The pet owner's display name as Stream last reported it (user.updated), else as the PMS gave it.</param>
 internal sealed record ChatListRow(
     string AppointmentId,
     string ChannelId,
     string PetOwnerId,
     string VetId,
     string? PetOwnerName,
-    string? ReportedPetOwnerName,
     string? LastMessageText,
     DateTimeOffset? LastMessageAt,
     ChatStatus? ChatStatus,
@@ -51,7 +51,22 @@ internal abstract class ChatReads
         """;
 
     /// <summary>By membership column, status filter and cursor: every shape of the list query, built once.</summary>
-    private static readonly Dictionary<(ChatMembership, bool, bool), string> ListSql = BuildListSql();
+    private readonly Dictionary<(ChatMembership, bool, bool), string> _listSql;
+
+    /// <summary>The list's LIMIT, written into its SQL; null where it is a parameter, the page's size.</summary>
+    private readonly int? _fixedLimit;
+
+    /// <param name="fixedLimit">
+    /// SQLite recompiles a statement on every execution whose LIMIT is a bound parameter (its planner reads
+    /// the value, so each binding expires the plan: ~25 µs a query, measured), so there the LIMIT is the
+    /// largest page and reading stops at the page's size; SQLite produces rows as they are read, so none past
+    /// the page is computed.
+    /// </param>
+    protected ChatReads(int? fixedLimit)
+    {
+        _fixedLimit = fixedLimit;
+        _listSql = BuildListSql(fixedLimit is { } limit ? FormattableString.Invariant($"LIMIT {limit}") : "LIMIT @take");
+    }
 
     /// <summary>The chat facts of an appointment, by id; null if there is no such appointment.</summary>
     public Task<ChatFacts?> FindChatFactsAsync(string appointmentId, CancellationToken cancellationToken) =>
@@ -77,7 +92,12 @@ internal abstract class ChatReads
     /// </summary>
     public Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, ChatStatus? status, ChannelCursor? after, int take, CancellationToken cancellationToken)
     {
-        List<SqlParameter> parameters = [new("member", memberId), new("take", take)];
+        List<SqlParameter> parameters = [new("member", memberId)];
+        if (_fixedLimit is null)
+        {
+            parameters.Add(new("take", take));
+        }
+
         if (status is { } wanted)
         {
             parameters.Add(new("status", EnumNames<ChatStatus>.ToName(wanted)));
@@ -89,10 +109,10 @@ internal abstract class ChatReads
             parameters.Add(new("after_id", cursor.AppointmentId));
         }
 
-        return QueryAsync(ListSql[(membership, status is not null, after is not null)], parameters, reader =>
+        return QueryAsync(_listSql[(membership, status is not null, after is not null)], parameters, reader =>
         {
             var rows = new List<ChatListRow>(take);
-            while (reader.Read())
+            while (rows.Count < take && reader.Read())
             {
                 rows.Add(new ChatListRow(
                     reader.GetString(0),
@@ -101,13 +121,12 @@ internal abstract class ChatReads
                     reader.GetString(3),
                     reader.IsDBNull(4) ? null : reader.GetString(4),
                     reader.IsDBNull(5) ? null : reader.GetString(5),
-                    reader.IsDBNull(6) ? null : reader.GetString(6),
-                    reader.IsDBNull(7) ? null : ReadInstant(reader, 7),
-                    reader.IsDBNull(8) ? null : EnumNames<ChatStatus>.FromName(reader.GetString(8)),
-                    ReadInstant(reader, 9),
+                    reader.IsDBNull(6) ? null : ReadInstant(reader, 6),
+                    reader.IsDBNull(7) ? null : EnumNames<ChatStatus>.FromName(reader.GetString(7)),
+                    ReadInstant(reader, 8),
+                    reader.GetInt32(9),
                     reader.GetInt32(10),
-                    reader.GetInt32(11),
-                    ReadInstant(reader, 12)));
+                    ReadInstant(reader, 11)));
             }
 
             return rows;
@@ -119,7 +138,7 @@ internal abstract class ChatReads
 
     protected abstract DateTimeOffset ReadInstant(DbDataReader reader, int ordinal);
 
-    private static Dictionary<(ChatMembership, bool, bool), string> BuildListSql()
+    private static Dictionary<(ChatMembership, bool, bool), string> BuildListSql(string limit)
     {
         var queries = new Dictionary<(ChatMembership, bool, bool), string>();
         foreach (var membership in Enum.GetValues<ChatMembership>())
@@ -138,14 +157,14 @@ internal abstract class ChatReads
                     // The partial indexes ix_chats_by_* are (member, LastActivityAt, Id) where ChannelId IS NOT NULL:
                     // the row-value comparison lets the database seek straight to the cursor.
                     var sql = new StringBuilder("""
-                        SELECT a."Id", a."ChannelId", a."PetOwnerId", a."VetId", a."PetOwnerName", u."Name", a."LastMessageText",
+                        SELECT a."Id", a."ChannelId", a."PetOwnerId", a."VetId", COALESCE(u."Name", a."PetOwnerName"), a."LastMessageText",
                                a."LastMessageAt", a."ChatStatus", a."StartsAt", a."DurationMinutes", a."ChatActivationMinutes", a."LastActivityAt"
                         FROM appointments a LEFT JOIN chat_users u ON u."Id" = a."PetOwnerId"
                         """);
                     sql.Append(CultureInfo.InvariantCulture, $"\nWHERE a.\"ChannelId\" IS NOT NULL AND a.\"{column}\" = @member");
                     sql.Append(byStatus ? " AND a.\"ChatStatus\" = @status" : "");
                     sql.Append(byCursor ? " AND (a.\"LastActivityAt\", a.\"Id\") < (@after_at, @after_id)" : "");
-                    sql.Append("\nORDER BY a.\"LastActivityAt\" DESC, a.\"Id\" DESC LIMIT @take");
+                    sql.Append("\nORDER BY a.\"LastActivityAt\" DESC, a.\"Id\" DESC ").Append(limit);
                     queries[(membership, byStatus, byCursor)] = sql.ToString();
                 }
             }
@@ -163,19 +182,31 @@ internal readonly record struct SqlParameter(string Name, object Value);
 /// process, so preparing (parsing and planning) is a large part of a read; here it happens once per
 /// connection. In WAL mode these readers never wait for the writer and always see the last commit.
 /// </summary>
-internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatReads, IDisposable
+internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatReads(fixedLimit: ChannelsApi.MaxPageSize + 1), IDisposable
 {
     /// <summary>Connections kept between reads; a read runs synchronously, so few are ever in use at once.</summary>
     private static readonly int MaxIdle = Math.Max(4, Environment.ProcessorCount * 2);
 
-    private readonly ConcurrentBag<ReadConnection> _idle = [];
+    /// <summary>Most recently used on top, so the connections in use keep warm caches; lock-free (a bag's steals took locks).</summary>
+    private readonly ConcurrentStack<ReadConnection> _idle = new();
+    private int _idleCount;
     private readonly string _connectionString = new SqliteConnectionStringBuilder(options.Value.ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ToString();
     private bool _disposed;
 
     protected override Task<T> QueryAsync<T>(string sql, IReadOnlyList<SqlParameter> parameters, Func<DbDataReader, T> read, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var connection = _idle.TryTake(out var idle) ? idle : new ReadConnection(_connectionString);
+        ReadConnection connection;
+        if (_idle.TryPop(out var idle))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            connection = idle;
+        }
+        else
+        {
+            connection = new ReadConnection(_connectionString);
+        }
+
         try
         {
             var command = connection.Prepared(sql);
@@ -205,7 +236,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
     public void Dispose()
     {
         _disposed = true;
-        while (_idle.TryTake(out var connection))
+        while (_idle.TryPop(out var connection))
         {
             connection.Dispose();
         }
@@ -213,13 +244,14 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
 
     private void Return(ReadConnection connection)
     {
-        if (_disposed || _idle.Count >= MaxIdle)
+        if (_disposed || Interlocked.Increment(ref _idleCount) > MaxIdle)
         {
+            Interlocked.Decrement(ref _idleCount);
             connection.Dispose();
             return;
         }
 
-        _idle.Add(connection);
+        _idle.Push(connection);
     }
 
     private sealed class ReadConnection : IDisposable
@@ -283,7 +315,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
 /// PostgreSQL: commands on the data source EF Core uses too (one connection pool). Npgsql prepares a
 /// statement automatically once it has been used a few times on a connection (Max Auto Prepare).
 /// </summary>
-internal sealed class PostgresChatReads(NpgsqlDataSource dataSource) : ChatReads
+internal sealed class PostgresChatReads(NpgsqlDataSource dataSource) : ChatReads(fixedLimit: null)
 {
     protected override async Task<T> QueryAsync<T>(string sql, IReadOnlyList<SqlParameter> parameters, Func<DbDataReader, T> read, CancellationToken cancellationToken)
     {

@@ -28,8 +28,12 @@ internal sealed class StrictDateTimeOffsetConverter : JsonConverter<DateTimeOffs
     }
 
     /// <summary>UTC with milliseconds, as JavaScript's <c>Date.prototype.toISOString()</c> writes it.</summary>
-    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
+    {
+        Span<byte> text = stackalloc byte[32]; // 24 needed; formatted in place, as lists write two per chat
+        value.UtcDateTime.TryFormat(text, out var written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        writer.WriteStringValue(text[..written]);
+    }
 
     private static readonly string[] Formats =
     [

@@ -90,6 +90,28 @@ public abstract class ChannelListTests(StackFixture fixture)
     }
 
     [Fact]
+    public async Task TheLargestPageHoldsAHundredChatsAndTheNextPageTheRest()
+    {
+        var stack = await fixture.StackAsync();
+        var vet = Ids.New("vet");
+        var now = DateTimeOffset.UtcNow;
+        var expected = new List<string>();
+        for (var i = 0; i < 102; i++)
+        {
+            expected.Add((await ChatAsync(stack, Scenario.New() with { VetId = vet }, now.AddSeconds(-i), $"m{i}")).AppointmentId);
+        }
+
+        var client = stack.App.ClientFor(vet, "vet");
+        var first = await ListAsync(client, "?limit=100");
+        var second = await ListAsync(client, "?limit=100&cursor=" + first.GetProperty("nextCursor").GetString());
+
+        Assert.Equal(expected[..100], Ids_(first));
+        Assert.Equal(expected[100..], Ids_(second));
+        Assert.False(second.TryGetProperty("nextCursor", out _));
+        Assert.Equal(expected[..2], Ids_(await ListAsync(client, "?limit=2")));
+    }
+
+    [Fact]
     public async Task TheRoleFilterPicksTheCallersSideAndTheStatusFilterTheChatsState()
     {
         var stack = await fixture.StackAsync();
