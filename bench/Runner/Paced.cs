@@ -10,12 +10,14 @@ namespace AppointmentChat.Bench;
 /// </summary>
 internal static class Paced
 {
-    public static async Task<WrkResult> RunAsync(Uri url, IReadOnlyList<(string Body, IReadOnlyDictionary<string, string> Headers)> requests, double rate, TimeSpan duration)
+    /// <summary>A sender's client; one is kept across a warm-up and the measured run, so that its connections are open.</summary>
+    public static HttpClient Client() => new(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
     {
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
-        {
-            Timeout = TimeSpan.FromSeconds(10),
-        };
+        Timeout = TimeSpan.FromSeconds(10),
+    };
+
+    public static async Task<WrkResult> RunAsync(HttpClient http, Uri url, IReadOnlyList<(string Body, IReadOnlyDictionary<string, string> Headers)> requests, double rate, TimeSpan duration)
+    {
         var total = (int)Math.Min(requests.Count, rate * duration.TotalSeconds);
         var latencies = new double[total];
         var failures = 0;

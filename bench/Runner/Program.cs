@@ -252,6 +252,8 @@ internal static class BenchProgram
     /// <summary>The webhook rate the targets are set at: a morning rush of chat messages.</summary>
     private const double PacedWebhookRate = 3_000;
 
+    private static readonly TimeSpan PacedWarmUp = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// Signed message.new webhooks, spread over every instance: first as fast as they are answered (wrk, the
     /// capacity), then at a steady 3,000/s (as Stream sends them: the latency and whether the inbox keeps up).
@@ -276,19 +278,35 @@ internal static class BenchProgram
         var saturated = await MeasureInboxAsync(database, () => Traced("capacity", async () =>
             WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Wrk.RunAsync(url, scripts[n], connections, options.Duration, work))))));
 
-        var paced = (int)(PacedWebhookRate * options.Duration.TotalSeconds) / instances.Count;
-        var requests = urls.Select((_, n) => Enumerable.Range(0, paced).Select(i =>
+        List<(string, IReadOnlyDictionary<string, string>)> PacedRequests(int n, string phase, int count) => [.. Enumerable.Range(0, count).Select(i =>
         {
-            var (body, values) = Webhook($"{tag}-paced-{n}-{i}", i % 10_000);
+            var (body, values) = Webhook($"{tag}-{phase}-{n}-{i}", i % 10_000);
             return (body, (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(WebhookHeaders.Where(h => h.Key != "Content-Type"))
             {
                 ["X-Signature"] = values[0],
                 ["X-Webhook-Id"] = values[1],
             });
-        }).ToList()).ToList();
-        var steady = await MeasureInboxAsync(database, () => Traced("steady", async () =>
-            WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Paced.RunAsync(url, requests[n], PacedWebhookRate / instances.Count, options.Duration))))));
-        return new WebhookRun(saturated.Load, saturated.Drain, steady.Load, steady.Drain);
+        })];
+        var rate = PacedWebhookRate / instances.Count;
+        var paced = (int)(PacedWebhookRate * options.Duration.TotalSeconds) / instances.Count;
+        var requests = urls.Select((_, n) => PacedRequests(n, "paced", paced)).ToList();
+
+        // Warm-up at the same rate, as for every other scenario: the senders' connections are opened and the burst
+        // before has been written back from SQLite's WAL, so the measured run sees the steady state.
+        var senders = urls.Select(_ => Paced.Client()).ToList();
+        try
+        {
+            var warm = urls.Select((_, n) => PacedRequests(n, "paced-warm", (int)(rate * PacedWarmUp.TotalSeconds))).ToList();
+            await Task.WhenAll(urls.Select((url, n) => Paced.RunAsync(senders[n], url, warm[n], rate, PacedWarmUp)));
+            await WaitForEmptyInboxAsync(database);
+            var steady = await MeasureInboxAsync(database, () => Traced("steady", async () =>
+                WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Paced.RunAsync(senders[n], url, requests[n], rate, options.Duration))))));
+            return new WebhookRun(saturated.Load, saturated.Drain, steady.Load, steady.Drain);
+        }
+        finally
+        {
+            senders.ForEach(s => s.Dispose());
+        }
     }
 
     /// <summary>Runs a load of webhooks and follows the inbox: the backlog when the load stopped, and how long it took to drain.</summary>

@@ -59,6 +59,7 @@ internal sealed partial class ChatScheduler(
         var now = Time.GetUtcNow();
         return await Leases.ClaimAsync(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().Appointments,
+            scope.ServiceProvider.GetRequiredService<SqliteWriteGate>(),
             a => a.ChatSyncDue <= now && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now),
             a => a.Id,
             a => a.ChatSyncDue,

@@ -7,12 +7,16 @@ namespace AppointmentChat.Api.Infrastructure;
 /// Claiming rows of work when several instances share one database: the rows are taken by setting their
 /// lease with one conditional update, so for each row exactly one instance's update matches (PostgreSQL
 /// re-checks the condition on a row another transaction just changed; SQLite has one writer at a time).
-/// One statement and one commit per batch: claiming row by row cost a durable commit per row.
+/// One statement and one commit per batch: claiming row by row cost a durable commit per row. On SQLite the
+/// update takes its turn through the <see cref="Data.SqliteWriteGate"/>: a writer that finds the database locked
+/// sleeps in SQLite's busy handler (1, 2, 5 ms…), and claims colliding with the webhook receiver's commits
+/// stalled both.
 /// </summary>
 internal static class Leases
 {
     public static async Task<List<TKey>> ClaimAsync<T, TKey, TOrder>(
         IQueryable<T> rows,
+        Data.SqliteWriteGate gate,
         Expression<Func<T, bool>> claimable,
         Expression<Func<T, TKey>> key,
         Expression<Func<T, TOrder>> order,
@@ -29,8 +33,13 @@ internal static class Leases
             return candidates;
         }
 
-        var taken = await rows.Where(claimable).Where(KeyIn(key, candidates))
-            .ExecuteUpdateAsync(set => set.SetProperty(leaseUntil, until).SetProperty(leaseOwner, PollingWorker.InstanceId), cancellationToken);
+        int taken;
+        using (await gate.EnterAsync(cancellationToken))
+        {
+            taken = await rows.Where(claimable).Where(KeyIn(key, candidates))
+                .ExecuteUpdateAsync(set => set.SetProperty(leaseUntil, until).SetProperty(leaseOwner, PollingWorker.InstanceId), cancellationToken);
+        }
+
         if (taken == candidates.Count)
         {
             return candidates;

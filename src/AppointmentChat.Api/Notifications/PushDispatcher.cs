@@ -64,6 +64,7 @@ internal sealed partial class PushDispatcher(
         var now = Time.GetUtcNow();
         return await Leases.ClaimAsync(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().Notifications,
+            scope.ServiceProvider.GetRequiredService<SqliteWriteGate>(),
             n => n.Status == NotificationStatus.Pending && n.NextAttemptAt <= now && (n.LeaseUntil == null || n.LeaseUntil < now),
             n => n.Id,
             n => n.Id,

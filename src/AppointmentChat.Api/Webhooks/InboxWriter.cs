@@ -59,19 +59,27 @@ internal abstract partial class InboxWriter(ILogger<InboxWriter> logger) : Backg
         await WriteQueuedAsync(CancellationToken.None);
     }
 
+    /// <summary>
+    /// Writes what is queued, a batch per turn at the database. The batch is taken once the turn is ours, so
+    /// the events that arrived while this writer waited for it are committed with it rather than after it.
+    /// </summary>
     private async Task WriteQueuedAsync(CancellationToken cancellationToken)
     {
-        var batch = new List<PendingWrite>(MaxBatch);
-        while (_queue.Reader.TryRead(out var write))
+        while (_queue.Reader.Count > 0)
         {
-            batch.Add(write);
-            if (batch.Count == MaxBatch || _queue.Reader.Count == 0)
+            using var turn = await TurnAsync(cancellationToken);
+            var batch = new List<PendingWrite>(Math.Min(_queue.Reader.Count, MaxBatch));
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var write))
             {
-                await WriteAsync(batch, cancellationToken);
-                batch = new List<PendingWrite>(MaxBatch);
+                batch.Add(write);
             }
+
+            await WriteAsync(batch, cancellationToken);
         }
     }
+
+    /// <summary>Waits until this writer may write (SQLite: its turn at the write gate); dispose the result after committing.</summary>
+    protected virtual ValueTask<SqliteWriteGate.Turn> TurnAsync(CancellationToken cancellationToken) => ValueTask.FromResult(default(SqliteWriteGate.Turn));
 
     private async Task WriteAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
     {
@@ -134,7 +142,6 @@ internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, Sqlit
         {
             var insert = Prepared();
             var stored = new bool[events.Count];
-            using var turn = await gate.EnterAsync(cancellationToken);
             await using var transaction = await _connection!.BeginTransactionAsync(cancellationToken);
             insert.Transaction = (SqliteTransaction)transaction;
             for (var i = 0; i < events.Count; i++)
@@ -159,6 +166,9 @@ internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, Sqlit
             throw;
         }
     }
+
+    /// <summary>The inbox and its processor take turns at SQLite's one writer (<see cref="SqliteWriteGate"/>).</summary>
+    protected override ValueTask<SqliteWriteGate.Turn> TurnAsync(CancellationToken cancellationToken) => gate.EnterAsync(cancellationToken);
 
     public override void Dispose()
     {

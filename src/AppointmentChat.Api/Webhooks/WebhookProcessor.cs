@@ -69,6 +69,7 @@ internal sealed partial class WebhookProcessor(
         var now = Time.GetUtcNow();
         return await Leases.ClaimAsync(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().InboxEvents,
+            writeGate,
             e => e.Status == InboxStatus.Pending && e.NextAttemptAt <= now && (e.LeaseUntil == null || e.LeaseUntil < now),
             e => e.Id,
             // Due order, which for new events is arrival order: it walks the (Status, NextAttemptAt) index and stops
@@ -96,7 +97,8 @@ internal sealed partial class WebhookProcessor(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
         var handler = scope.ServiceProvider.GetRequiredService<StreamEventHandler>();
-        var events = await db.Set<InboxEvent>().Where(e => claimed.Contains(e.Id)).OrderBy(e => e.Id).ToListAsync(cancellationToken);
+        // Not tracked: they are marked done with one statement per outcome (MarkDoneAsync), not an UPDATE per event.
+        var events = await db.Set<InboxEvent>().AsNoTracking().Where(e => claimed.Contains(e.Id)).OrderBy(e => e.Id).ToListAsync(cancellationToken);
         await handler.BeginBatchAsync(events, cancellationToken);
 
         // A failure rolls back the whole transaction, so EF's savepoint around each SaveChanges is not needed.
@@ -105,7 +107,7 @@ internal sealed partial class WebhookProcessor(
         while (done < events.Count)
         {
             var notifications = 0;
-            var processed = 0;
+            var outcomes = new List<(long Id, EventOutcome Outcome)>();
             try
             {
                 using var turn = await writeGate.EnterAsync(cancellationToken);
@@ -114,9 +116,8 @@ internal sealed partial class WebhookProcessor(
                 foreach (var inbox in events.Skip(done))
                 {
                     var outcome = await handler.HandleAsync(inbox, cancellationToken);
-                    MarkDone(inbox, outcome);
+                    outcomes.Add((inbox.Id, outcome));
                     notifications += outcome.Notifications;
-                    processed++;
                     if (writeGate.Enabled && budget.Elapsed > TransactionBudget)
                     {
                         break;
@@ -125,6 +126,7 @@ internal sealed partial class WebhookProcessor(
 
                 await handler.FlushAsync(cancellationToken);
                 await db.SaveChangesAsync(cancellationToken);
+                await MarkDoneAsync(db, outcomes, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -134,7 +136,7 @@ internal sealed partial class WebhookProcessor(
                 return events.Skip(done).Select(e => e.Id);
             }
 
-            done += processed;
+            done += outcomes.Count;
             if (notifications > 0)
             {
                 push.Wake();
@@ -144,9 +146,29 @@ internal sealed partial class WebhookProcessor(
         return [];
     }
 
+    /// <summary>Marks processed events done: one UPDATE per distinct outcome (in a burst of messages, one in all).</summary>
+    private async Task MarkDoneAsync(ChatDbContext db, List<(long Id, EventOutcome Outcome)> outcomes, CancellationToken cancellationToken)
+    {
+        var now = Time.GetUtcNow();
+        foreach (var group in outcomes.GroupBy(o => (Status(o.Outcome), o.Outcome.Note)))
+        {
+            var ids = group.Select(o => o.Id).ToList();
+            var (status, note) = group.Key;
+            await db.InboxEvents.Where(e => ids.Contains(e.Id)).ExecuteUpdateAsync(set => set
+                .SetProperty(e => e.Status, status)
+                .SetProperty(e => e.Note, note)
+                .SetProperty(e => e.ProcessedAt, now)
+                .SetProperty(e => e.Attempts, e => e.Attempts + 1)
+                .SetProperty(e => e.LeaseUntil, (DateTimeOffset?)null)
+                .SetProperty(e => e.LeaseOwner, (string?)null), cancellationToken);
+        }
+    }
+
+    private static InboxStatus Status(EventOutcome outcome) => outcome.Ignored ? InboxStatus.Ignored : InboxStatus.Processed;
+
     private void MarkDone(InboxEvent inbox, EventOutcome outcome)
     {
-        inbox.Status = outcome.Ignored ? InboxStatus.Ignored : InboxStatus.Processed;
+        inbox.Status = Status(outcome);
         inbox.Note = outcome.Note;
         inbox.ProcessedAt = Time.GetUtcNow();
         inbox.Attempts++;

@@ -307,14 +307,20 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
                 ["message"] = new JsonObject { ["id"] = "m-3", ["text"] = "third, edited", ["user"] = new JsonObject { ["id"] = s.VetId } },
             }.ToJsonString());
             await SendAsync(At(StreamWebhook.MessageNew(other.ChannelId, other.PetOwnerId, "in the other chat", messageId: "m-x"), start.AddSeconds(1)));
+            await SendAsync("""{"type":"reaction.new","cid":"messaging:x"}""");
         }
 
+        var restarted = DateTimeOffset.UtcNow;
         await using var second = await ChatApp.StartAsync(fixture.Kind, WebhookFixture.Settings(fcm), database: database);
         foreach (var id in ids)
         {
             var processed = await WebhookTestData.ProcessedAsync(second, "id:" + id);
-            Assert.Equal(InboxStatus.Processed, processed.Status);
+            Assert.Equal(id == ids[^1] ? InboxStatus.Ignored : InboxStatus.Processed, processed.Status);
+            Assert.Equal(id == ids[^1] ? "'reaction.new' events are not used" : null, processed.Note);
             Assert.Equal(1, processed.Attempts); // all at the first attempt: no failed batch fell back to one by one
+            Assert.InRange(processed.ProcessedAt!.Value, restarted.AddSeconds(-1), DateTimeOffset.UtcNow);
+            Assert.Null(processed.LeaseUntil);
+            Assert.Null(processed.LeaseOwner);
         }
 
         var chats = await second.InDatabaseAsync(db => db.Appointments.AsNoTracking()
