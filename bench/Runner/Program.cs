@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Runtime;
 using System.Text.Json.Nodes;
 
 namespace AppointmentChat.Bench;
@@ -277,6 +278,7 @@ internal static class BenchProgram
             traced is var (service, kind) ? Profiles.DuringAsync(options, service, $"{kind}-webhooks-{name}", load) : load();
         var saturated = await MeasureInboxAsync(database, () => Traced("capacity", async () =>
             WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Wrk.RunAsync(url, scripts[n], connections, options.Duration, work))))));
+        scripts.Clear();
 
         List<(string, IReadOnlyDictionary<string, string>)> PacedRequests(int n, string phase, int count) => [.. Enumerable.Range(0, count).Select(i =>
         {
@@ -294,8 +296,13 @@ internal static class BenchProgram
         // Warm-up at the same rate, as for every other scenario: the senders' connections are opened and the burst
         // before has been written back from SQLite's WAL, so the measured run sees the steady state.
         var senders = urls.Select(_ => Paced.Client()).ToList();
+        var latencyMode = GCSettings.LatencyMode;
         try
         {
+            // The sender is on the same machine: its own garbage collections would count as the service's latency.
+            // The burst's scripts (hundreds of MB) are collected now, and no blocking full collection runs while it sends.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
             var warm = urls.Select((_, n) => PacedRequests(n, "paced-warm", (int)(rate * PacedWarmUp.TotalSeconds))).ToList();
             await Task.WhenAll(urls.Select((url, n) => Paced.RunAsync(senders[n], url, warm[n], rate, PacedWarmUp)));
             await WaitForEmptyInboxAsync(database);
@@ -305,6 +312,7 @@ internal static class BenchProgram
         }
         finally
         {
+            GCSettings.LatencyMode = latencyMode;
             senders.ForEach(s => s.Dispose());
         }
     }

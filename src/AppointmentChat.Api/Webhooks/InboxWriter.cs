@@ -206,7 +206,10 @@ internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, Sqlit
     }
 }
 
-/// <summary>PostgreSQL: all the batch's inserts in one round trip (a command batch) and one commit.</summary>
+/// <summary>
+/// PostgreSQL: all the batch's inserts in one round trip and one commit: a command batch sent without an
+/// explicit transaction runs as one implicit transaction (all of it or none), so no BEGIN and COMMIT round trips.
+/// </summary>
 internal sealed class PostgresInboxWriter(NpgsqlDataSource dataSource, ILogger<InboxWriter> logger) : InboxWriter(logger)
 {
     /// <summary>The insert with positional parameters, which a batch needs.</summary>
@@ -216,8 +219,7 @@ internal sealed class PostgresInboxWriter(NpgsqlDataSource dataSource, ILogger<I
     protected override async Task<bool[]> InsertAsync(IReadOnlyList<InboxEvent> events, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection, transaction);
+        await using var batch = new NpgsqlBatch(connection);
         foreach (var e in events)
         {
             var insert = new NpgsqlBatchCommand(PositionalSql);
@@ -232,7 +234,6 @@ internal sealed class PostgresInboxWriter(NpgsqlDataSource dataSource, ILogger<I
         }
 
         await batch.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
         var stored = new bool[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
