@@ -100,6 +100,9 @@ internal static class BenchProgram
     internal static string Dll(BenchOptions options, string project, string name) =>
         Path.Combine(options.Root, project, "bin", "Release", "net10.0", name + ".dll");
 
+    /// <summary>The service as bench/run publishes it (ReadyToRun, as the Dockerfile does).</summary>
+    private static string ServiceDll(BenchOptions options) => Path.Combine(options.Root, "artifacts", "bench", "service", "AppointmentChat.Api.dll");
+
     internal static (Dictionary<string, string> Fixed, string[] Varying, List<(string, string[])> Requests) TokenLoad()
     {
         var requests = Enumerable.Range(0, 64).Select(i => ("{}", new[] { "Bearer " + Credentials.Jwt($"bench-user-{i}", "pet-owner") })).ToList();
@@ -131,7 +134,7 @@ internal static class BenchProgram
 
     private static async Task<(Proc Service, TimeSpan Ready)> StartServiceAsync(BenchOptions options, BenchDatabase database, int port)
     {
-        var service = Proc.Start("dotnet", [Dll(options, "src/AppointmentChat.Api", "AppointmentChat.Api")], ServiceEnvironment(database, port), database.DataFolder);
+        var service = Proc.Start("dotnet", [ServiceDll(options)], ServiceEnvironment(database, port), database.DataFolder);
         var ready = await service.WaitUntilOkAsync(new Uri($"http://127.0.0.1:{port}/health/ready"), TimeSpan.FromSeconds(60));
         return (service, ready);
     }
