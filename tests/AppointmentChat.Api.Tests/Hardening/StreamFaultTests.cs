@@ -141,17 +141,41 @@ public sealed class StreamFaultTests(StreamFaultFixture fixture) : IClassFixture
 }
 
 /// <summary>The service on a standalone emulator with short Stream timeouts, so that faults and their repair fit a test run.</summary>
-public sealed class StreamFaultFixture() : StackFixture(DatabaseKind.Sqlite)
+public sealed class StreamFaultFixture : IAsyncDisposable
 {
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ServiceWithEmulator? _stack;
+
     public TimeSpan TotalTimeout { get; } = TimeSpan.FromSeconds(2.5);
 
     /// <summary>When the scheduler takes over what a request began (AppointmentChats.RepairDelay).</summary>
     public TimeSpan RepairDelay => TotalTimeout * 2 + TimeSpan.FromSeconds(1);
 
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    public async Task<ServiceWithEmulator> StackAsync()
     {
-        ["Stream:AttemptTimeout"] = "00:00:01",
-        ["Stream:TotalTimeout"] = TotalTimeout.ToString("c", CultureInfo.InvariantCulture),
-        ["Chat:SchedulerPollInterval"] = "00:00:01",
-    };
+        await _gate.WaitAsync();
+        try
+        {
+            return _stack ??= await ServiceWithEmulator.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?>
+            {
+                ["Stream:AttemptTimeout"] = "00:00:01",
+                ["Stream:TotalTimeout"] = TotalTimeout.ToString("c", CultureInfo.InvariantCulture),
+                ["Chat:SchedulerPollInterval"] = "00:00:01",
+            });
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stack is not null)
+        {
+            await _stack.DisposeAsync();
+        }
+
+        _gate.Dispose();
+    }
 }
