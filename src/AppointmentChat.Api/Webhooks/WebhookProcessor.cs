@@ -166,27 +166,17 @@ internal sealed partial class WebhookProcessor(
 
     private static InboxStatus Status(EventOutcome outcome) => outcome.Ignored ? InboxStatus.Ignored : InboxStatus.Processed;
 
-    private void MarkDone(InboxEvent inbox, EventOutcome outcome)
-    {
-        inbox.Status = Status(outcome);
-        inbox.Note = outcome.Note;
-        inbox.ProcessedAt = Time.GetUtcNow();
-        inbox.Attempts++;
-        inbox.LeaseUntil = null;
-        inbox.LeaseOwner = null;
-    }
-
     private async Task ProcessAsync(long id, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
-        var inbox = await db.Set<InboxEvent>().SingleAsync(e => e.Id == id, cancellationToken);
+        var inbox = await db.Set<InboxEvent>().AsNoTracking().SingleAsync(e => e.Id == id, cancellationToken);
         try
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var outcome = await scope.ServiceProvider.GetRequiredService<StreamEventHandler>().HandleAsync(inbox, cancellationToken);
-            MarkDone(inbox, outcome);
             await db.SaveChangesAsync(cancellationToken);
+            await MarkDoneAsync(db, [(inbox.Id, outcome)], cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             if (outcome.Notifications > 0)
             {
