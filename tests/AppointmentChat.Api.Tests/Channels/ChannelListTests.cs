@@ -58,6 +58,23 @@ public abstract class ChannelListTests(StackFixture fixture)
     }
 
     [Fact]
+    public async Task LastMessagesComeBackExactlyAsStoredNonAsciiAndEmptyIncluded()
+    {
+        var stack = await fixture.StackAsync();
+        var vet = Ids.New("vet");
+        var now = DateTimeOffset.UtcNow;
+        var accented = await ChatAsync(stack, Scenario.New() with { VetId = vet }, now.AddMinutes(-2), "Rex a bien mangé 🐶 — merci");
+        var empty = await ChatAsync(stack, Scenario.New() with { VetId = vet }, now.AddMinutes(-1), ""); // an attachment without text
+
+        var list = await ListAsync(stack.App.ClientFor(vet, "vet"));
+
+        Assert.Equal([empty.AppointmentId, accented.AppointmentId], Ids_(list));
+        var channels = list.GetProperty("channels");
+        Assert.Equal("", channels[0].GetProperty("lastMessage").GetString());
+        Assert.Equal("Rex a bien mangé 🐶 — merci", channels[1].GetProperty("lastMessage").GetString());
+    }
+
+    [Fact]
     public async Task PagesFollowTheCursorWithoutGapsOrRepeats()
     {
         var stack = await fixture.StackAsync();
