@@ -37,6 +37,12 @@ internal sealed partial class WebhookProcessor(
 
     protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)
     {
+        // Wall-clock time, not the service's clock: a pause for arrivals to join the batch, not a schedule.
+        if (options.Value.GatherDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(options.Value.GatherDelay, cancellationToken);
+        }
+
         while (true)
         {
             var claimed = await ClaimAsync(cancellationToken);

@@ -50,6 +50,7 @@ public sealed class StartupTests : IAsyncLifetime
         environment["STREAM_API_SECRET"] = null;
         environment["DATABASE_URL"] = "postgres://user:hunter2-secret@[not-a-host/db";
         environment["Chat__TokenLifetime"] = "00:00:01";
+        environment["Webhooks__GatherDelay"] = "00:00:05";
 
         await using var service = ServiceProcess.Start(environment, _folder);
 
@@ -59,6 +60,7 @@ public sealed class StartupTests : IAsyncLifetime
         Assert.Contains("STREAM_API_SECRET", errors, StringComparison.Ordinal);
         Assert.Contains("DATABASE_URL", errors, StringComparison.Ordinal);
         Assert.Contains("Chat__TokenLifetime", errors, StringComparison.Ordinal);
+        Assert.Contains("Webhooks__GatherDelay", errors, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", errors + service.StandardOutput, StringComparison.Ordinal);
         Assert.All(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.StartsWith("Configuration error: ", line, StringComparison.Ordinal));
     }
