@@ -24,6 +24,22 @@ internal static class Upserts
             """, cancellationToken);
     }
 
+    /// <summary>
+    /// Records the display name Stream reports for a user (user.updated): creates the user, known to Stream, or
+    /// renames it. One statement, so a concurrent first record of the same user (a chat being opened, another
+    /// instance) meets it without a duplicate-key error.
+    /// </summary>
+    public static async Task RecordReportedNameAsync(this ChatDbContext db, string id, string? name, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var stored = db.Stored<Channels.ChatUser>(nameof(Channels.ChatUser.UpdatedAt), at);
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO chat_users ("Id", "Name", "SyncedAt", "UpdatedAt")
+            VALUES ({id}, {name}, {stored}, {stored})
+            ON CONFLICT ("Id") DO UPDATE SET "Name" = excluded."Name", "UpdatedAt" = excluded."UpdatedAt"
+            WHERE chat_users."Name" IS DISTINCT FROM excluded."Name"
+            """, cancellationToken);
+    }
+
     /// <summary>Inserts a new appointment unless one with its id exists (a concurrent first push): true when this call inserted it.</summary>
     public static async Task<bool> TryInsertAppointmentAsync(this ChatDbContext db, Appointments.Appointment a, CancellationToken cancellationToken)
     {

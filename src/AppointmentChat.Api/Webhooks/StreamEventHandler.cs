@@ -327,17 +327,7 @@ internal sealed class StreamEventHandler(ChatDbContext db, TimeProvider time, IO
             name = name[..Appointment.MaxNameLength];
         }
 
-        // Find also sees a user added by an earlier event of the same batch, not yet saved.
-        var known = await db.ChatUsers.FindAsync([id], cancellationToken);
-        if (known is null)
-        {
-            db.ChatUsers.Add(new ChatUser { Id = id, Name = name, SyncedAt = time.GetUtcNow(), UpdatedAt = time.GetUtcNow() });
-        }
-        else if (known.Name != name)
-        {
-            known.Name = name;
-            known.UpdatedAt = time.GetUtcNow();
-        }
+        await db.RecordReportedNameAsync(id, name, time.GetUtcNow(), cancellationToken);
 
         if (_batch is not null)
         {
