@@ -137,7 +137,7 @@ internal static class DatabaseSetup
         var busyTimeout = new SqliteBusyTimeout();
         services.AddDbContextPool<SqliteChatDbContext>((sp, options) =>
             options.UseSqlite(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).AddInterceptors(spans, busyTimeout));
-        // One PostgreSQL connection pool for EF Core and the hot reads.
+        // One PostgreSQL connection pool for EF Core; the hot reads have their own (PostgresChatReads).
         services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
         services.AddDbContextPool<PostgresChatDbContext>((sp, options) =>
             options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).AddInterceptors(spans));
@@ -149,7 +149,8 @@ internal static class DatabaseSetup
         services.AddSingleton(sp => new SqliteWriteGate(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Sqlite));
         services.AddSingleton<ChatReads>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
         {
-            DatabaseProvider.Postgres => new PostgresChatReads(sp.GetRequiredService<NpgsqlDataSource>()),
+            DatabaseProvider.Postgres => new PostgresChatReads(NpgsqlDataSource.Create(
+                PostgresChatReads.ConnectionString(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString))),
             _ => new SqliteChatReads(sp.GetRequiredService<IOptions<DatabaseOptions>>()),
         });
         return builder;

@@ -153,4 +153,16 @@ public sealed class DatabaseUrlTests
 
         Assert.True(new Npgsql.NpgsqlConnectionStringBuilder(expected).EquivalentTo(actual), actual.ConnectionString);
     }
+
+    [Theory]
+    [InlineData("Host=db;Database=appointments;SSL Mode=Require;Maximum Pool Size=20;Max Auto Prepare=64",
+        "Host=db;Database=appointments;SSL Mode=Require;Maximum Pool Size=6;Max Auto Prepare=64;Multiplexing=true;No Reset On Close=true;Options=-c plan_cache_mode=force_generic_plan")]
+    [InlineData("Host=db;Database=appointments;Maximum Pool Size=2;Minimum Pool Size=4;Options=-c search_path=chat",
+        "Host=db;Database=appointments;Maximum Pool Size=2;Minimum Pool Size=2;Multiplexing=true;No Reset On Close=true;Options=-c search_path=chat -c plan_cache_mode=force_generic_plan")]
+    public void TheChatReadsUseTheServiceConnectionMultiplexedOnAFewConnectionsWithGenericPlans(string service, string expected)
+    {
+        var actual = new Npgsql.NpgsqlConnectionStringBuilder(PostgresChatReads.ConnectionString(service));
+
+        Assert.True(new Npgsql.NpgsqlConnectionStringBuilder(expected).EquivalentTo(actual), actual.ConnectionString);
+    }
 }
