@@ -138,7 +138,7 @@ internal static class DatabaseSetup
         services.AddDbContextPool<SqliteChatDbContext>((sp, options) =>
             options.UseSqlite(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).AddInterceptors(spans, busyTimeout));
         // One PostgreSQL connection pool for EF Core; the hot reads have their own (PostgresChatReads).
-        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
+        services.AddSingleton(sp => NpgsqlDataSource.Create(WithoutReset(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString)));
         services.AddDbContextPool<PostgresChatDbContext>((sp, options) =>
             options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).AddInterceptors(spans));
         services.AddScoped<ChatDbContext>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
@@ -155,6 +155,15 @@ internal static class DatabaseSetup
         });
         return builder;
     }
+
+    /// <summary>
+    /// A pooled connection is not reset when returned. The reset (<c>DISCARD ALL</c>, or five statements when
+    /// statements are prepared) clears session state, and the service keeps none: no SET, LISTEN, advisory lock,
+    /// cursor or temporary table (EF Core's migration lock is a LOCK TABLE inside its transaction). It cost
+    /// PostgreSQL those statements on every use, which the webhook path makes thousands of times a second.
+    /// </summary>
+    internal static string WithoutReset(string connectionString) =>
+        new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
 
     /// <summary>Applies pending migrations (EF Core serialises concurrent instances with its migration lock).</summary>
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
