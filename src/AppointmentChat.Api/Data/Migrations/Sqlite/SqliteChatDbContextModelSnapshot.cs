@@ -390,8 +390,17 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                     b.HasIndex("DedupKey")
                         .IsUnique();
 
-                    b.HasIndex("Status", "NextAttemptAt")
-                        .HasDatabaseName("ix_inbox_due");
+                    b.HasIndex("Id")
+                        .HasDatabaseName("ix_inbox_dead")
+                        .HasFilter("\"Status\" = 'dead'");
+
+                    b.HasIndex("NextAttemptAt")
+                        .HasDatabaseName("ix_inbox_pending_due")
+                        .HasFilter("\"Status\" = 'pending'");
+
+                    b.HasIndex("ReceivedAt")
+                        .HasDatabaseName("ix_inbox_pending_received")
+                        .HasFilter("\"Status\" = 'pending'");
 
                     b.ToTable("webhook_inbox", (string)null);
                 });
