@@ -9,7 +9,14 @@ namespace AppointmentChat.Bench;
 /// </summary>
 internal static class Profiles
 {
+    /// <summary>Runs <paramref name="measure"/>, with what it cost in CPU, and with a profile of the service when tracing.</summary>
     public static async Task<WrkResult> DuringAsync(BenchOptions options, Proc service, string name, Func<Task<WrkResult>> measure)
+    {
+        var (result, cpu) = await CpuUse.DuringAsync([service.Id], () => TracedAsync(options, service, name, measure));
+        return result with { Cpu = cpu };
+    }
+
+    private static async Task<WrkResult> TracedAsync(BenchOptions options, Proc service, string name, Func<Task<WrkResult>> measure)
     {
         if (!options.Trace)
         {

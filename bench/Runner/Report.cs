@@ -63,6 +63,14 @@ internal sealed class Report(BenchOptions options)
             Row(md, "`POST /api/webhooks/stream`, signed `message.new`, as fast as answered", run.Webhooks?.Saturated);
             Row(md, $"`POST /api/webhooks/stream`, signed `message.new`, steady 3,000/s (latency from when each was due; median p99 of {run.Webhooks?.SteadyRounds.Count} rounds: {string.Join(", ", run.Webhooks?.SteadyRounds.Select(r => F(r.Load.P99Ms, "F1") + " ms") ?? [])})", run.Webhooks?.Steady);
             md.AppendLine();
+            CpuTable(md, [
+                ("tokens (median round)", run.Token),
+                ("opening an existing chat", run.OpenChat),
+                ("list, 1,000 stored", run.ListSmall),
+                ($"list, {run.StoredChats:N0} stored", run.ListLarge),
+                ("webhooks as fast as answered", run.Webhooks?.Saturated),
+                ("webhooks at a steady 3,000/s (median round)", run.Webhooks?.Steady),
+            ]);
             md.AppendLine($"- Start to `/health/ready`: {F(run.StartToReady.TotalMilliseconds)} ms (first start on an empty database, migrations included: {F(run.FirstStartToReady.TotalMilliseconds)} ms).");
             Target($"{name}: start to /health/ready ≤ 3 s", $"{F(run.StartToReady.TotalSeconds, "F2")} s", run.StartToReady.TotalSeconds <= 3);
             if (run.Token is { } token)
@@ -182,6 +190,28 @@ internal sealed class Report(BenchOptions options)
     }
 
     private void Target(string target, string measured, bool met) => _targets.Add((target, measured, met));
+
+    /// <summary>Where the CPU went in each run: per request for each side, and how busy the machine was.</summary>
+    private static void CpuTable(StringBuilder md, IEnumerable<(string Name, WrkResult? Run)> runs)
+    {
+        var measured = runs.Where(r => r.Run?.Cpu is not null).ToList();
+        if (measured.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine($"CPU per request (from /proc; every process shares the same {Environment.ProcessorCount} cores):");
+        md.AppendLine();
+        md.AppendLine("| run | req/s | service µs | PostgreSQL µs | load generator µs | machine busy (cores) |");
+        md.AppendLine("|---|---|---|---|---|---|");
+        foreach (var (name, run) in measured)
+        {
+            var (cpu, rps) = (run!.Cpu!, run.RequestsPerSecond);
+            md.AppendLine($"| {name} | {F(rps)} | {F(CpuUse.PerRequestMicroseconds(cpu.Service, rps))} | {F(CpuUse.PerRequestMicroseconds(cpu.Postgres, rps))} | {F(CpuUse.PerRequestMicroseconds(cpu.Load, rps))} | {F(cpu.Machine, "F2")} |");
+        }
+
+        md.AppendLine();
+    }
 
     /// <summary>p50 and p99 latency against connections, for the ceiling and the service on each database.</summary>
     public string Chart()

@@ -6,6 +6,9 @@ namespace AppointmentChat.Bench;
 /// <summary>What one wrk run measured.</summary>
 internal sealed record WrkResult(int Connections, double RequestsPerSecond, double P50Ms, double P99Ms, long Requests, long Errors)
 {
+    /// <summary>Where the CPU went during the run, when it was measured.</summary>
+    public CpuUse? Cpu { get; init; }
+
     public static WrkResult Sum(IReadOnlyList<WrkResult> runs) => new(
         runs.Sum(r => r.Connections),
         runs.Sum(r => r.RequestsPerSecond),

@@ -1,0 +1,89 @@
+using System.Globalization;
+
+namespace AppointmentChat.Bench;
+
+/// <summary>
+/// Where the machine's CPU went during a measured run, in cores (CPU seconds per second): the service, PostgreSQL
+/// (every <c>postgres</c> process), the load generator (wrk, and this process, which sends the paced webhooks) and
+/// the whole machine. Read from /proc, so it costs the run nothing; with everything on one machine it shows what
+/// each side takes of the same cores.
+/// </summary>
+internal sealed record CpuUse(double Service, double Postgres, double Load, double Machine)
+{
+    /// <summary>Microseconds of CPU per request for <paramref name="cores"/> at <paramref name="requestsPerSecond"/>.</summary>
+    public static double PerRequestMicroseconds(double cores, double requestsPerSecond) => requestsPerSecond > 0 ? cores * 1e6 / requestsPerSecond : 0;
+
+    public static async Task<(T Result, CpuUse Cpu)> DuringAsync<T>(IReadOnlyCollection<int> servicePids, Func<Task<T>> measure)
+    {
+        var before = Snapshot.Take(servicePids);
+        var result = await measure();
+        return (result, Snapshot.Take(servicePids).Since(before));
+    }
+
+    private readonly record struct Snapshot(DateTime At, long Service, long Postgres, long Load, long MachineBusy)
+    {
+        /// <summary>Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux).</summary>
+        private const double TicksPerSecond = 100;
+
+        public static Snapshot Take(IReadOnlyCollection<int> servicePids)
+        {
+            long postgres = 0, load = 0;
+            foreach (var folder in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(folder), out var pid) || servicePids.Contains(pid))
+                {
+                    continue;
+                }
+
+                var command = Read($"{folder}/comm")?.Trim();
+                if (command == "postgres")
+                {
+                    postgres += Ticks(pid);
+                }
+                else if (command == "wrk" || pid == Environment.ProcessId)
+                {
+                    load += Ticks(pid);
+                }
+            }
+
+            // The first line of /proc/stat: cpu user nice system idle iowait irq softirq steal …
+            var machine = (Read("/proc/stat") ?? "").Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+                .Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            var busy = machine.Length >= 8 ? machine[0] + machine[1] + machine[2] + machine[5] + machine[6] + machine[7] : 0;
+            return new Snapshot(DateTime.UtcNow, servicePids.Sum(Ticks), postgres, load, busy);
+        }
+
+        public CpuUse Since(Snapshot before)
+        {
+            var seconds = (At - before.At).TotalSeconds;
+            double Cores(long ticks) => ticks / TicksPerSecond / seconds;
+            return new CpuUse(Cores(Service - before.Service), Cores(Postgres - before.Postgres), Cores(Load - before.Load), Cores(MachineBusy - before.MachineBusy));
+        }
+
+        /// <summary>User plus system time of a process so far; 0 if it has gone.</summary>
+        private static long Ticks(int pid)
+        {
+            // /proc/<pid>/stat: "pid (comm) state …" with utime and stime the 14th and 15th fields; comm may hold spaces.
+            var stat = Read($"/proc/{pid}/stat");
+            if (stat is null || stat.LastIndexOf(')') is var end && end < 0)
+            {
+                return 0;
+            }
+
+            var fields = stat[(end + 2)..].Split(' ');
+            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+
+        private static string? Read(string path)
+        {
+            try
+            {
+                return File.ReadAllText(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+    }
+}
