@@ -47,8 +47,7 @@ internal static class ChannelsApi
         CreateChannelRequest request,
         CurrentUser caller,
         ChatReads reads,
-        ChatDbContext db,
-        AppointmentChats chats,
+        HttpContext context,
         StripedLocks locks,
         TimeProvider time,
         IOptions<ChatOptions> options,
@@ -89,9 +88,13 @@ internal static class ChannelsApi
                 return Problem(StatusCodes.Status409Conflict, refusal);
             }
 
-            // One creation at a time per appointment in this instance; the others then find it made.
+            // One creation at a time per appointment in this instance; the others then find it made. The database
+            // context and the Stream client are taken only now: opening an existing chat, which the apps do on every
+            // open, needs neither.
             using (await locks.EnterAsync(appointment.Id, cancellationToken))
             {
+                var db = context.RequestServices.GetRequiredService<ChatDbContext>();
+                var chats = context.RequestServices.GetRequiredService<AppointmentChats>();
                 var current = await db.Appointments.AsNoTracking().FirstAsync(a => a.Id == appointment.Id, cancellationToken);
                 if (current.ChannelId is null && current.Version == appointment.Version)
                 {
