@@ -88,6 +88,11 @@ internal sealed class BenchDatabase : IAsyncDisposable
 
             await transaction.CommitAsync();
             await new SqliteCommand("ANALYZE", connection).ExecuteNonQueryAsync();
+
+            // A million rows written at once leave a WAL of hundreds of MB, which every read then searches and some later
+            // commit has to copy back: setup the measured runs should not pay for (a service's data arrives a little at
+            // a time, checkpointed as it goes). Measured without it: the list 9.9k -> 6.3k req/s with 1,000,000 stored.
+            await new SqliteCommand("PRAGMA wal_checkpoint(TRUNCATE)", connection).ExecuteNonQueryAsync();
             return;
         }
 
