@@ -27,7 +27,7 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
 
         public static Snapshot Take(IReadOnlyCollection<int> servicePids)
         {
-            long postgres = 0, load = 0;
+            long postgres = 0;
             foreach (var folder in Directory.EnumerateDirectories("/proc"))
             {
                 if (!int.TryParse(Path.GetFileName(folder), out var pid) || servicePids.Contains(pid))
@@ -35,16 +35,15 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
                     continue;
                 }
 
-                var command = Read($"{folder}/comm")?.Trim();
-                if (command == "postgres")
+                if (Read($"{folder}/comm")?.Trim() == "postgres")
                 {
                     postgres += Ticks(pid);
                 }
-                else if (command == "wrk" || pid == Environment.ProcessId)
-                {
-                    load += Ticks(pid);
-                }
             }
+
+            // The load generator: this process (the paced sender runs in it) and wrk, a child that starts and ends
+            // within the run and whose time the kernel adds to this process's children's once it is reaped.
+            var load = Ticks(Environment.ProcessId, withReapedChildren: true);
 
             // The first line of /proc/stat: cpu user nice system idle iowait irq softirq steal …
             var machine = (Read("/proc/stat") ?? "").Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
@@ -60,10 +59,13 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
             return new CpuUse(Cores(Service - before.Service), Cores(Postgres - before.Postgres), Cores(Load - before.Load), Cores(MachineBusy - before.MachineBusy));
         }
 
-        /// <summary>User plus system time of a process so far; 0 if it has gone.</summary>
-        private static long Ticks(int pid)
+        /// <summary>User plus system time of a process so far (and of its reaped children, if asked); 0 if it has gone.</summary>
+        private static long Ticks(int pid) => Ticks(pid, withReapedChildren: false);
+
+        private static long Ticks(int pid, bool withReapedChildren)
         {
-            // /proc/<pid>/stat: "pid (comm) state …" with utime and stime the 14th and 15th fields; comm may hold spaces.
+            // /proc/<pid>/stat: "pid (comm) state …" with utime, stime, cutime and cstime the 14th to 17th fields; comm
+            // may hold spaces.
             var stat = Read($"/proc/{pid}/stat");
             if (stat is null || stat.LastIndexOf(')') is var end && end < 0)
             {
@@ -71,7 +73,8 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
             }
 
             var fields = stat[(end + 2)..].Split(' ');
-            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            long Field(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture);
+            return Field(11) + Field(12) + (withReapedChildren ? Field(13) + Field(14) : 0);
         }
 
         private static string? Read(string path)

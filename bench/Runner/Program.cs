@@ -258,6 +258,9 @@ internal static class BenchProgram
 
     private static readonly TimeSpan PacedWarmUp = TimeSpan.FromSeconds(5);
 
+    /// <summary>Connections of the paced sender, shared among the instances: at 3,000/s a few dozen requests are in flight.</summary>
+    private const int PacedConnections = 96;
+
     /// <summary>
     /// Steady runs of each database's webhook scenario, reported by their median p99 like the token rounds: the
     /// same code and data gave a p99 from 15 to 118 ms from one run to the next on this shared 2-core machine.
@@ -289,10 +292,10 @@ internal static class BenchProgram
             WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Wrk.RunAsync(url, scripts[n], connections, options.Duration, work))))));
         scripts.Clear();
 
-        List<(string, IReadOnlyDictionary<string, string>)> PacedRequests(int n, string phase, int count) => [.. Enumerable.Range(0, count).Select(i =>
+        List<byte[]> PacedRequests(int n, string phase, int count) => [.. Enumerable.Range(0, count).Select(i =>
         {
             var (body, values) = Webhook($"{tag}-{phase}-{n}-{i}", i % 10_000);
-            return (body, (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(WebhookHeaders.Where(h => h.Key != "Content-Type"))
+            return PacedSender.Request(urls[n], body, new Dictionary<string, string>(WebhookHeaders.Where(h => h.Key != "Content-Type"))
             {
                 ["X-Signature"] = values[0],
                 ["X-Webhook-Id"] = values[1],
@@ -303,7 +306,12 @@ internal static class BenchProgram
 
         // Warm-up at the same rate, as for every other scenario: the senders' connections are opened and the burst
         // before has been written back from SQLite's WAL, so the measured runs see the steady state.
-        var senders = urls.Select(_ => Paced.Client()).ToList();
+        var senders = new List<PacedSender>();
+        foreach (var url in urls)
+        {
+            senders.Add(await PacedSender.ConnectAsync(url, PacedConnections / instances.Count));
+        }
+
         var latencyMode = GCSettings.LatencyMode;
         try
         {
@@ -312,14 +320,14 @@ internal static class BenchProgram
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
             GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
             var warm = urls.Select((_, n) => PacedRequests(n, "paced-warm", (int)(rate * PacedWarmUp.TotalSeconds))).ToList();
-            await Task.WhenAll(urls.Select((url, n) => Paced.RunAsync(senders[n], url, warm[n], rate, PacedWarmUp)));
+            await Task.WhenAll(urls.Select((_, n) => senders[n].RunAsync(warm[n], rate, PacedWarmUp)));
             await WaitForEmptyInboxAsync(database);
             var rounds = new List<(WrkResult Load, DrainResult Drain)>();
             for (var round = 1; round <= steadyRounds; round++)
             {
                 var requests = urls.Select((_, n) => PacedRequests(n, $"paced{round}", paced)).ToList();
                 rounds.Add(await MeasureInboxAsync(database, () => Traced($"steady-{round}", async () =>
-                    WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Paced.RunAsync(senders[n], url, requests[n], rate, options.Duration)))))));
+                    WrkResult.Sum(await Task.WhenAll(urls.Select((_, n) => senders[n].RunAsync(requests[n], rate, options.Duration)))))));
             }
 
             var median = rounds.OrderBy(r => r.Load.P99Ms).ElementAt(rounds.Count / 2);
@@ -328,7 +336,10 @@ internal static class BenchProgram
         finally
         {
             GCSettings.LatencyMode = latencyMode;
-            senders.ForEach(s => s.Dispose());
+            foreach (var sender in senders)
+            {
+                await sender.DisposeAsync();
+            }
         }
     }
 
