@@ -157,9 +157,11 @@ internal sealed class Report(BenchOptions options)
             md.AppendLine("Where it stops growing:");
             md.AppendLine();
             md.AppendLine("- **Database writes per webhook.** A `message.new` costs PostgreSQL one inbox insert (grouped with the others");
-            md.AppendLine("  that arrived meanwhile), one update of its inbox row, its share of one `UPDATE … FROM (VALUES …)` of the chats'");
-            md.AppendLine("  last messages per batch, and one outbox insert per push. Instances add receivers and processors but not database");
-            md.AppendLine("  capacity: past a few thousand events per second per core of PostgreSQL, the next step is a bigger database");
+            md.AppendLine("  that arrived meanwhile), two updates of its inbox row (the claim's lease, written beside the old row version");
+            md.AppendLine("  without new index entries, and \"processed\"), its share of one `UPDATE … FROM (VALUES …)` of the chats' last");
+            md.AppendLine("  messages per batch, and one outbox insert per push: the CPU tables above give what that costs PostgreSQL per");
+            md.AppendLine("  webhook. Instances add receivers and processors but not database capacity: past a few thousand events per");
+            md.AppendLine("  second per core of PostgreSQL, the next step is a bigger database");
             md.AppendLine("  server (the inbox, outbox and appointments tables are the write load), then partitioning the inbox by channel.");
             md.AppendLine("- **Stream's own limits, per minute for the whole app:** upsert users 300, send message 1,000 (query channels 10,000).");
             md.AppendLine("  The service calls Stream only when something changes: a user is upserted when new to Stream or renamed (it");
