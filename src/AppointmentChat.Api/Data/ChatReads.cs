@@ -403,9 +403,9 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
 /// PostgreSQL: the reads have a small pool of their own, multiplexed: Npgsql writes the commands of concurrent
 /// requests together onto a few connections and reads their results back in order, so a burst of reads costs a
 /// few system calls and backend wake-ups instead of one round trip each (measured: PostgreSQL's CPU per opened
-/// chat 110 → 35 µs, bench/findings.md). A read changes no session state, so connections are not reset when
-/// returned. Npgsql prepares each statement automatically after a few uses (Max Auto Prepare). EF Core keeps the
-/// unmultiplexed data source for every write and transaction.
+/// chat 110 → 35 µs, bench/findings.md). Like every connection of the service's, they are not reset when returned
+/// (<see cref="DatabaseOptionsSetup.DefaultNoResetOnClose"/>). Npgsql prepares each statement automatically after a
+/// few uses (Max Auto Prepare). EF Core keeps the unmultiplexed data source for every write and transaction.
 /// </summary>
 internal sealed class PostgresChatReads(NpgsqlDataSource dataSource) : ChatReads(fixedLimit: null), IDisposable, IAsyncDisposable
 {
@@ -423,10 +423,10 @@ internal sealed class PostgresChatReads(NpgsqlDataSource dataSource) : ChatReads
     /// </summary>
     private const string GenericPlans = "-c plan_cache_mode=force_generic_plan";
 
-    /// <summary>The reads' connection string: the service's, multiplexed, without reset on return, at most <see cref="MaxConnections"/>.</summary>
+    /// <summary>The reads' connection string: the service's, multiplexed, at most <see cref="MaxConnections"/>, with generic plans.</summary>
     public static string ConnectionString(string connectionString)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Multiplexing = true, NoResetOnClose = true };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Multiplexing = true };
         builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, MaxConnections);
         if (builder.MinPoolSize > builder.MaxPoolSize)
         {

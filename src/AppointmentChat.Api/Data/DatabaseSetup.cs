@@ -43,6 +43,15 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFol
     /// </summary>
     public const int DefaultMaxAutoPrepare = 64;
 
+    /// <summary>
+    /// Pooled connections are not reset when returned, unless DATABASE_URL says otherwise. The reset (<c>DISCARD ALL</c>,
+    /// or five statements when statements are prepared) clears session state, and the service keeps none: no SET,
+    /// LISTEN, advisory lock, cursor or temporary table (EF Core's migration lock is a LOCK TABLE inside its
+    /// transaction). It cost PostgreSQL those statements on every use, which the webhook path makes thousands of times
+    /// a second (bench/findings.md).
+    /// </summary>
+    public const bool DefaultNoResetOnClose = true;
+
     public void Configure(DatabaseOptions options)
     {
         var url = configuration["DATABASE_URL"];
@@ -80,6 +89,11 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFol
                 keywords.MaxAutoPrepare = DefaultMaxAutoPrepare;
             }
 
+            if (!url.Contains("reset on close", StringComparison.OrdinalIgnoreCase) && !url.Contains("noresetonclose", StringComparison.OrdinalIgnoreCase))
+            {
+                keywords.NoResetOnClose = DefaultNoResetOnClose;
+            }
+
             return keywords.ConnectionString;
         }
 
@@ -88,6 +102,7 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFol
         {
             MaxPoolSize = DefaultMaxPoolSize,
             MaxAutoPrepare = DefaultMaxAutoPrepare,
+            NoResetOnClose = DefaultNoResetOnClose,
             Host = uri.Host,
             Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
             Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')) is { Length: > 0 } db ? db : null,
@@ -138,7 +153,7 @@ internal static class DatabaseSetup
         services.AddDbContextPool<SqliteChatDbContext>((sp, options) =>
             options.UseSqlite(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).AddInterceptors(spans, busyTimeout));
         // One PostgreSQL connection pool for EF Core; the hot reads have their own (PostgresChatReads).
-        services.AddSingleton(sp => NpgsqlDataSource.Create(WithoutReset(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString)));
+        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
         services.AddDbContextPool<PostgresChatDbContext>((sp, options) =>
             options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).AddInterceptors(spans));
         services.AddScoped<ChatDbContext>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
@@ -155,15 +170,6 @@ internal static class DatabaseSetup
         });
         return builder;
     }
-
-    /// <summary>
-    /// A pooled connection is not reset when returned. The reset (<c>DISCARD ALL</c>, or five statements when
-    /// statements are prepared) clears session state, and the service keeps none: no SET, LISTEN, advisory lock,
-    /// cursor or temporary table (EF Core's migration lock is a LOCK TABLE inside its transaction). It cost
-    /// PostgreSQL those statements on every use, which the webhook path makes thousands of times a second.
-    /// </summary>
-    internal static string WithoutReset(string connectionString) =>
-        new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
 
     /// <summary>Applies pending migrations (EF Core serialises concurrent instances with its migration lock).</summary>
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)

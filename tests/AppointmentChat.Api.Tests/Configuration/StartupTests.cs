@@ -142,11 +142,11 @@ public sealed class StartupTests : IAsyncLifetime
 public sealed class DatabaseUrlTests
 {
     [Theory]
-    [InlineData("postgres://chat:p%40ss@db.internal:6543/appointments?sslmode=require", "Host=db.internal;Port=6543;Database=appointments;Username=chat;Password=p@ss;SSL Mode=Require;Maximum Pool Size=20;Max Auto Prepare=64")]
-    [InlineData("postgresql://chat@localhost/appointments", "Host=localhost;Port=5432;Database=appointments;Username=chat;Maximum Pool Size=20;Max Auto Prepare=64")]
-    [InlineData("postgres://chat@localhost/appointments?Maximum%20Pool%20Size=50&Max%20Auto%20Prepare=0", "Host=localhost;Port=5432;Database=appointments;Username=chat;Maximum Pool Size=50;Max Auto Prepare=0")]
-    [InlineData("Host=db;Database=appointments;Username=chat;Password=x", "Host=db;Database=appointments;Username=chat;Password=x;Maximum Pool Size=20;Max Auto Prepare=64")]
-    [InlineData("Host=db;Database=appointments;Maximum Pool Size=5;Max Auto Prepare=0", "Host=db;Database=appointments;Maximum Pool Size=5;Max Auto Prepare=0")]
+    [InlineData("postgres://chat:p%40ss@db.internal:6543/appointments?sslmode=require", "Host=db.internal;Port=6543;Database=appointments;Username=chat;Password=p@ss;SSL Mode=Require;Maximum Pool Size=20;Max Auto Prepare=64;No Reset On Close=true")]
+    [InlineData("postgresql://chat@localhost/appointments", "Host=localhost;Port=5432;Database=appointments;Username=chat;Maximum Pool Size=20;Max Auto Prepare=64;No Reset On Close=true")]
+    [InlineData("postgres://chat@localhost/appointments?Maximum%20Pool%20Size=50&Max%20Auto%20Prepare=0&No%20Reset%20On%20Close=false", "Host=localhost;Port=5432;Database=appointments;Username=chat;Maximum Pool Size=50;Max Auto Prepare=0;No Reset On Close=false")]
+    [InlineData("Host=db;Database=appointments;Username=chat;Password=x", "Host=db;Database=appointments;Username=chat;Password=x;Maximum Pool Size=20;Max Auto Prepare=64;No Reset On Close=true")]
+    [InlineData("Host=db;Database=appointments;Maximum Pool Size=5;Max Auto Prepare=0;No Reset On Close=false", "Host=db;Database=appointments;Maximum Pool Size=5;Max Auto Prepare=0;No Reset On Close=false")]
     public void DatabaseUrlIsAcceptedInUrlAndKeywordForm(string url, string expected)
     {
         var actual = new Npgsql.NpgsqlConnectionStringBuilder(DatabaseOptionsSetup.PostgresConnectionString(url));
@@ -155,13 +155,13 @@ public sealed class DatabaseUrlTests
     }
 
     [Theory]
-    [InlineData("Host=db;Database=appointments;SSL Mode=Require;Maximum Pool Size=20;Max Auto Prepare=64",
+    [InlineData("Host=db;Database=appointments;SSL Mode=Require",
         "Host=db;Database=appointments;SSL Mode=Require;Maximum Pool Size=6;Max Auto Prepare=64;Multiplexing=true;No Reset On Close=true;Options=-c plan_cache_mode=force_generic_plan")]
     [InlineData("Host=db;Database=appointments;Maximum Pool Size=2;Minimum Pool Size=4;Options=-c search_path=chat",
-        "Host=db;Database=appointments;Maximum Pool Size=2;Minimum Pool Size=2;Multiplexing=true;No Reset On Close=true;Options=-c search_path=chat -c plan_cache_mode=force_generic_plan")]
-    public void TheChatReadsUseTheServiceConnectionMultiplexedOnAFewConnectionsWithGenericPlans(string service, string expected)
+        "Host=db;Database=appointments;Maximum Pool Size=2;Minimum Pool Size=2;Max Auto Prepare=64;Multiplexing=true;No Reset On Close=true;Options=-c search_path=chat -c plan_cache_mode=force_generic_plan")]
+    public void TheChatReadsUseTheServiceConnectionMultiplexedOnAFewConnectionsWithGenericPlans(string databaseUrl, string expected)
     {
-        var actual = new Npgsql.NpgsqlConnectionStringBuilder(PostgresChatReads.ConnectionString(service));
+        var actual = new Npgsql.NpgsqlConnectionStringBuilder(PostgresChatReads.ConnectionString(DatabaseOptionsSetup.PostgresConnectionString(databaseUrl)));
 
         Assert.True(new Npgsql.NpgsqlConnectionStringBuilder(expected).EquivalentTo(actual), actual.ConnectionString);
     }
