@@ -10,7 +10,10 @@ namespace AppointmentChat.Bench;
 /// <summary>Options of <c>bench/run</c>.</summary>
 internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[] Databases, bool Scaling, string[] Scenarios, bool Trace, string Root)
 {
-    public static readonly string[] AllScenarios = ["token", "open", "list", "webhooks"];
+    public static readonly string[] AllScenarios = ["token", "open", "list", "webhooks", "scaling"];
+
+    /// <summary>The scenarios run against each database; "scaling" is the 1-, 2- and 3-instance runs on PostgreSQL.</summary>
+    public bool RunsPerDatabase => Scenarios.Any(s => s != "scaling");
 
     public bool Runs(string scenario) => Scenarios.Contains(scenario);
 
@@ -41,7 +44,7 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
 
                     i++;
                     break;
-                default: throw new ArgumentException($"Unknown option {args[i]}; use --duration <s> --connections <n> --db sqlite|postgres|both --scenarios token,open,list,webhooks --no-scaling --trace");
+                default: throw new ArgumentException($"Unknown option {args[i]}; use --duration <s> --connections <n> --db sqlite|postgres|both --scenarios token,open,list,webhooks,scaling --no-scaling --trace");
             }
         }
 
@@ -51,7 +54,7 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
             root = root.Parent;
         }
 
-        return new BenchOptions(duration, connections, databases, scaling && databases.Contains("postgres") && scenarios.Length == AllScenarios.Length, scenarios, trace, root?.FullName ?? throw new InvalidOperationException("Run from inside the repository."));
+        return new BenchOptions(duration, connections, databases, scaling && databases.Contains("postgres") && scenarios.Contains("scaling"), scenarios, trace, root?.FullName ?? throw new InvalidOperationException("Run from inside the repository."));
     }
 }
 
@@ -70,7 +73,7 @@ internal static class BenchProgram
 
             await using var ceiling = await Ceiling.StartAsync(options, work);
             report.Ceiling = ceiling.Result;
-            foreach (var database in options.Databases)
+            foreach (var database in options.RunsPerDatabase ? options.Databases : [])
             {
                 report.Runs.Add(await ScenariosAsync(options, database, work, ceiling));
             }

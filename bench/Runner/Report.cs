@@ -150,7 +150,8 @@ internal sealed class Report(BenchOptions options)
             md.AppendLine();
             md.AppendLine($"On one machine more instances cannot add CPU: three instances answered tokens at {F(three.Token.RequestsPerSecond / one.Token.RequestsPerSecond, "F2")}× the rate of one and");
             md.AppendLine($"acknowledged webhooks at {F(three.Webhooks.Saturated.RequestsPerSecond / one.Webhooks.Saturated.RequestsPerSecond, "F2")}× — the two cores were already busy with one instance, wrk and PostgreSQL. What the runs show is");
-            md.AppendLine("that instances share the work correctly (each webhook processed once, by whichever instance claims it) and that nothing");
+            md.AppendLine("that instances share the work correctly (each webhook processed once, by whichever instance claims it; claims of the");
+            md.AppendLine("inbox pass over the events another instance is claiming, so the backlog at the end stays small) and that nothing");
             md.AppendLine("in an instance limits the next: the token path touches neither the database nor the network, so on separate machines");
             md.AppendLine("it grows with the number of instances (the ceiling run gives one machine's share); rate limits are shared through Redis.");
             md.AppendLine();

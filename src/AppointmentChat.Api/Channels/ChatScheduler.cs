@@ -60,6 +60,8 @@ internal sealed partial class ChatScheduler(
         return await Leases.ClaimAsync(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().Appointments,
             scope.ServiceProvider.GetRequiredService<SqliteWriteGate>(),
+            // Appointments are locked by ordinary writes too (a chat opened, a message recorded): wait for those.
+            LockedRows.Wait,
             a => a.ChatSyncDue <= now && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now),
             a => a.Id,
             a => a.ChatSyncDue,

@@ -150,12 +150,13 @@ internal static class DatabaseSetup
         // Both are registered; the configured provider decides which one ChatDbContext resolves to.
         var spans = new Operations.DatabaseSpans();
         var busyTimeout = new SqliteBusyTimeout();
+        var rowLocks = new RowLocks();
         services.AddDbContextPool<SqliteChatDbContext>((sp, options) =>
             options.UseSqlite(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString).AddInterceptors(spans, busyTimeout));
         // One PostgreSQL connection pool for EF Core; the hot reads have their own (PostgresChatReads).
         services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
         services.AddDbContextPool<PostgresChatDbContext>((sp, options) =>
-            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).AddInterceptors(spans));
+            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).AddInterceptors(spans, rowLocks));
         services.AddScoped<ChatDbContext>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
         {
             DatabaseProvider.Postgres => sp.GetRequiredService<PostgresChatDbContext>(),

@@ -65,6 +65,7 @@ internal sealed partial class PushDispatcher(
         return await Leases.ClaimAsync(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().Notifications,
             scope.ServiceProvider.GetRequiredService<SqliteWriteGate>(),
+            LockedRows.Skip,
             n => n.Status == NotificationStatus.Pending && n.NextAttemptAt <= now && (n.LeaseUntil == null || n.LeaseUntil < now),
             n => n.Id,
             n => n.Id,

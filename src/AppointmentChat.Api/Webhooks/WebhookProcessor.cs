@@ -76,6 +76,7 @@ internal sealed partial class WebhookProcessor(
         return await Leases.ClaimAsync(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().InboxEvents,
             writeGate,
+            LockedRows.Skip,
             e => e.Status == InboxStatus.Pending && e.NextAttemptAt <= now && (e.LeaseUntil == null || e.LeaseUntil < now),
             e => e.Id,
             // Due order, which for new events is arrival order: it walks the (Status, NextAttemptAt) index and stops
