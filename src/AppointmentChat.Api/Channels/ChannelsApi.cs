@@ -179,11 +179,7 @@ internal static class ChannelsApi
         }
         else
         {
-            // Two index-ordered reads, one per membership, merged: each costs a page, however many chats exist. Started
-            // together, so that on PostgreSQL both go out in one write (the reads are multiplexed).
-            var asOwner = PageAsync(ChatMembership.PetOwner, caller.Id);
-            var asVet = PageAsync(ChatMembership.Vet, caller.Id);
-            page = [.. (await asOwner).Concat(await asVet).OrderByDescending(a => a.LastActivityAt).ThenByDescending(a => a.AppointmentId, StringComparer.Ordinal).Take(limit + 1)];
+            page = await PageAsync(ChatMembership.Either, caller.Id);
         }
 
         var more = page.Count > limit;

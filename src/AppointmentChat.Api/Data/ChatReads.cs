@@ -11,11 +11,12 @@ using SQLitePCL;
 
 namespace AppointmentChat.Api.Data;
 
-/// <summary>Whose chats a list is: the chats someone is a member of as pet owner or vet, or an organisation's.</summary>
+/// <summary>Whose chats a list is: the chats someone is a member of as pet owner, as vet or as either, or an organisation's.</summary>
 internal enum ChatMembership
 {
     PetOwner,
     Vet,
+    Either,
     Organisation,
 }
 
@@ -62,10 +63,15 @@ internal abstract class ChatReads
     /// largest page and reading stops at the page's size; SQLite produces rows as they are read, so none past
     /// the page is computed.
     /// </param>
-    protected ChatReads(int? fixedLimit)
+    /// <param name="eitherInOneStatement">
+    /// Whether a member's chats on either side are one statement (PostgreSQL: a merge of the two index range reads,
+    /// one round trip and one execution instead of two), or two whose rows are merged here (SQLite: given the two
+    /// reads as one statement, it sorted every chat of the member in a temporary B-tree).
+    /// </param>
+    protected ChatReads(int? fixedLimit, bool eitherInOneStatement)
     {
         _fixedLimit = fixedLimit;
-        _listSql = BuildListSql(fixedLimit is { } limit ? FormattableString.Invariant($"LIMIT {limit}") : "LIMIT @take");
+        _listSql = BuildListSql(fixedLimit is { } limit ? FormattableString.Invariant($"LIMIT {limit}") : "LIMIT @take", eitherInOneStatement);
     }
 
     /// <summary>The chat facts of an appointment, by id; null if there is no such appointment.</summary>
@@ -90,7 +96,21 @@ internal abstract class ChatReads
     /// appointment id, descending), after <paramref name="after"/> if given: one index range read, however many
     /// chats are stored.
     /// </summary>
-    public Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, ChatStatus? status, ChannelCursor? after, int take, CancellationToken cancellationToken)
+    public async Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, ChatStatus? status, ChannelCursor? after, int take, CancellationToken cancellationToken)
+    {
+        if (membership == ChatMembership.Either && !_listSql.ContainsKey((membership, status is not null, after is not null)))
+        {
+            // Two index-ordered reads, one per side, merged: each costs a page, however many chats exist. A user is never
+            // both sides of one appointment, so no chat is in both.
+            var asOwner = ListAsync(ChatMembership.PetOwner, memberId, status, after, take, cancellationToken);
+            var asVet = ListAsync(ChatMembership.Vet, memberId, status, after, take, cancellationToken);
+            return [.. (await asOwner).Concat(await asVet).OrderByDescending(a => a.LastActivityAt).ThenByDescending(a => a.AppointmentId, StringComparer.Ordinal).Take(take)];
+        }
+
+        return await ReadListAsync(membership, memberId, status, after, take, cancellationToken);
+    }
+
+    private Task<List<ChatListRow>> ReadListAsync(ChatMembership membership, string memberId, ChatStatus? status, ChannelCursor? after, int take, CancellationToken cancellationToken)
     {
         List<SqlParameter> parameters = [new("member", memberId)];
         if (_fixedLimit is null)
@@ -156,34 +176,46 @@ internal abstract class ChatReads
         DateTimeOffset? InstantOrNull(int column);
     }
 
-    private static Dictionary<(ChatMembership, bool, bool), string> BuildListSql(string limit)
+    private static Dictionary<(ChatMembership, bool, bool), string> BuildListSql(string limit, bool eitherInOneStatement)
     {
-        var queries = new Dictionary<(ChatMembership, bool, bool), string>();
-        foreach (var membership in Enum.GetValues<ChatMembership>())
-        {
-            var column = membership switch
-            {
-                ChatMembership.PetOwner => "PetOwnerId",
-                ChatMembership.Vet => "VetId",
-                _ => "OrganisationId",
-            };
+        // The pet owner's name is chosen in SQL: as Stream last reported it (user.updated), else as the PMS gave it.
+        const string listed = """
+            a."Id", a."ChannelId", a."PetOwnerId", a."VetId", COALESCE(u."Name", a."PetOwnerName"), a."LastMessageText",
+                   a."LastMessageAt", a."ChatStatus", a."StartsAt", a."DurationMinutes", a."ChatActivationMinutes", a."LastActivityAt"
+            """;
+        const string order = "ORDER BY a.\"LastActivityAt\" DESC, a.\"Id\" DESC ";
+        const string columns = """
+            a."Id", a."ChannelId", a."PetOwnerId", a."VetId", a."PetOwnerName", a."LastMessageText",
+                   a."LastMessageAt", a."ChatStatus", a."StartsAt", a."DurationMinutes", a."ChatActivationMinutes", a."LastActivityAt"
+            """;
 
-            foreach (var byStatus in new[] { false, true })
+        // The chats of one membership column, newest first: the partial indexes ix_chats_by_* are (member, LastActivityAt,
+        // Id) where ChannelId IS NOT NULL, and the row-value comparison lets the database seek straight to the cursor.
+        string Chats(string column, bool byStatus, bool byCursor, string selected, string from)
+        {
+            var sql = new StringBuilder().Append(CultureInfo.InvariantCulture, $"SELECT {selected}\nFROM {from}");
+            sql.Append(CultureInfo.InvariantCulture, $"\nWHERE a.\"ChannelId\" IS NOT NULL AND a.\"{column}\" = @member");
+            sql.Append(byStatus ? " AND a.\"ChatStatus\" = @status" : "");
+            sql.Append(byCursor ? " AND (a.\"LastActivityAt\", a.\"Id\") < (@after_at, @after_id)" : "");
+            return sql.Append('\n').Append(order).Append(limit).ToString();
+        }
+
+        const string joined = "appointments a LEFT JOIN chat_users u ON u.\"Id\" = a.\"PetOwnerId\"";
+        var queries = new Dictionary<(ChatMembership, bool, bool), string>();
+        foreach (var byStatus in new[] { false, true })
+        {
+            foreach (var byCursor in new[] { false, true })
             {
-                foreach (var byCursor in new[] { false, true })
+                queries[(ChatMembership.PetOwner, byStatus, byCursor)] = Chats("PetOwnerId", byStatus, byCursor, listed, joined);
+                queries[(ChatMembership.Vet, byStatus, byCursor)] = Chats("VetId", byStatus, byCursor, listed, joined);
+                queries[(ChatMembership.Organisation, byStatus, byCursor)] = Chats("OrganisationId", byStatus, byCursor, listed, joined);
+                if (eitherInOneStatement)
                 {
-                    // The partial indexes ix_chats_by_* are (member, LastActivityAt, Id) where ChannelId IS NOT NULL:
-                    // the row-value comparison lets the database seek straight to the cursor.
-                    var sql = new StringBuilder("""
-                        SELECT a."Id", a."ChannelId", a."PetOwnerId", a."VetId", COALESCE(u."Name", a."PetOwnerName"), a."LastMessageText",
-                               a."LastMessageAt", a."ChatStatus", a."StartsAt", a."DurationMinutes", a."ChatActivationMinutes", a."LastActivityAt"
-                        FROM appointments a LEFT JOIN chat_users u ON u."Id" = a."PetOwnerId"
-                        """);
-                    sql.Append(CultureInfo.InvariantCulture, $"\nWHERE a.\"ChannelId\" IS NOT NULL AND a.\"{column}\" = @member");
-                    sql.Append(byStatus ? " AND a.\"ChatStatus\" = @status" : "");
-                    sql.Append(byCursor ? " AND (a.\"LastActivityAt\", a.\"Id\") < (@after_at, @after_id)" : "");
-                    sql.Append("\nORDER BY a.\"LastActivityAt\" DESC, a.\"Id\" DESC ").Append(limit);
-                    queries[(membership, byStatus, byCursor)] = sql.ToString();
+                    // Each side a page read from its own index; the database merges the two ordered reads, joins the names of
+                    // the page's rows only, and stops after a page.
+                    var sides = $"({Chats("PetOwnerId", byStatus, byCursor, columns, "appointments a")})\nUNION ALL\n({Chats("VetId", byStatus, byCursor, columns, "appointments a")})";
+                    queries[(ChatMembership.Either, byStatus, byCursor)] =
+                        $"SELECT {listed}\nFROM ({sides}) a LEFT JOIN chat_users u ON u.\"Id\" = a.\"PetOwnerId\"\n{order}{limit}";
                 }
             }
         }
@@ -203,7 +235,7 @@ internal readonly record struct SqlParameter(string Name, object Value);
 /// columns, and Microsoft.Data.Sqlite's checks around every value (its type, then the value) cost more than
 /// reading it (65 → 48 µs a list, bench/findings.md).
 /// </summary>
-internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatReads(fixedLimit: ChannelsApi.MaxPageSize + 1), IDisposable
+internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatReads(fixedLimit: ChannelsApi.MaxPageSize + 1, eitherInOneStatement: false), IDisposable
 {
     /// <summary>Connections kept between reads; a read runs synchronously, so few are ever in use at once.</summary>
     private static readonly int MaxIdle = Math.Max(4, Environment.ProcessorCount * 2);
@@ -407,7 +439,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
 /// (<see cref="DatabaseOptionsSetup.DefaultNoResetOnClose"/>). Npgsql prepares each statement automatically after a
 /// few uses (Max Auto Prepare). EF Core keeps the unmultiplexed data source for every write and transaction.
 /// </summary>
-internal sealed class PostgresChatReads(NpgsqlDataSource dataSource) : ChatReads(fixedLimit: null), IDisposable, IAsyncDisposable
+internal sealed class PostgresChatReads(NpgsqlDataSource dataSource) : ChatReads(fixedLimit: null, eitherInOneStatement: true), IDisposable, IAsyncDisposable
 {
     /// <summary>
     /// Connections of the read pool unless DATABASE_URL allows fewer: multiplexed, each carries many reads at once,

@@ -147,6 +147,47 @@ public abstract class ChannelListTests(StackFixture fixture)
     }
 
     [Fact]
+    public async Task APersonOnBothSidesPagesThroughAllTheirChatsInOneActivityOrder()
+    {
+        var stack = await fixture.StackAsync();
+        var person = Ids.New("person"); // a vet who also brings their own pet
+        var now = DateTimeOffset.UtcNow;
+        var expected = new List<string>();
+        for (var i = 0; i < 9; i++)
+        {
+            // Sides alternate irregularly and two chats share each activity time, so the pages have to merge both sides by
+            // time, then by id.
+            var scenario = i % 3 == 0 ? Scenario.New() with { PetOwnerId = person } : Scenario.New() with { VetId = person };
+            expected.Add((await ChatAsync(stack, scenario, now.AddMinutes(-10 - (i / 2)), $"m{i}")).AppointmentId);
+        }
+
+        var ordered = expected.Select((id, i) => (id, at: i / 2)).OrderBy(x => x.at).ThenByDescending(x => x.id, StringComparer.Ordinal).Select(x => x.id).ToList();
+        var client = stack.App.ClientFor(person);
+        // Each chat as the one-sided lists show it.
+        var bySide = new Dictionary<string, string>();
+        foreach (var role in new[] { "vet", "pet-owner" })
+        {
+            foreach (var chat in (await ListAsync(client, "?limit=100&role=" + role)).GetProperty("channels").EnumerateArray())
+            {
+                bySide.Add(chat.GetProperty("appointmentId").GetString()!, chat.GetRawText());
+            }
+        }
+
+        var seen = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await ListAsync(client, "?limit=2" + (cursor is null ? "" : "&cursor=" + cursor));
+            Assert.All(page.GetProperty("channels").EnumerateArray(), c => Assert.Equal(bySide[c.GetProperty("appointmentId").GetString()!], c.GetRawText()));
+            seen.AddRange(Ids_(page));
+            cursor = page.TryGetProperty("nextCursor", out var next) ? next.GetString() : null;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(ordered, seen);
+    }
+
+    [Fact]
     public async Task AnAdminSeesTheirOrganisationsChatsAndNeverAnotherClinics()
     {
         var stack = await fixture.StackAsync();
