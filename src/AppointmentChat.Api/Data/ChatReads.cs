@@ -178,44 +178,41 @@ internal abstract class ChatReads
 
     private static Dictionary<(ChatMembership, bool, bool), string> BuildListSql(string limit, bool eitherInOneStatement)
     {
-        // The pet owner's name is chosen in SQL: as Stream last reported it (user.updated), else as the PMS gave it.
-        const string listed = """
-            a."Id", a."ChannelId", a."PetOwnerId", a."VetId", COALESCE(u."Name", a."PetOwnerName"), a."LastMessageText",
-                   a."LastMessageAt", a."ChatStatus", a."StartsAt", a."DurationMinutes", a."ChatActivationMinutes", a."LastActivityAt"
-            """;
-        const string order = "ORDER BY a.\"LastActivityAt\" DESC, a.\"Id\" DESC ";
-        const string columns = """
-            a."Id", a."ChannelId", a."PetOwnerId", a."VetId", a."PetOwnerName", a."LastMessageText",
-                   a."LastMessageAt", a."ChatStatus", a."StartsAt", a."DurationMinutes", a."ChatActivationMinutes", a."LastActivityAt"
-            """;
+        const string order = "ORDER BY \"LastActivityAt\" DESC, \"Id\" DESC ";
 
         // The chats of one membership column, newest first: the partial indexes ix_chats_by_* are (member, LastActivityAt,
-        // Id) where ChannelId IS NOT NULL, and the row-value comparison lets the database seek straight to the cursor.
-        string Chats(string column, bool byStatus, bool byCursor, string selected, string from)
+        // Id) where ChannelId IS NOT NULL, and the row-value comparison lets the database seek straight to the cursor. The
+        // pet owner's name is chosen in SQL: as Stream last reported it (user.updated), else as the PMS gave it.
+        static string Chats(string column, bool byStatus, bool byCursor, string limit)
         {
-            var sql = new StringBuilder().Append(CultureInfo.InvariantCulture, $"SELECT {selected}\nFROM {from}");
+            var sql = new StringBuilder("""
+                SELECT a."Id", a."ChannelId", a."PetOwnerId", a."VetId", COALESCE(u."Name", a."PetOwnerName") AS "PetOwnerName", a."LastMessageText",
+                       a."LastMessageAt", a."ChatStatus", a."StartsAt", a."DurationMinutes", a."ChatActivationMinutes", a."LastActivityAt"
+                FROM appointments a LEFT JOIN chat_users u ON u."Id" = a."PetOwnerId"
+                """);
             sql.Append(CultureInfo.InvariantCulture, $"\nWHERE a.\"ChannelId\" IS NOT NULL AND a.\"{column}\" = @member");
             sql.Append(byStatus ? " AND a.\"ChatStatus\" = @status" : "");
             sql.Append(byCursor ? " AND (a.\"LastActivityAt\", a.\"Id\") < (@after_at, @after_id)" : "");
-            return sql.Append('\n').Append(order).Append(limit).ToString();
+            return sql.Append("\nORDER BY a.\"LastActivityAt\" DESC, a.\"Id\" DESC ").Append(limit).ToString();
         }
 
-        const string joined = "appointments a LEFT JOIN chat_users u ON u.\"Id\" = a.\"PetOwnerId\"";
         var queries = new Dictionary<(ChatMembership, bool, bool), string>();
         foreach (var byStatus in new[] { false, true })
         {
             foreach (var byCursor in new[] { false, true })
             {
-                queries[(ChatMembership.PetOwner, byStatus, byCursor)] = Chats("PetOwnerId", byStatus, byCursor, listed, joined);
-                queries[(ChatMembership.Vet, byStatus, byCursor)] = Chats("VetId", byStatus, byCursor, listed, joined);
-                queries[(ChatMembership.Organisation, byStatus, byCursor)] = Chats("OrganisationId", byStatus, byCursor, listed, joined);
+                var asOwner = Chats("PetOwnerId", byStatus, byCursor, limit);
+                var asVet = Chats("VetId", byStatus, byCursor, limit);
+                queries[(ChatMembership.PetOwner, byStatus, byCursor)] = asOwner;
+                queries[(ChatMembership.Vet, byStatus, byCursor)] = asVet;
+                queries[(ChatMembership.Organisation, byStatus, byCursor)] = Chats("OrganisationId", byStatus, byCursor, limit);
                 if (eitherInOneStatement)
                 {
-                    // Each side a page read from its own index; the database merges the two ordered reads, joins the names of
-                    // the page's rows only, and stops after a page.
-                    var sides = $"({Chats("PetOwnerId", byStatus, byCursor, columns, "appointments a")})\nUNION ALL\n({Chats("VetId", byStatus, byCursor, columns, "appointments a")})";
-                    queries[(ChatMembership.Either, byStatus, byCursor)] =
-                        $"SELECT {listed}\nFROM ({sides}) a LEFT JOIN chat_users u ON u.\"Id\" = a.\"PetOwnerId\"\n{order}{limit}";
+                    // Each side exactly as above (its page read from its own index, the names joined row by row); the database
+                    // merges the two ordered results and stops after a page. With the join outside the two sides, PostgreSQL's
+                    // generic plan guessed a few rows from the LIMITs and joined them against a scan of every chat user
+                    // (bench/findings.md).
+                    queries[(ChatMembership.Either, byStatus, byCursor)] = $"SELECT * FROM (({asOwner})\nUNION ALL\n({asVet})) l\n{order}{limit}";
                 }
             }
         }
