@@ -86,6 +86,11 @@ internal sealed class BenchDatabase : IAsyncDisposable
                 await command.ExecuteNonQueryAsync();
             }
 
+            command.Parameters.Clear();
+            command.CommandText = RecordPetOwnersSql("CAST(strftime('%s', 'now') AS INTEGER) * 1000");
+            command.Parameters.AddWithValue("$first", Id(first));
+            command.Parameters.AddWithValue("$last", Id(first + count - 1));
+            await command.ExecuteNonQueryAsync();
             await transaction.CommitAsync();
             await new SqliteCommand("ANALYZE", connection).ExecuteNonQueryAsync();
 
@@ -138,9 +143,27 @@ internal sealed class BenchDatabase : IAsyncDisposable
                 await writer.CompleteAsync();
             }
 
-            await new NpgsqlCommand("ANALYZE appointments", connection).ExecuteNonQueryAsync();
+            await using (var users = new NpgsqlCommand(RecordPetOwnersSql("now()").Replace('$', '@'), connection))
+            {
+                users.Parameters.AddWithValue("first", Id(first));
+                users.Parameters.AddWithValue("last", Id(first + count - 1));
+                users.CommandTimeout = 600;
+                await users.ExecuteNonQueryAsync();
+            }
+
+            await new NpgsqlCommand("ANALYZE appointments; ANALYZE chat_users", connection).ExecuteNonQueryAsync();
         }
     }
+
+    /// <summary>
+    /// The seeded chats' pet owners as the service records them when it creates a chat, with the name Stream reported:
+    /// the list joins every row to its pet owner's record, and with none stored that join would find nothing.
+    /// </summary>
+    private static string RecordPetOwnersSql(string now) => $"""
+        INSERT INTO chat_users ("Id", "Name", "PushedName", "SyncedAt", "UpdatedAt")
+        SELECT "PetOwnerId", 'Owner (from Stream)', 'Owner', {now}, {now} FROM appointments WHERE "Id" BETWEEN $first AND $last
+        ON CONFLICT ("Id") DO NOTHING
+        """;
 
     public static string Id(int i) => $"bench-{i:D7}";
 
