@@ -49,6 +49,7 @@ internal static class Leases
         CancellationToken cancellationToken)
         where T : class
     {
+        void Lease(Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<T> set) => set.SetProperty(leaseUntil, until).SetProperty(leaseOwner, PollingWorker.InstanceId);
         var db = rows.GetService<ICurrentDbContext>().Context;
         if (whenLocked == LockedRows.Skip && db is Data.PostgresChatDbContext)
         {
@@ -58,7 +59,7 @@ internal static class Leases
             if (batch.Count > 0)
             {
                 await rows.Where(KeyIn(key, batch))
-                    .ExecuteUpdateAsync(set => set.SetProperty(leaseUntil, until).SetProperty(leaseOwner, PollingWorker.InstanceId), cancellationToken);
+                    .ExecuteUpdateAsync(Lease, cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);
@@ -75,7 +76,7 @@ internal static class Leases
         using (await gate.EnterAsync(cancellationToken))
         {
             taken = await rows.Where(claimable).Where(KeyIn(key, candidates))
-                .ExecuteUpdateAsync(set => set.SetProperty(leaseUntil, until).SetProperty(leaseOwner, PollingWorker.InstanceId), cancellationToken);
+                .ExecuteUpdateAsync(Lease, cancellationToken);
         }
 
         if (taken == candidates.Count)
