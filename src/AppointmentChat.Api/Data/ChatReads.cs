@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Channels;
@@ -240,7 +241,11 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
     /// <summary>Most recently used on top, so the connections in use keep warm caches; lock-free (a bag's steals took locks).</summary>
     private readonly ConcurrentStack<ReadConnection> _idle = new();
     private int _idleCount;
-    private readonly string _connectionString = new SqliteConnectionStringBuilder(options.Value.ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ToString();
+    private readonly string _connectionString = new SqliteConnectionStringBuilder(options.Value.ConnectionString)
+    {
+        Mode = SqliteOpenMode.ReadOnly,
+        Pooling = false, // only opened to find the database's file (ReadConnection), then closed
+    }.ToString();
     private bool _disposed;
 
     protected override async Task<T> QueryAsync<T>(string sql, IReadOnlyList<SqlParameter> parameters, Func<IResultRows, ValueTask<T>> read, CancellationToken cancellationToken)
@@ -310,17 +315,41 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
         /// </summary>
         private const string MemoryMapPragma = "PRAGMA mmap_size = 1073741824;";
 
-        private readonly SqliteConnection _connection;
+        private readonly sqlite3 _database;
         private readonly Dictionary<string, Statement> _statements = new(StringComparer.Ordinal);
 
+        /// <summary>
+        /// Opens the file Microsoft.Data.Sqlite resolves the connection string to (its path rules), read-only and without
+        /// SQLite's per-connection mutex: a read connection is only ever used by the one read that took it from the pool,
+        /// and in SQLite's default serialised mode every call — ~700 a list, one or two per value — locked and unlocked it
+        /// (bench/findings.md).
+        /// </summary>
         public ReadConnection(string connectionString)
         {
-            _connection = new SqliteConnection(connectionString);
-            _connection.Open();
-            SqliteBusyTimeout.Apply(_connection);
-            using var command = _connection.CreateCommand();
-            command.CommandText = MemoryMapPragma;
-            command.ExecuteNonQuery();
+            string file;
+            using (var resolved = new SqliteConnection(connectionString))
+            {
+                resolved.Open();
+                file = raw.sqlite3_db_filename(resolved.Handle!, "main").utf8_to_string();
+                Native.EnsureSameLibrary();
+            }
+
+            if (string.IsNullOrEmpty(file))
+            {
+                throw new InvalidOperationException("The SQLite reads need a database file; the connection string names none.");
+            }
+
+            var opened = raw.sqlite3_open_v2(file, out _database, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, null);
+            try
+            {
+                Check(opened, _database);
+                Check(raw.sqlite3_exec(_database, SqliteBusyTimeout.Pragma + MemoryMapPragma), _database);
+            }
+            catch
+            {
+                _database.Dispose();
+                throw;
+            }
         }
 
         /// <summary>The statement for <paramref name="sql"/>, prepared on its first use on this connection.</summary>
@@ -328,7 +357,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
         {
             if (!_statements.TryGetValue(sql, out var statement))
             {
-                statement = new Statement(_connection.Handle!, sql);
+                statement = new Statement(_database, sql);
                 _statements[sql] = statement;
             }
 
@@ -342,7 +371,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
                 statement.Dispose();
             }
 
-            _connection.Dispose();
+            _database.Dispose();
         }
     }
 
@@ -350,19 +379,23 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
     private sealed class Statement : IResultRows, IDisposable
     {
         private readonly sqlite3 _database;
-        private readonly sqlite3_stmt _handle;
+        private readonly sqlite3_stmt _statement;
+
+        /// <summary>The native statement, for the calls made per row and per value; valid until <see cref="Dispose"/>.</summary>
+        private readonly nint _handle;
 
         public Statement(sqlite3 database, string sql)
         {
             _database = database;
-            Check(raw.sqlite3_prepare_v2(database, sql, out _handle));
+            Check(raw.sqlite3_prepare_v2(database, sql, out _statement), database);
+            _handle = _statement.DangerousGetHandle();
         }
 
         public void Bind(IReadOnlyList<SqlParameter> parameters)
         {
             foreach (var parameter in parameters)
             {
-                var index = raw.sqlite3_bind_parameter_index(_handle, "@" + parameter.Name);
+                var index = raw.sqlite3_bind_parameter_index(_statement, "@" + parameter.Name);
                 if (index == 0)
                 {
                     throw new InvalidOperationException($"The statement has no parameter @{parameter.Name}.");
@@ -370,12 +403,12 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
 
                 Check(parameter.Value switch
                 {
-                    string text => raw.sqlite3_bind_text(_handle, index, text),
-                    int number => raw.sqlite3_bind_int64(_handle, index, number),
-                    long number => raw.sqlite3_bind_int64(_handle, index, number),
-                    DateTimeOffset instant => raw.sqlite3_bind_int64(_handle, index, instant.ToUnixTimeMilliseconds()),
+                    string text => raw.sqlite3_bind_text(_statement, index, text),
+                    int number => raw.sqlite3_bind_int64(_statement, index, number),
+                    long number => raw.sqlite3_bind_int64(_statement, index, number),
+                    DateTimeOffset instant => raw.sqlite3_bind_int64(_statement, index, instant.ToUnixTimeMilliseconds()),
                     _ => throw new ArgumentException($"@{parameter.Name}: {parameter.Value.GetType()} is not a type these reads bind.", nameof(parameters)),
-                });
+                }, _database);
             }
         }
 
@@ -383,48 +416,93 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
 
         private bool Read()
         {
-            var result = raw.sqlite3_step(_handle);
+            var result = Native.sqlite3_step(_handle);
             if (result == raw.SQLITE_ROW)
             {
                 return true;
             }
 
-            Check(result == raw.SQLITE_DONE ? raw.SQLITE_OK : result);
+            Check(result == raw.SQLITE_DONE ? raw.SQLITE_OK : result, _database);
             return false;
         }
 
         public string Text(int column) => TextOrNull(column) ?? throw NullIn(column);
 
-        public string? TextOrNull(int column) => raw.sqlite3_column_text(_handle, column).utf8_to_string();
+        /// <summary>SQLite gives a NULL value as a null pointer, any text (even empty) as UTF-8 of the given length.</summary>
+        public string? TextOrNull(int column)
+        {
+            var text = Native.sqlite3_column_text(_handle, column);
+            return text == 0 ? null : Marshal.PtrToStringUTF8(text, Native.sqlite3_column_bytes(_handle, column));
+        }
 
-        public int Int32(int column) => IsNull(column) ? throw NullIn(column) : raw.sqlite3_column_int(_handle, column);
+        public int Int32(int column) => checked((int)(Int64OrNull(column) ?? throw NullIn(column)));
 
         /// <summary>Instants are stored as Unix milliseconds (<see cref="SqliteChatDbContext"/>).</summary>
         public DateTimeOffset Instant(int column) => InstantOrNull(column) ?? throw NullIn(column);
 
         public DateTimeOffset? InstantOrNull(int column) =>
-            IsNull(column) ? null : DateTimeOffset.FromUnixTimeMilliseconds(raw.sqlite3_column_int64(_handle, column));
+            Int64OrNull(column) is { } milliseconds ? DateTimeOffset.FromUnixTimeMilliseconds(milliseconds) : null;
 
         /// <summary>Ready for the next run: the cursor rewound (ending the read transaction) and the values unbound.</summary>
         public void Reset()
         {
-            raw.sqlite3_reset(_handle);
-            raw.sqlite3_clear_bindings(_handle);
+            raw.sqlite3_reset(_statement);
+            raw.sqlite3_clear_bindings(_statement);
         }
 
-        public void Dispose() => _handle.Dispose();
+        public void Dispose() => _statement.Dispose();
 
-        private bool IsNull(int column) => raw.sqlite3_column_type(_handle, column) == raw.SQLITE_NULL;
-
-        private void Check(int result)
+        /// <summary>A NULL reads as 0, so only a 0 needs its type asked.</summary>
+        private long? Int64OrNull(int column)
         {
-            if (result != raw.SQLITE_OK)
-            {
-                SqliteException.ThrowExceptionForRC(result, _database);
-            }
+            var value = Native.sqlite3_column_int64(_handle, column);
+            return value == 0 && Native.sqlite3_column_type(_handle, column) == raw.SQLITE_NULL ? null : value;
         }
 
         private static InvalidOperationException NullIn(int column) => new($"Column {column} is null where the schema does not allow it.");
+    }
+
+    private static void Check(int result, sqlite3 database)
+    {
+        if (result != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(result, database);
+        }
+    }
+
+    /// <summary>
+    /// SQLite's calls made per row and per value, on the native statement. Through SQLitePCLRaw each call also took and
+    /// released a reference on the statement's SafeHandle — two interlocked operations around a call that reads a few
+    /// bytes, ~7 % of a list's CPU (bench/findings.md). The statement's SafeHandle still owns it and outlives every call.
+    /// </summary>
+    private static class Native
+    {
+        /// <summary>The library SQLitePCLRaw's e_sqlite3 provider loads, resolved the same way (the application's native assets).</summary>
+        private const string Library = "e_sqlite3";
+
+        /// <summary>Throws unless SQLitePCLRaw uses the library these calls bind to (a different SQLite build would get foreign pointers).</summary>
+        public static void EnsureSameLibrary()
+        {
+            if (raw.GetNativeLibraryName() != Library)
+            {
+                throw new InvalidOperationException($"The SQLite reads call {Library}, but SQLitePCLRaw uses {raw.GetNativeLibraryName()}.");
+            }
+        }
+
+        [DllImport(Library, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int sqlite3_step(nint statement);
+
+        [DllImport(Library, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int sqlite3_column_type(nint statement, int column);
+
+        [DllImport(Library, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+        public static extern long sqlite3_column_int64(nint statement, int column);
+
+        [DllImport(Library, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+        public static extern nint sqlite3_column_text(nint statement, int column);
+
+        [DllImport(Library, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int sqlite3_column_bytes(nint statement, int column);
     }
 }
 
