@@ -6,6 +6,7 @@ using AppointmentChat.Api.Tests.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
 using AppointmentChat.StreamEmulator;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Xunit.Sdk;
 
 namespace AppointmentChat.Api.Tests.Hardening;
@@ -67,7 +68,11 @@ public sealed class ConcurrencyTests(ThreeInstances fixture) : IClassFixture<Thr
         };
         foreach (var answer in answers)
         {
-            Assert.True(allowed[answer.Kind].Contains(answer.Status), $"{answer.Kind} answered {answer.Status}: {answer.Body}");
+            if (!allowed[answer.Kind].Contains(answer.Status))
+            {
+                Assert.Fail($"{answer.Kind} answered {answer.Status}: {answer.Body}\n{Warnings(apps)}");
+            }
+
             Assert.True(answer.Status < 400 || answer.Type == "application/problem+json", answer.Body);
         }
 
@@ -102,6 +107,10 @@ public sealed class ConcurrencyTests(ThreeInstances fixture) : IClassFixture<Thr
         Assert.Equal(2, devices.Count);
         Assert.Contains(devices.Single(d => d.Token == contested).UserId, users);
     }
+
+    /// <summary>The instances' warnings and errors, with their exceptions: what a wrong answer needs explained.</summary>
+    private static string Warnings(IEnumerable<ChatApp> apps) =>
+        string.Join("\n", apps.SelectMany(a => a.Logs.Lines).Where(l => l.Level >= LogLevel.Warning).TakeLast(10));
 }
 
 /// <summary>Three instances of the service in this process on one PostgreSQL database, with one Stream emulator.</summary>
