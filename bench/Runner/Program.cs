@@ -171,13 +171,14 @@ internal static class BenchProgram
             for (var round = 0; round < TokenRounds; round++)
             {
                 await ceiling.MeasureAsync();
+                run.CeilingRounds.Add(ceiling.Result.Rounds[^1]);
                 rounds.Add(await Profiles.DuringAsync(options, service, $"{kind}-token-{round + 1}", () => Wrk.RunAsync(tokenUrl, tokenScript, options.Connections, options.Duration, work)));
             }
 
             run.TokenRounds.AddRange(rounds);
             run.Token = WrkResult.Median(rounds);
             run.PeakRssMiB = service.PeakRssMiB();
-            Log($"{kind}: token {run.Token.RequestsPerSecond:F0} req/s ({run.Token.RequestsPerSecond / ceiling.Result.Token.RequestsPerSecond:P0} of the ceiling), p99 {run.Token.P99Ms:F2} ms, peak RSS {run.PeakRssMiB:F0} MiB");
+            Log($"{kind}: token {run.Token.RequestsPerSecond:F0} req/s ({run.Token.RequestsPerSecond / WrkResult.Median(run.CeilingRounds).RequestsPerSecond:P0} of the ceiling meanwhile), p99 {run.Token.P99Ms:F2} ms, peak RSS {run.PeakRssMiB:F0} MiB");
             foreach (var c in CurveConnections)
             {
                 run.TokenCurve.Add(await Wrk.RunAsync(tokenUrl, tokenScript, c, Half(options), work));
@@ -477,6 +478,12 @@ internal sealed class ScenarioRun(string database)
     public WrkResult? Token { get; set; }
 
     public List<WrkResult> TokenRounds { get; } = [];
+
+    /// <summary>
+    /// The ceiling's rounds measured between this run's token rounds: the machine as this database's scenarios found
+    /// it. A shared VM's speed can change within a run (one run's ceiling went from 32k to 23k between the databases).
+    /// </summary>
+    public List<WrkResult> CeilingRounds { get; } = [];
 
     public List<WrkResult> TokenCurve { get; } = [];
 
