@@ -241,11 +241,13 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
     /// <summary>Most recently used on top, so the connections in use keep warm caches; lock-free (a bag's steals took locks).</summary>
     private readonly ConcurrentStack<ReadConnection> _idle = new();
     private int _idleCount;
-    private readonly string _connectionString = new SqliteConnectionStringBuilder(options.Value.ConnectionString)
-    {
-        Mode = SqliteOpenMode.ReadOnly,
-        Pooling = false, // only opened to find the database's file (ReadConnection), then closed
-    }.ToString();
+
+    /// <summary>
+    /// The database's file, as Microsoft.Data.Sqlite resolves the connection string (its path rules): found on the first
+    /// read that succeeds in finding it (a failure is not kept), not again for every connection the pool opens.
+    /// </summary>
+    private readonly Lazy<string> _file = new(() => DatabaseFile(options.Value.ConnectionString), LazyThreadSafetyMode.PublicationOnly);
+
     private bool _disposed;
 
     protected override async Task<T> QueryAsync<T>(string sql, IReadOnlyList<SqlParameter> parameters, Func<IResultRows, ValueTask<T>> read, CancellationToken cancellationToken)
@@ -259,7 +261,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
         }
         else
         {
-            connection = new ReadConnection(_connectionString);
+            connection = new ReadConnection(_file.Value);
         }
 
         try
@@ -307,6 +309,19 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
         _idle.Push(connection);
     }
 
+    /// <summary>Opens the connection string read-only once to learn which file it names; checks the native library the reads call.</summary>
+    private static string DatabaseFile(string connectionString)
+    {
+        var readOnly = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+        using var resolved = new SqliteConnection(readOnly);
+        resolved.Open();
+        Native.EnsureSameLibrary();
+        var file = raw.sqlite3_db_filename(resolved.Handle!, "main").utf8_to_string();
+        return string.IsNullOrEmpty(file)
+            ? throw new InvalidOperationException("The SQLite reads need a database file; the connection string names none.")
+            : file;
+    }
+
     private sealed class ReadConnection : IDisposable
     {
         /// <summary>
@@ -319,26 +334,12 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
         private readonly Dictionary<string, Statement> _statements = new(StringComparer.Ordinal);
 
         /// <summary>
-        /// Opens the file Microsoft.Data.Sqlite resolves the connection string to (its path rules), read-only and without
-        /// SQLite's per-connection mutex: a read connection is only ever used by the one read that took it from the pool,
-        /// and in SQLite's default serialised mode every call — ~700 a list, one or two per value — locked and unlocked it
-        /// (bench/findings.md).
+        /// Opens <paramref name="file"/> read-only and without SQLite's per-connection mutex: a read connection is only ever
+        /// used by the one read that took it from the pool, and in SQLite's default serialised mode every call — ~700 a
+        /// list, one or two per value — locked and unlocked it (bench/findings.md).
         /// </summary>
-        public ReadConnection(string connectionString)
+        public ReadConnection(string file)
         {
-            string file;
-            using (var resolved = new SqliteConnection(connectionString))
-            {
-                resolved.Open();
-                file = raw.sqlite3_db_filename(resolved.Handle!, "main").utf8_to_string();
-                Native.EnsureSameLibrary();
-            }
-
-            if (string.IsNullOrEmpty(file))
-            {
-                throw new InvalidOperationException("The SQLite reads need a database file; the connection string names none.");
-            }
-
             var opened = raw.sqlite3_open_v2(file, out _database, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, null);
             try
             {
