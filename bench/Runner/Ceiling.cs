@@ -56,12 +56,13 @@ internal sealed class Ceiling : IAsyncDisposable
         return ceiling;
     }
 
-    /// <summary>One more round at the benchmark's connections.</summary>
-    public async Task MeasureAsync()
+    /// <summary>One more round at the benchmark's connections; returns it (it is also among <see cref="CeilingResult.Rounds"/>).</summary>
+    public async Task<WrkResult> MeasureAsync()
     {
         var round = await Wrk.RunAsync(_url, _script, _options.Connections, _options.Duration, _work);
         Result.Rounds.Add(round);
         BenchProgram.Log(string.Create(CultureInfo.InvariantCulture, $"ceiling: {round.RequestsPerSecond:F0} req/s, p99 {round.P99Ms:F2} ms"));
+        return round;
     }
 
     public ValueTask DisposeAsync() => _process.DisposeAsync();

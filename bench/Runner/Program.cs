@@ -170,8 +170,7 @@ internal static class BenchProgram
             var rounds = new List<WrkResult>();
             for (var round = 0; round < TokenRounds; round++)
             {
-                await ceiling.MeasureAsync();
-                run.CeilingRounds.Add(ceiling.Result.Rounds[^1]);
+                run.CeilingRounds.Add(await ceiling.MeasureAsync());
                 rounds.Add(await Profiles.DuringAsync(options, service, $"{kind}-token-{round + 1}", () => Wrk.RunAsync(tokenUrl, tokenScript, options.Connections, options.Duration, work)));
             }
 
