@@ -30,6 +30,7 @@ builder.AddStreamChat();
 builder.AddChat();
 builder.AddWebhooks();
 builder.AddNotifications();
+builder.AddRetention();
 
 var app = builder.Build();
 if (!app.HasValidSettings())

@@ -51,6 +51,7 @@ public sealed class StartupTests : IAsyncLifetime
         environment["DATABASE_URL"] = "postgres://user:hunter2-secret@[not-a-host/db";
         environment["Chat__TokenLifetime"] = "00:00:01";
         environment["Webhooks__GatherDelay"] = "00:00:05";
+        environment["Retention__Webhooks"] = "00:10:00";
 
         await using var service = ServiceProcess.Start(environment, _folder);
 
@@ -61,6 +62,7 @@ public sealed class StartupTests : IAsyncLifetime
         Assert.Contains("DATABASE_URL", errors, StringComparison.Ordinal);
         Assert.Contains("Chat__TokenLifetime", errors, StringComparison.Ordinal);
         Assert.Contains("Webhooks__GatherDelay", errors, StringComparison.Ordinal);
+        Assert.Contains("Retention__Webhooks must be between 1.00:00:00 and 3650.00:00:00", errors, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", errors + service.StandardOutput, StringComparison.Ordinal);
         Assert.All(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.StartsWith("Configuration error: ", line, StringComparison.Ordinal));
     }

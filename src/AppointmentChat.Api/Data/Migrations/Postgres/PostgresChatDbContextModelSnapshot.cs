@@ -295,6 +295,9 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_outbox_created");
+
                     b.HasIndex("DedupKey")
                         .IsUnique();
 
@@ -409,6 +412,10 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                     b.HasIndex("NextAttemptAt")
                         .HasDatabaseName("ix_inbox_pending_due")
                         .HasFilter("\"Status\" = 'pending'");
+
+                    b.HasIndex("ProcessedAt")
+                        .HasDatabaseName("ix_inbox_processed")
+                        .HasFilter("\"ProcessedAt\" IS NOT NULL");
 
                     b.HasIndex("ReceivedAt")
                         .HasDatabaseName("ix_inbox_pending_received")
