@@ -1,6 +1,8 @@
 using AppointmentChat.Api.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -177,11 +179,33 @@ internal static class DatabaseSetup
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+        if (db.Database.IsNpgsql())
+        {
+            await CreateMigrationHistoryAsync(db, cancellationToken);
+        }
+
         await db.Database.MigrateAsync(cancellationToken);
         if (db.Database.IsSqlite())
         {
             // Readers never block the writer, and a commit costs an append rather than a rewrite.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Creates EF Core's migration history table if it is missing. Npgsql's migrator does not look for it: it reads it
+    /// and catches "no such table", which EF Core has already logged as an Error (npgsql/efcore.pg#3407), so every
+    /// first start on an empty database logged a failure that was none.
+    /// </summary>
+    private static async Task CreateMigrationHistoryAsync(ChatDbContext db, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript(), cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
+        {
+            // Another instance starting at the same moment created it first ("IF NOT EXISTS" is not atomic in PostgreSQL).
         }
     }
 }
