@@ -28,6 +28,7 @@ internal sealed class ChatMetrics : IDisposable
         WebhooksRejected = _meter.CreateCounter<long>("chat.webhooks.rejected", description: "Webhooks refused (signature, size, shape)");
         PushesSent = _meter.CreateCounter<long>("chat.pushes.sent", description: "Push notifications FCM accepted, per device");
         PushesFailed = _meter.CreateCounter<long>("chat.pushes.failed", description: "Push attempts FCM refused or that could not reach it, per device");
+        RetentionDeleted = _meter.CreateCounter<long>("chat.retention.deleted", description: "Rows past their keeping time deleted, by kind (webhooks, dead-webhooks, notifications)");
         _meter.CreateObservableGauge("chat.inbox.lag", ObserveInboxLag, unit: "s", description: "Age of the oldest webhook waiting to be processed");
     }
 
@@ -46,6 +47,8 @@ internal sealed class ChatMetrics : IDisposable
     public Counter<long> PushesSent { get; }
 
     public Counter<long> PushesFailed { get; }
+
+    public Counter<long> RetentionDeleted { get; }
 
     /// <summary>A webhook arrived: if nothing was known to be waiting, it is now the oldest.</summary>
     public void InboxReceived(DateTimeOffset receivedAt) =>

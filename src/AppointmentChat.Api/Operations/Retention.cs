@@ -87,6 +87,7 @@ internal sealed partial class RetentionSweeper(
     IServiceScopeFactory scopes,
     SqliteWriteGate writeGate,
     RetentionSignal signal,
+    ChatMetrics metrics,
     TimeProvider time,
     IOptions<RetentionOptions> options,
     ILogger<RetentionSweeper> logger) : PollingWorker(signal, time, logger)
@@ -105,6 +106,9 @@ internal sealed partial class RetentionSweeper(
         var notifications = await SweepAsync(ExpiredNotificationsAsync(now - settings.Notifications), cancellationToken);
         if (webhooks + dead + notifications > 0)
         {
+            metrics.RetentionDeleted.Add(webhooks, new KeyValuePair<string, object?>("kind", "webhooks"));
+            metrics.RetentionDeleted.Add(dead, new KeyValuePair<string, object?>("kind", "dead-webhooks"));
+            metrics.RetentionDeleted.Add(notifications, new KeyValuePair<string, object?>("kind", "notifications"));
             LogSwept(logger, webhooks, dead, notifications);
         }
 

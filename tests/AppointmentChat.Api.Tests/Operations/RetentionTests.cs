@@ -100,6 +100,8 @@ public abstract class RetentionTests(DatabaseKind kind) : IAsyncLifetime
         var deliveries = await _app.InDatabaseAsync(db => db.PushDeliveries.AsNoTracking().Select(d => d.NotificationId).ToListAsync());
         Assert.Equal([recentSent.Id], deliveries);
         Assert.Contains(_app.Logs.Lines, line => line.Message.StartsWith("Retention: deleted", StringComparison.Ordinal));
+        var metrics = await (await _app.AnonymousClient().GetAsync("/metrics")).Content.ReadAsStringAsync();
+        Assert.Matches("chat_retention_deleted_total\\{[^}]*kind=\"webhooks\"[^}]*\\} [1-9]", metrics);
     }
 
     [Fact]
