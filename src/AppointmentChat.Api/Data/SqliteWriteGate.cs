@@ -3,9 +3,10 @@ namespace AppointmentChat.Api.Data;
 /// <summary>
 /// SQLite has one writer at a time, and a writer that finds the database locked polls for it: under a burst,
 /// the inbox processor committing batch after batch kept the webhook receiver's writer waiting for seconds.
-/// The service's two busiest writers (storing webhooks and processing them) take turns through this gate
-/// instead, in arrival order (a released turn goes to the longest waiter, so a writer that comes back at once
-/// cannot take it ahead of one already waiting). On PostgreSQL, which has row locks, the gate is open.
+/// The service's busiest writers (webhooks moved into the inbox from their staging file, processing them, queue
+/// claims, retention) take turns through this gate instead, in arrival order (a released turn goes to the longest
+/// waiter, so a writer that comes back at once cannot take it ahead of one already waiting). On PostgreSQL, which
+/// has row locks, the gate is open.
 /// </summary>
 internal sealed class SqliteWriteGate(bool enabled) : IDisposable
 {

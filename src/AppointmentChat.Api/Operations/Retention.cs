@@ -80,8 +80,8 @@ internal sealed class RetentionSignal : WorkSignal;
 /// <summary>
 /// Deletes what <see cref="RetentionOptions"/> no longer keeps, oldest first, a batch per transaction, each read
 /// from an index that holds only rows it could delete (so a pass costs what it deletes, not what is stored). On
-/// SQLite each batch takes its turn at the write gate, small enough that a webhook's acknowledgement waiting behind
-/// it is not held up for long. Every instance sweeps; two deleting the same rows delete them once.
+/// SQLite each batch takes its turn at the write gate, small enough not to hold up the webhook processor for long.
+/// Every instance sweeps; two deleting the same rows delete them once.
 /// </summary>
 internal sealed partial class RetentionSweeper(
     IServiceScopeFactory scopes,

@@ -18,6 +18,7 @@ internal sealed partial class WebhookProcessor(
     IServiceScopeFactory scopes,
     SqliteWriteGate writeGate,
     WebhookProcessorSignal signal,
+    InboxWriter inbox,
     Notifications.PushDispatcherSignal push,
     Operations.ChatMetrics metrics,
     TimeProvider time,
@@ -28,8 +29,8 @@ internal sealed partial class WebhookProcessor(
     private const int BatchSize = 100;
 
     /// <summary>
-    /// How long one transaction goes on taking events of a claimed batch: on SQLite the webhook receiver waits
-    /// for it to commit, so it is kept well under the receiver's latency budget.
+    /// How long one transaction goes on taking events of a claimed batch: on SQLite the moves of newly acknowledged
+    /// webhooks into the inbox wait for it to commit, so that they are not held up behind a long one.
     /// </summary>
     private static readonly TimeSpan TransactionBudget = TimeSpan.FromMilliseconds(8);
 
@@ -45,15 +46,17 @@ internal sealed partial class WebhookProcessor(
 
         while (true)
         {
-            var claimed = await ClaimAsync(cancellationToken);
-
-            // What a failed transaction rolled back is processed one event at a time, so that only the failing one fails.
-            foreach (var id in await ProcessTogetherAsync(claimed, cancellationToken))
+            // SQLite: what was acknowledged since the last batch waits in a staging file; it joins the inbox leased to
+            // this processor, which goes on to process it without a claim of its own.
+            var moved = await inbox.MoveStagedAsync(Time.GetUtcNow() + workers.Value.LeaseDuration, InstanceId, cancellationToken);
+            foreach (var batch in moved.Chunk(BatchSize))
             {
-                await ProcessAsync(id, cancellationToken);
+                await ProcessClaimedAsync([.. batch], cancellationToken);
             }
 
-            if (claimed.Count < BatchSize)
+            var claimed = await ClaimAsync(cancellationToken);
+            await ProcessClaimedAsync(claimed, cancellationToken);
+            if (claimed.Count < BatchSize && moved.Count < BatchSize)
             {
                 break;
             }
@@ -67,6 +70,15 @@ internal sealed partial class WebhookProcessor(
         return await pending
             .Where(e => e.LeaseUntil == null || e.LeaseUntil < now)
             .MinAsync(e => (DateTimeOffset?)e.NextAttemptAt, cancellationToken);
+    }
+
+    /// <summary>Processes events leased to this processor; what a failed transaction rolled back, one event at a time, so that only the failing one fails.</summary>
+    private async Task ProcessClaimedAsync(List<long> claimed, CancellationToken cancellationToken)
+    {
+        foreach (var id in await ProcessTogetherAsync(claimed, cancellationToken))
+        {
+            await ProcessAsync(id, cancellationToken);
+        }
     }
 
     private async Task<List<long>> ClaimAsync(CancellationToken cancellationToken)

@@ -118,7 +118,7 @@ public abstract class HardeningFixture(DatabaseKind kind) : IAsyncDisposable
     {
         await Eventually.TrueAsync(() => stack.Emulator.Webhooks.All(d => d.Outcome != "pending"), "every webhook delivered", TimeSpan.FromSeconds(30));
         await Eventually.TrueAsync(
-            () => stack.App.InDatabaseAsync(db => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AllAsync(db.InboxEvents, e => e.Status != Api.Webhooks.InboxStatus.Pending)),
+            async () => (await Webhooks.WebhookTestData.InboxAsync(stack.App)).All(e => e.Status != Api.Webhooks.InboxStatus.Pending),
             "every webhook processed", TimeSpan.FromSeconds(30));
     }
 

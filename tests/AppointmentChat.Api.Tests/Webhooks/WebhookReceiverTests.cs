@@ -340,6 +340,25 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     }
 
     [Fact]
+    public async Task ARedeliveryIsRecognisedWhileItsFirstDeliveryWaitsAndAfterItWasProcessed()
+    {
+        var app = await fixture.AppAsync();
+        var id = Guid.NewGuid().ToString();
+        var body = new JsonObject { ["type"] = "custom.redelivered", ["nonce"] = id }.ToJsonString();
+
+        var first = await (await SendAsync(app, StreamWebhook.Request(body, id))).ShouldBeOkJsonAsync();
+        var whileWaiting = await (await SendAsync(app, StreamWebhook.Request(body, id))).ShouldBeOkJsonAsync();
+        await WebhookTestData.ProcessedAsync(app, "id:" + id);
+        var afterProcessing = await (await SendAsync(app, StreamWebhook.Request(body, id))).ShouldBeOkJsonAsync();
+
+        Assert.False(first.TryGetProperty("duplicate", out _));
+        Assert.True(whileWaiting.GetProperty("duplicate").GetBoolean());
+        Assert.True(afterProcessing.GetProperty("duplicate").GetBoolean());
+        var stored = Assert.Single(await WebhookTestData.InboxAsync(app, e => e.DedupKey == "id:" + id));
+        Assert.Equal(1, stored.Attempts);
+    }
+
+    [Fact]
     public async Task AnEventAcknowledgedJustBeforeTheServiceStoppedIsProcessedExactlyOnceAfterItRestarts()
     {
         if (fixture.Kind == DatabaseKind.Postgres)
