@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -10,14 +11,16 @@ using AppointmentChat.Api.Tests.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
 using AppointmentChat.Api.Tests.Webhooks;
 using AppointmentChat.StreamEmulator;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace AppointmentChat.Api.Tests.Hardening;
 
 /// <summary>
-/// Crashes: the service as a real process on PostgreSQL, sent thousands of Stream webhooks (by the emulator, which
-/// retries like Stream) while it is killed with SIGKILL and restarted. Every event is processed exactly once, the
+/// Crashes: the service as a real process on PostgreSQL and on SQLite (where webhooks are acknowledged from a staging
+/// file and moved into the inbox), sent thousands of Stream webhooks (by the emulator, which retries like Stream) while
+/// it is killed with SIGKILL and restarted. Every event is processed exactly once, the
 /// chat list ends up right, and no push is sent twice.
 /// </summary>
 public sealed partial class DurabilityTests : IAsyncLifetime
@@ -66,11 +69,17 @@ public sealed partial class DurabilityTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task WebhooksSentWhileTheServiceIsKilledTwiceAreEachProcessedOnceAndNoPushIsSentTwice()
+    [Theory]
+    [InlineData(DatabaseKind.Postgres)]
+    [InlineData(DatabaseKind.Sqlite)]
+    public async Task WebhooksSentWhileTheServiceIsKilledTwiceAreEachProcessedOnceAndNoPushIsSentTwice(DatabaseKind kind)
     {
-        await TestDatabase.RequirePostgresAsync();
-        _database = await TestDatabase.CreateAsync(DatabaseKind.Postgres);
+        if (kind == DatabaseKind.Postgres)
+        {
+            await TestDatabase.RequirePostgresAsync();
+        }
+
+        _database = await TestDatabase.CreateAsync(kind);
         var port = ServiceProcess.FreePort();
         var service = await StartAsync(port);
         _emulator.Settings.WebhookUrl = new Uri(service.BaseAddress, "api/webhooks/stream");
@@ -116,7 +125,8 @@ public sealed partial class DurabilityTests : IAsyncLifetime
         await Eventually.TrueAsync(() => webhooks.All(d => d.Outcome != "pending"), "Stream to finish delivering", TimeSpan.FromSeconds(180));
         Assert.All(webhooks, d => Assert.Equal("delivered", d.Outcome));
         Assert.Equal(Events, webhooks.Count);
-        await Eventually.TrueAsync(async () => await CountAsync("""SELECT count(*) FROM webhook_inbox WHERE "Status" = 'pending'""") == 0
+        await Eventually.TrueAsync(async () => (await WebhookTestData.StagedAsync(Path.Combine(_folder, "appointment-chat.webhooks.db"))).Count == 0
+            && await CountAsync("""SELECT count(*) FROM webhook_inbox WHERE "Status" = 'pending'""") == 0
             && await CountAsync("""SELECT count(*) FROM notification_outbox WHERE "Status" = 'pending'""") == 0, "the service to catch up", TimeSpan.FromSeconds(180));
         var elapsed = Stopwatch.GetElapsedTime(started);
 
@@ -160,7 +170,7 @@ public sealed partial class DurabilityTests : IAsyncLifetime
 
         var attempts = webhooks.Sum(d => d.Attempts.Count);
         Figures.Report(
-            $"Durability: {Events} webhooks, {kills} SIGKILLs (restarts took {string.Join(", ", restarts.Select(r => $"{r.TotalSeconds:0.0} s"))}), " +
+            $"Durability ({kind}): {Events} webhooks, {kills} SIGKILLs (restarts took {string.Join(", ", restarts.Select(r => $"{r.TotalSeconds:0.0} s"))}), " +
             $"{attempts} delivery attempts ({webhooks.Count(d => d.Attempts.Count > 1)} webhooks retried), {inbox.Count} processed once, " +
             $"{pushed.Count} pushes sent once, {interrupted} cut off by a kill and not resent ({pushed.Count - (Events - interrupted)} of them had reached FCM), 0 sent twice; {elapsed.TotalSeconds:0} s.");
     }
@@ -240,10 +250,20 @@ public sealed partial class DurabilityTests : IAsyncLifetime
 
     private async Task<int> CountAsync(string sql)
     {
-        await using var connection = new NpgsqlConnection(_database!.DatabaseUrl);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
         return Convert.ToInt32(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The database the service writes: PostgreSQL's, or the SQLite file in its data folder.</summary>
+    private async Task<DbConnection> OpenAsync()
+    {
+        DbConnection connection = _database!.Kind == DatabaseKind.Postgres
+            ? new NpgsqlConnection(_database.DatabaseUrl)
+            : new SqliteConnection($"Data Source={Path.Combine(_folder, "appointment-chat.db")};Pooling=False");
+        await connection.OpenAsync();
+        return connection;
     }
 
     private async Task<List<string>> StringsAsync(string sql) => [.. (await RowsAsync(sql)).Select(row => row[0]).OfType<string>()];
@@ -253,9 +273,9 @@ public sealed partial class DurabilityTests : IAsyncLifetime
 
     private async Task<List<string?[]>> RowsAsync(string sql)
     {
-        await using var connection = new NpgsqlConnection(_database!.DatabaseUrl);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
         await using var reader = await command.ExecuteReaderAsync();
         var rows = new List<string?[]>();
         while (await reader.ReadAsync())
