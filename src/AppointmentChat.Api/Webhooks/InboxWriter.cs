@@ -152,6 +152,12 @@ internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, Sqlit
     /// <summary>Staged events moved per turn at the database's writer: a turn of a few milliseconds.</summary>
     private const int MoveBatch = 200;
 
+    /// <summary>
+    /// Most events one call moves: after a burst the processor works through the staging file in steps, so the
+    /// events it has leased are processed well within their lease.
+    /// </summary>
+    private const int MaxMove = 5 * MoveBatch;
+
     /// <summary>The staging file's writer: the receiver's batches and the processor's moves take turns, in order.</summary>
     private readonly SemaphoreSlim _stagingTurn = new(1, 1);
 
@@ -252,7 +258,7 @@ internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, Sqlit
                 });
             }
 
-            if (staged.Count < MoveBatch)
+            if (staged.Count < MoveBatch || moved.Count >= MaxMove)
             {
                 return moved;
             }
