@@ -11,6 +11,8 @@ internal sealed class CeilingResult
 
     public double PeakRssMiB { get; set; }
 
+    public TimeSpan WarmUp { get; set; }
+
     /// <summary>The reference every ratio is taken against: the median round.</summary>
     public WrkResult Token => WrkResult.Median(Rounds);
 }
@@ -44,8 +46,7 @@ internal sealed class Ceiling : IAsyncDisposable
         await process.WaitUntilOkAsync(new Uri($"http://127.0.0.1:{port}/health/live"), TimeSpan.FromSeconds(30));
         var ceiling = new Ceiling(process, new Uri($"http://127.0.0.1:{port}/api/chat/token"), options, work);
 
-        BenchProgram.Log("ceiling: warming up");
-        await Wrk.RunAsync(ceiling._url, ceiling._script, options.Connections, BenchProgram.WarmUp, work);
+        ceiling.Result.WarmUp = await Warming.WarmUpAsync(process, "ceiling", d => Wrk.RunAsync(ceiling._url, ceiling._script, options.Connections, d, work));
         await ceiling.MeasureAsync();
         foreach (var connections in BenchProgram.CurveConnections)
         {

@@ -112,9 +112,6 @@ internal static class BenchProgram
         return (new Dictionary<string, string> { ["Content-Type"] = "application/json" }, ["Authorization"], requests);
     }
 
-    /// <summary>Long enough for tiered JIT to settle (a shorter warm-up measured the service ~30% slow).</summary>
-    internal static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(10);
-
     /// <summary>Rounds of the token scenario, alternating with the ceiling; the median of each is reported.</summary>
     private const int TokenRounds = 3;
 
@@ -166,7 +163,7 @@ internal static class BenchProgram
         var tokenUrl = new Uri(baseUrl, "api/chat/token");
         if (options.Runs("token"))
         {
-            await Wrk.RunAsync(tokenUrl, tokenScript, options.Connections, WarmUp, work);
+            run.WarmUps.Add(("token", await Warming.WarmUpAsync(service, $"{kind}: token", d => Wrk.RunAsync(tokenUrl, tokenScript, options.Connections, d, work))));
             var rounds = new List<WrkResult>();
             for (var round = 0; round < TokenRounds; round++)
             {
@@ -189,7 +186,7 @@ internal static class BenchProgram
         {
             var openScript = Wrk.RoundRobin("POST", "/api/chat/channels", fixedHeaders, ["Authorization"], await OpenableChatsAsync(baseUrl));
             var openUrl = new Uri(baseUrl, "api/chat/channels");
-            await Wrk.RunAsync(openUrl, openScript, options.Connections, WarmUp, work);
+            run.WarmUps.Add(("open", await Warming.WarmUpAsync(service, $"{kind}: open", d => Wrk.RunAsync(openUrl, openScript, options.Connections, d, work))));
             var streamCallsBefore = await StreamCallsAsync();
             run.OpenChat = await Profiles.DuringAsync(options, service, $"{kind}-open", () => Wrk.RunAsync(openUrl, openScript, options.Connections, options.Duration, work));
             run.StreamCallsWhileOpening = await StreamCallsAsync() - streamCallsBefore;
@@ -204,7 +201,7 @@ internal static class BenchProgram
             var listRequests = new List<(string, string[])> { ("", ["Bearer " + Credentials.Jwt("vet-bench", "vet")]) };
             var listScript = Wrk.RoundRobin("GET", "/api/chat/channels?limit=30", new Dictionary<string, string>(), ["Authorization"], listRequests);
             var listUrl = new Uri(baseUrl, "api/chat/channels?limit=30");
-            await Wrk.RunAsync(listUrl, listScript, options.Connections, WarmUp, work);
+            run.WarmUps.Add(("list", await Warming.WarmUpAsync(service, $"{kind}: list", d => Wrk.RunAsync(listUrl, listScript, options.Connections, d, work))));
             run.ListSmall = await Profiles.DuringAsync(options, service, $"{kind}-list-small", () => Wrk.RunAsync(listUrl, listScript, options.Connections, options.Duration, work));
             Log($"{kind}: list (1,000 stored) {run.ListSmall.RequestsPerSecond:F0} req/s, p99 {run.ListSmall.P99Ms:F2} ms; seeding 999,000 more");
             var seeding = Stopwatch.StartNew();
@@ -418,7 +415,7 @@ internal static class BenchProgram
 
                 var (fixedHeaders, varying, requests) = TokenLoad();
                 var script = Wrk.RoundRobin("POST", "/api/chat/token", fixedHeaders, varying, requests);
-                await Wrk.RunAsync(new Uri(instances[^1].Url, "api/chat/token"), script, options.Connections, WarmUp, work); // the new instance's JIT
+                await Warming.WarmUpAsync(service, $"scaling: instance {n}", d => Wrk.RunAsync(new Uri(instances[^1].Url, "api/chat/token"), script, options.Connections, d, work));
                 var token = WrkResult.Sum(await Task.WhenAll(instances.Select(i =>
                     Wrk.RunAsync(new Uri(i.Url, "api/chat/token"), script, options.Connections / n, options.Duration, work))));
                 var webhooks = await WebhooksAsync(options, database, [.. instances.Select(i => i.Url)], work, $"scale{n}", steadyRounds: 1);
@@ -506,4 +503,7 @@ internal sealed class ScenarioRun(string database)
     public double SeedSeconds { get; set; }
 
     public WebhookRun? Webhooks { get; set; }
+
+    /// <summary>How long each scenario warmed up before it was measured (longer while tiered JIT still compiled).</summary>
+    public List<(string Scenario, TimeSpan Length)> WarmUps { get; } = [];
 }

@@ -45,7 +45,7 @@ internal sealed class Report(BenchOptions options)
         md.AppendLine("`bench/Ceiling` does only the irreducible work of `POST /api/chat/token` — validate the bearer JWT with the");
         md.AppendLine("same library and parameters, sign an HS256 token — on bare Kestrel. Every scenario is reported as a ratio to it.");
         md.AppendLine();
-        md.AppendLine($"It runs for the whole benchmark and is measured again before each round of the token scenario (rounds of {F(options.Duration.TotalSeconds)} s after a {F(BenchProgram.WarmUp.TotalSeconds)} s warm-up); each database's scenarios are compared with the median of the rounds measured between its own token rounds (a shared VM's speed can change within a run), or with the median of all rounds when its token scenario did not run.");
+        md.AppendLine($"It runs for the whole benchmark and is measured again before each round of the token scenario (rounds of {F(options.Duration.TotalSeconds)} s; it warmed up for {F(Ceiling.WarmUp.TotalSeconds)} s); each database's scenarios are compared with the median of the rounds measured between its own token rounds (a shared VM's speed can change within a run), or with the median of all rounds when its token scenario did not run.");
         md.AppendLine();
         md.AppendLine($"| | req/s | p50 ms | p99 ms | peak RSS |");
         md.AppendLine("|---|---|---|---|---|");
@@ -81,6 +81,11 @@ internal sealed class Report(BenchOptions options)
                 ("webhooks as fast as answered", run.Webhooks?.Saturated),
                 ("webhooks at a steady 3,000/s (median round)", run.Webhooks?.Steady),
             ]);
+            if (run.WarmUps.Count > 0)
+            {
+                md.AppendLine($"- Warm-up before each measured scenario, with its own load: {string.Join(", ", run.WarmUps.Select(w => $"{w.Scenario} {F(w.Length.TotalSeconds)} s"))} (at least {F(Warming.Least.TotalSeconds)} s, and on while the service's tiered JIT still compiled, up to {F(Warming.Most.TotalSeconds)} s).");
+            }
+
             md.AppendLine($"- Start to `/health/ready`: {F(run.StartToReady.TotalMilliseconds)} ms (first start on an empty database, migrations included: {F(run.FirstStartToReady.TotalMilliseconds)} ms).");
             Target($"{name}: start to /health/ready ≤ 3 s", $"{F(run.StartToReady.TotalSeconds, "F2")} s", run.StartToReady.TotalSeconds <= 3);
             if (run.Token is { } token)
