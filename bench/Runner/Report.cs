@@ -25,6 +25,10 @@ internal sealed class Report(BenchOptions options)
 
     private static string Ratio(double rps, double reference) => F(rps / reference, "F2") + "×";
 
+    /// <summary>" (medians of N rounds: req/s …; p99 …)" for a measurement taken in rounds, or nothing for one run.</summary>
+    private static string ListRounds(List<WrkResult> rounds) => rounds.Count < 2 ? "" :
+        $" (medians of {rounds.Count} rounds: {string.Join(", ", rounds.Select(r => F(r.RequestsPerSecond)))} req/s; p99 {string.Join(", ", rounds.Select(r => F(r.P99Ms, "F1")))} ms)";
+
     public async Task<string> MarkdownAsync()
     {
         var md = new StringBuilder();
@@ -68,16 +72,16 @@ internal sealed class Report(BenchOptions options)
             md.AppendLine("|---|---|---|---|---|---|");
             Row(md, reference, $"`POST /api/chat/token` (median of {run.TokenRounds.Count} rounds: {string.Join(", ", run.TokenRounds.Select(r => F(r.RequestsPerSecond)))})", run.Token);
             Row(md, reference, "`POST /api/chat/channels`, existing chat", run.OpenChat);
-            Row(md, reference, $"`GET /api/chat/channels?limit=30`, vet with 1,000 chats, 1,000 stored", run.ListSmall);
-            Row(md, reference, $"`GET /api/chat/channels?limit=30`, vet with {run.VetChats:N0} chats, {run.StoredChats:N0} stored", run.ListLarge);
+            Row(md, reference, $"`GET /api/chat/channels?limit=30`, vet with 1,000 chats, 1,000 stored{ListRounds(run.ListSmallRounds)}", run.ListSmall);
+            Row(md, reference, $"`GET /api/chat/channels?limit=30`, vet with {run.VetChats:N0} chats, {run.StoredChats:N0} stored{ListRounds(run.ListLargeRounds)}", run.ListLarge);
             Row(md, reference, "`POST /api/webhooks/stream`, signed `message.new`, as fast as answered", run.Webhooks?.Saturated);
             Row(md, reference, $"`POST /api/webhooks/stream`, signed `message.new`, steady 3,000/s (latency from when each was due; median p99 of {run.Webhooks?.SteadyRounds.Count} rounds: {string.Join(", ", run.Webhooks?.SteadyRounds.Select(r => F(r.Load.P99Ms, "F1") + " ms") ?? [])})", run.Webhooks?.Steady);
             md.AppendLine();
             CpuTable(md, [
                 ("tokens (median round)", run.Token),
                 ("opening an existing chat", run.OpenChat),
-                ("list, 1,000 stored", run.ListSmall),
-                ($"list, {run.StoredChats:N0} stored", run.ListLarge),
+                ("list, 1,000 stored (median round)", run.ListSmall),
+                ($"list, {run.StoredChats:N0} stored (median round)", run.ListLarge),
                 ("webhooks as fast as answered", run.Webhooks?.Saturated),
                 ("webhooks at a steady 3,000/s (median round)", run.Webhooks?.Steady),
             ]);

@@ -19,6 +19,13 @@ internal sealed record WrkResult(int Connections, double RequestsPerSecond, doub
 
     /// <summary>The run with the median throughput (of an odd number of runs: the middle one).</summary>
     public static WrkResult Median(IReadOnlyList<WrkResult> runs) => runs.OrderBy(r => r.RequestsPerSecond).ElementAt(runs.Count / 2);
+
+    /// <summary>
+    /// The run with the median throughput, carrying the median p99 of all the runs (which may be another run's): for
+    /// targets on throughput and on latency alike. Null when there were none.
+    /// </summary>
+    public static WrkResult? Medians(IReadOnlyList<WrkResult> runs) =>
+        runs.Count == 0 ? null : Median(runs) with { P99Ms = runs.OrderBy(r => r.P99Ms).ElementAt(runs.Count / 2).P99Ms };
 }
 
 /// <summary>Drives load with wrk (Debian package) and a Lua script, and reads its report.</summary>
