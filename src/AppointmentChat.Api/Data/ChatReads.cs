@@ -90,7 +90,7 @@ internal abstract class ChatReads
                 row.TextOrNull(8),
                 row.TextOrNull(9) is { } chatStatus ? EnumNames<ChatStatus>.FromName(chatStatus) : null,
                 row.Int32(10))
-            : null, cancellationToken);
+            : null, longAfterwards: false, cancellationToken);
 
     /// <summary>
     /// Up to <paramref name="take"/> chats of a member or organisation, newest activity first (ties by
@@ -151,11 +151,15 @@ internal abstract class ChatReads
             }
 
             return rows;
-        }, cancellationToken);
+        }, longAfterwards: true, cancellationToken);
     }
 
     /// <summary>Runs <paramref name="sql"/> with its parameters and reads the result while the connection is held.</summary>
-    protected abstract Task<T> QueryAsync<T>(string sql, IReadOnlyList<SqlParameter> parameters, Func<IResultRows, ValueTask<T>> read, CancellationToken cancellationToken);
+    /// <param name="longAfterwards">
+    /// Whether what the request does with the result takes long (a page of chats to write as JSON): where results
+    /// arrive on a connection's read loop (PostgreSQL's multiplexing), the rest of such a request must not run there.
+    /// </param>
+    protected abstract Task<T> QueryAsync<T>(string sql, IReadOnlyList<SqlParameter> parameters, Func<IResultRows, ValueTask<T>> read, bool longAfterwards, CancellationToken cancellationToken);
 
     /// <summary>
     /// The rows of a result, read forward one at a time, by column position. A column read as not null must
@@ -250,7 +254,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
 
     private bool _disposed;
 
-    protected override async Task<T> QueryAsync<T>(string sql, IReadOnlyList<SqlParameter> parameters, Func<IResultRows, ValueTask<T>> read, CancellationToken cancellationToken)
+    protected override async Task<T> QueryAsync<T>(string sql, IReadOnlyList<SqlParameter> parameters, Func<IResultRows, ValueTask<T>> read, bool longAfterwards, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ReadConnection connection;
@@ -552,7 +556,7 @@ internal sealed class PostgresChatReads(NpgsqlDataSource dataSource) : ChatReads
 
     public ValueTask DisposeAsync() => dataSource.DisposeAsync();
 
-    protected override async Task<T> QueryAsync<T>(string sql, IReadOnlyList<SqlParameter> parameters, Func<IResultRows, ValueTask<T>> read, CancellationToken cancellationToken)
+    protected override async Task<T> QueryAsync<T>(string sql, IReadOnlyList<SqlParameter> parameters, Func<IResultRows, ValueTask<T>> read, bool longAfterwards, CancellationToken cancellationToken)
     {
         T result;
         await using (var command = dataSource.CreateCommand(sql))
@@ -566,9 +570,15 @@ internal sealed class PostgresChatReads(NpgsqlDataSource dataSource) : ChatReads
             result = await read(new Rows(reader, cancellationToken));
         }
 
-        // A multiplexed command's result arrives on its connection's read loop, and this method continued there: leave
-        // it, so that the rest of the request (the response's JSON, the socket) does not hold up the reads behind it.
-        await Task.Yield();
+        // A multiplexed command's result arrives on its connection's read loop, and this method continued there. A list
+        // leaves it, so that the rest of its request (a page's JSON, the socket) does not hold up the reads behind it
+        // (p99 370-550 ms when it stayed). An opened chat's response is short, and the hop to the thread pool cost more
+        // than it saved: opens/s 11.0-13.4k with it, 12.9-15.6k without, alternated (bench/findings.md).
+        if (longAfterwards)
+        {
+            await Task.Yield();
+        }
+
         return result;
     }
 
