@@ -20,14 +20,16 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
         return (result, Snapshot.Take(servicePids).Since(before));
     }
 
-    private readonly record struct Snapshot(DateTime At, long Service, long Postgres, long Load, long MachineBusy)
+    /// <param name="Postgres">Ticks of each <c>postgres</c> process by pid: backends start and end during a run (a pool
+    /// prunes idle connections), and a sum taken at both ends would count one that ended as negative time.</param>
+    private readonly record struct Snapshot(DateTime At, long Service, Dictionary<int, long> Postgres, long Load, long MachineBusy)
     {
         /// <summary>Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux).</summary>
         private const double TicksPerSecond = 100;
 
         public static Snapshot Take(IReadOnlyCollection<int> servicePids)
         {
-            long postgres = 0;
+            var postgres = new Dictionary<int, long>();
             foreach (var folder in Directory.EnumerateDirectories("/proc"))
             {
                 if (!int.TryParse(Path.GetFileName(folder), out var pid) || servicePids.Contains(pid))
@@ -37,7 +39,7 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
 
                 if (Read($"{folder}/comm")?.Trim() == "postgres")
                 {
-                    postgres += Ticks(pid);
+                    postgres[pid] = Ticks(pid);
                 }
             }
 
@@ -56,7 +58,10 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
         {
             var seconds = (At - before.At).TotalSeconds;
             double Cores(long ticks) => ticks / TicksPerSecond / seconds;
-            return new CpuUse(Cores(Service - before.Service), Cores(Postgres - before.Postgres), Cores(Load - before.Load), Cores(MachineBusy - before.MachineBusy));
+            // A backend that started during the run counts from zero; one that ended during it is not seen, so PostgreSQL's
+            // share is a lower bound when backends come and go.
+            var postgres = Postgres.Sum(p => p.Value - before.Postgres.GetValueOrDefault(p.Key));
+            return new CpuUse(Cores(Service - before.Service), Cores(postgres), Cores(Load - before.Load), Cores(MachineBusy - before.MachineBusy));
         }
 
         /// <summary>User plus system time of a process so far (and of its reaped children, if asked); 0 if it has gone.</summary>
