@@ -24,9 +24,6 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
     /// prunes idle connections), and a sum taken at both ends would count one that ended as negative time.</param>
     private readonly record struct Snapshot(DateTime At, long Service, Dictionary<int, long> Postgres, long Load, long MachineBusy)
     {
-        /// <summary>Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux).</summary>
-        private const double TicksPerSecond = 100;
-
         public static Snapshot Take(IReadOnlyCollection<int> servicePids)
         {
             var postgres = new Dictionary<int, long>();
@@ -37,61 +34,68 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
                     continue;
                 }
 
-                if (Read($"{folder}/comm")?.Trim() == "postgres")
+                if (ProcFs.Read($"{folder}/comm")?.Trim() == "postgres")
                 {
-                    postgres[pid] = Ticks(pid);
+                    postgres[pid] = ProcFs.Ticks($"/proc/{pid}/stat");
                 }
             }
 
             // The load generator: this process (the paced sender runs in it) and wrk, a child that starts and ends
             // within the run and whose time the kernel adds to this process's children's once it is reaped.
-            var load = Ticks(Environment.ProcessId, withReapedChildren: true);
+            var load = ProcFs.Ticks($"/proc/{Environment.ProcessId}/stat", withReapedChildren: true);
 
             // The first line of /proc/stat: cpu user nice system idle iowait irq softirq steal …
-            var machine = (Read("/proc/stat") ?? "").Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            var machine = (ProcFs.Read("/proc/stat") ?? "").Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
                 .Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             var busy = machine.Length >= 8 ? machine[0] + machine[1] + machine[2] + machine[5] + machine[6] + machine[7] : 0;
-            return new Snapshot(DateTime.UtcNow, servicePids.Sum(Ticks), postgres, load, busy);
+            return new Snapshot(DateTime.UtcNow, servicePids.Sum(pid => ProcFs.Ticks($"/proc/{pid}/stat")), postgres, load, busy);
         }
 
         public CpuUse Since(Snapshot before)
         {
             var seconds = (At - before.At).TotalSeconds;
-            double Cores(long ticks) => ticks / TicksPerSecond / seconds;
+            double Cores(long ticks) => ticks / ProcFs.TicksPerSecond / seconds;
             // A backend that started during the run counts from zero; one that ended during it is not seen, so PostgreSQL's
             // share is a lower bound when backends come and go.
             var postgres = Postgres.Sum(p => p.Value - before.Postgres.GetValueOrDefault(p.Key));
             return new CpuUse(Cores(Service - before.Service), Cores(postgres), Cores(Load - before.Load), Cores(MachineBusy - before.MachineBusy));
         }
+    }
+}
 
-        /// <summary>User plus system time of a process so far (and of its reaped children, if asked); 0 if it has gone.</summary>
-        private static long Ticks(int pid) => Ticks(pid, withReapedChildren: false);
+/// <summary>Reads CPU times from /proc, for <see cref="CpuUse"/> and <see cref="Warming"/>.</summary>
+internal static class ProcFs
+{
+    /// <summary>Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux).</summary>
+    public const double TicksPerSecond = 100;
 
-        private static long Ticks(int pid, bool withReapedChildren)
+    /// <summary>
+    /// User plus system time in a process's or thread's <paramref name="statPath"/> (/proc/&lt;pid&gt;/stat or
+    /// /proc/&lt;pid&gt;/task/&lt;tid&gt;/stat) so far, and its reaped children's if asked; 0 if it has gone.
+    /// </summary>
+    public static long Ticks(string statPath, bool withReapedChildren = false)
+    {
+        // "pid (comm) state …" with utime, stime, cutime and cstime the 14th to 17th fields; comm may hold spaces.
+        var stat = Read(statPath);
+        if (stat is null || stat.LastIndexOf(')') is var end && end < 0)
         {
-            // /proc/<pid>/stat: "pid (comm) state …" with utime, stime, cutime and cstime the 14th to 17th fields; comm
-            // may hold spaces.
-            var stat = Read($"/proc/{pid}/stat");
-            if (stat is null || stat.LastIndexOf(')') is var end && end < 0)
-            {
-                return 0;
-            }
-
-            var fields = stat[(end + 2)..].Split(' ');
-            long Field(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture);
-            return Field(11) + Field(12) + (withReapedChildren ? Field(13) + Field(14) : 0);
+            return 0;
         }
 
-        private static string? Read(string path)
+        var fields = stat[(end + 2)..].Split(' ');
+        long Field(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture);
+        return Field(11) + Field(12) + (withReapedChildren ? Field(13) + Field(14) : 0);
+    }
+
+    public static string? Read(string path)
+    {
+        try
         {
-            try
-            {
-                return File.ReadAllText(path);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                return null;
-            }
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 }

@@ -42,7 +42,7 @@ internal static class Warming
             var started = DateTime.UtcNow;
             await load(Step);
             warmed += Step;
-            jitCores = JitTicksSince(process.Id, before) / 100.0 / (DateTime.UtcNow - started).TotalSeconds; // USER_HZ is 100
+            jitCores = JitTicksSince(process.Id, before) / ProcFs.TicksPerSecond / (DateTime.UtcNow - started).TotalSeconds;
             steps.Add(jitCores);
         }
         while (warmed < Least || (jitCores >= SettledCores && warmed < Most));
@@ -59,11 +59,9 @@ internal static class Warming
         {
             foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
             {
-                if (int.TryParse(Path.GetFileName(task), out var tid) && Read($"{task}/comm")?.Trim() == JitThread && Read($"{task}/stat") is { } stat)
+                if (int.TryParse(Path.GetFileName(task), out var tid) && ProcFs.Read($"{task}/comm")?.Trim() == JitThread)
                 {
-                    // "tid (comm) state …": utime and stime are the 14th and 15th fields; comm holds spaces.
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    ticks[tid] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                    ticks[tid] = ProcFs.Ticks($"{task}/stat");
                 }
             }
         }
@@ -81,16 +79,4 @@ internal static class Warming
     /// </summary>
     private static long JitTicksSince(int pid, Dictionary<int, long> before) =>
         JitTicks(pid).Sum(thread => thread.Value - before.GetValueOrDefault(thread.Key));
-
-    private static string? Read(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
 }
