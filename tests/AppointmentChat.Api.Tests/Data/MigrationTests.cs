@@ -1,5 +1,6 @@
 using AppointmentChat.Api.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace AppointmentChat.Api.Tests.Data;
 
@@ -25,5 +26,33 @@ public sealed class MigrationTests
 
         Assert.Empty(firstErrors);
         Assert.Empty(second.Logs.Lines.Where(l => l.Level >= LogLevel.Error).Select(l => l.ToString()));
+    }
+
+    [Fact]
+    public async Task OnPostgresEveryTextColumnComparesBytewiseAsInSqlite()
+    {
+        await TestDatabase.RequirePostgresAsync();
+        await using var app = await ChatApp.StartAsync(DatabaseKind.Postgres);
+
+        await using var connection = new NpgsqlConnection(app.Database.DatabaseUrl);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT table_name || '.' || column_name, coalesce(collation_name, '(the database''s)')
+            FROM information_schema.columns
+            WHERE table_schema = 'public' AND table_name <> '__EFMigrationsHistory' AND data_type IN ('character varying', 'text')
+            ORDER BY 1
+            """, connection);
+        var columns = new List<(string Column, string Collation)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                columns.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        Assert.Contains(columns, c => c.Column == "appointments.Id");
+        Assert.Contains(columns, c => c.Column == "chat_users.Id");
+        Assert.All(columns, c => Assert.True(c.Collation == "C", $"{c.Column} compares by {c.Collation}, not byte by byte"));
     }
 }
