@@ -60,9 +60,10 @@ internal sealed class Ceiling : IAsyncDisposable
     /// <summary>One more round at the benchmark's connections; returns it (it is also among <see cref="CeilingResult.Rounds"/>).</summary>
     public async Task<WrkResult> MeasureAsync()
     {
-        var round = await Wrk.RunAsync(_url, _script, _options.Connections, _options.Duration, _work);
+        var (measured, cpu) = await CpuUse.DuringAsync([_process.Id], () => Wrk.RunAsync(_url, _script, _options.Connections, _options.Duration, _work));
+        var round = measured with { Cpu = cpu };
         Result.Rounds.Add(round);
-        BenchProgram.Log(string.Create(CultureInfo.InvariantCulture, $"ceiling: {round.RequestsPerSecond:F0} req/s, p99 {round.P99Ms:F2} ms"));
+        BenchProgram.Log(string.Create(CultureInfo.InvariantCulture, $"ceiling: {round.RequestsPerSecond:F0} req/s, p99 {round.P99Ms:F2} ms, {cpu.Stolen:F2} cores taken by the host"));
         return round;
     }
 

@@ -5,10 +5,11 @@ namespace AppointmentChat.Bench;
 /// <summary>
 /// Where the machine's CPU went during a measured run, in cores (CPU seconds per second): the service, PostgreSQL
 /// (every <c>postgres</c> process), the load generator (wrk, and this process, which sends the paced webhooks) and
-/// the whole machine. Read from /proc, so it costs the run nothing; with everything on one machine it shows what
-/// each side takes of the same cores.
+/// the whole machine, and what the VM's host took from it (steal: time the hypervisor ran something else while this
+/// machine had work). Read from /proc, so it costs the run nothing; with everything on one machine it shows what
+/// each side takes of the same cores, and a run the host slowed shows as one.
 /// </summary>
-internal sealed record CpuUse(double Service, double Postgres, double Load, double Machine)
+internal sealed record CpuUse(double Service, double Postgres, double Load, double Machine, double Stolen)
 {
     /// <summary>Microseconds of CPU per request for <paramref name="cores"/> at <paramref name="requestsPerSecond"/>.</summary>
     public static double PerRequestMicroseconds(double cores, double requestsPerSecond) => requestsPerSecond > 0 ? cores * 1e6 / requestsPerSecond : 0;
@@ -22,7 +23,7 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
 
     /// <param name="Postgres">Ticks of each <c>postgres</c> process by pid: backends start and end during a run (a pool
     /// prunes idle connections), and a sum taken at both ends would count one that ended as negative time.</param>
-    private readonly record struct Snapshot(DateTime At, long Service, Dictionary<int, long> Postgres, long Load, long MachineBusy)
+    private readonly record struct Snapshot(DateTime At, long Service, Dictionary<int, long> Postgres, long Load, long MachineBusy, long Stolen)
     {
         public static Snapshot Take(IReadOnlyCollection<int> servicePids)
         {
@@ -48,7 +49,8 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
             var machine = (ProcFs.Read("/proc/stat") ?? "").Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
                 .Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             var busy = machine.Length >= 8 ? machine[0] + machine[1] + machine[2] + machine[5] + machine[6] + machine[7] : 0;
-            return new Snapshot(DateTime.UtcNow, servicePids.Sum(pid => ProcFs.Ticks($"/proc/{pid}/stat")), postgres, load, busy);
+            var stolen = machine.Length >= 8 ? machine[7] : 0;
+            return new Snapshot(DateTime.UtcNow, servicePids.Sum(pid => ProcFs.Ticks($"/proc/{pid}/stat")), postgres, load, busy, stolen);
         }
 
         public CpuUse Since(Snapshot before)
@@ -58,7 +60,7 @@ internal sealed record CpuUse(double Service, double Postgres, double Load, doub
             // A backend that started during the run counts from zero; one that ended during it is not seen, so PostgreSQL's
             // share is a lower bound when backends come and go.
             var postgres = Postgres.Sum(p => p.Value - before.Postgres.GetValueOrDefault(p.Key));
-            return new CpuUse(Cores(Service - before.Service), Cores(postgres), Cores(Load - before.Load), Cores(MachineBusy - before.MachineBusy));
+            return new CpuUse(Cores(Service - before.Service), Cores(postgres), Cores(Load - before.Load), Cores(MachineBusy - before.MachineBusy), Cores(Stolen - before.Stolen));
         }
     }
 }

@@ -55,6 +55,8 @@ internal sealed class Report(BenchOptions options)
         md.AppendLine("|---|---|---|---|---|");
         md.AppendLine($"| ceiling, {Ceiling.Token.Connections} connections, median of {Ceiling.Rounds.Count} rounds ({string.Join(", ", Ceiling.Rounds.Select(r => F(r.RequestsPerSecond)))}) | {F(Ceiling.Token.RequestsPerSecond)} | {F(Ceiling.Token.P50Ms, "F2")} | {F(Ceiling.Token.P99Ms, "F2")} | {F(Ceiling.PeakRssMiB)} MiB |");
         md.AppendLine();
+        md.AppendLine($"Cores the VM's host took from this machine during each ceiling round (steal, from /proc/stat; a round the host slowed measures lower): {string.Join(", ", Ceiling.Rounds.Select(r => F(r.Cpu?.Stolen ?? 0, "F2")))}.");
+        md.AppendLine();
 
         foreach (var run in Runs)
         {
@@ -224,12 +226,12 @@ internal sealed class Report(BenchOptions options)
 
         md.AppendLine($"CPU per request (from /proc; every process shares the same {Environment.ProcessorCount} cores):");
         md.AppendLine();
-        md.AppendLine("| run | req/s | service µs | PostgreSQL µs | load generator µs | machine busy (cores) |");
-        md.AppendLine("|---|---|---|---|---|---|");
+        md.AppendLine("| run | req/s | service µs | PostgreSQL µs | load generator µs | machine busy (cores) | taken by the host (cores) |");
+        md.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var (name, run) in measured)
         {
             var (cpu, rps) = (run!.Cpu!, run.RequestsPerSecond);
-            md.AppendLine($"| {name} | {F(rps)} | {F(CpuUse.PerRequestMicroseconds(cpu.Service, rps))} | {F(CpuUse.PerRequestMicroseconds(cpu.Postgres, rps))} | {F(CpuUse.PerRequestMicroseconds(cpu.Load, rps))} | {F(cpu.Machine, "F2")} |");
+            md.AppendLine($"| {name} | {F(rps)} | {F(CpuUse.PerRequestMicroseconds(cpu.Service, rps))} | {F(CpuUse.PerRequestMicroseconds(cpu.Postgres, rps))} | {F(CpuUse.PerRequestMicroseconds(cpu.Load, rps))} | {F(cpu.Machine, "F2")} | {F(cpu.Stolen, "F2")} |");
         }
 
         md.AppendLine();
