@@ -49,6 +49,8 @@ internal static class AuthSetup
     private static void ConfigureJwtBearer(JwtBearerOptions jwt, AuthOptions auth, IHostEnvironment environment)
     {
         jwt.MapInboundClaims = false;
+        // Nothing reads the bearer token back from the authentication properties; storing it cost every request.
+        jwt.SaveToken = false;
         jwt.TokenValidationParameters = new TokenValidationParameters
         {
             NameClaimType = auth.UserIdClaim,
@@ -80,7 +82,12 @@ internal static class AuthSetup
         {
             OnTokenValidated = context =>
             {
-                if (CurrentUser.From(context.Principal!, auth) is null)
+                if (CurrentUser.From(context.Principal!, auth) is { } caller)
+                {
+                    // Read once: the endpoints take the caller from here rather than reading the claims again.
+                    CurrentUser.Remember(context.HttpContext, context.Principal!, caller);
+                }
+                else
                 {
                     context.Fail($"The token has no '{auth.UserIdClaim}' claim.");
                 }

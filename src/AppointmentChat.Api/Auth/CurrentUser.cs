@@ -39,10 +39,22 @@ internal sealed record CurrentUser(string Id, IReadOnlyList<string> Roles, strin
         return new CurrentUser(id, roles ?? [], string.IsNullOrEmpty(organisation) ? null : organisation);
     }
 
+    /// <summary>Keeps the caller read from <paramref name="principal"/> for the endpoint's parameter.</summary>
+    public static void Remember(HttpContext context, ClaimsPrincipal principal, CurrentUser caller) =>
+        context.Features.Set(new Remembered(principal, caller));
+
     /// <summary>Lets handlers take the caller as a parameter; endpoints using it require authentication.</summary>
     public static ValueTask<CurrentUser?> BindAsync(HttpContext context, ParameterInfo parameter)
     {
+        // Only for the principal it was read from: whatever replaced context.User since is read afresh.
+        if (context.Features.Get<Remembered>() is { } remembered && ReferenceEquals(remembered.Principal, context.User))
+        {
+            return ValueTask.FromResult<CurrentUser?>(remembered.Caller);
+        }
+
         var options = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value;
         return ValueTask.FromResult(From(context.User, options));
     }
+
+    private sealed record Remembered(ClaimsPrincipal Principal, CurrentUser Caller);
 }

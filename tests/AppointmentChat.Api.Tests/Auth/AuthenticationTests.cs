@@ -1,6 +1,11 @@
 using System.Net;
+using System.Security.Claims;
 using System.Text.Json.Nodes;
+using AppointmentChat.Api.Auth;
 using AppointmentChat.Api.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Tests.Auth;
 
@@ -172,5 +177,27 @@ public sealed class ClaimMappingTests
         }));
 
         await response.ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task TheCallerReadAtAuthenticationIsReusedOnlyForThePrincipalItWasReadFrom()
+    {
+        var services = new ServiceCollection().AddSingleton(Options.Create(new AuthOptions())).BuildServiceProvider();
+        var http = new DefaultHttpContext { RequestServices = services };
+        var authenticated = Principal(("sub", "vet-1"), ("role", "vet"));
+        var remembered = CurrentUser.From(authenticated, new AuthOptions())!;
+        CurrentUser.Remember(http, authenticated, remembered);
+
+        http.User = authenticated;
+        Assert.Same(remembered, await CurrentUser.BindAsync(http, null!));
+
+        // Something replaced the principal after authentication: the caller is whoever it now says.
+        http.User = Principal(("sub", "owner-1"), ("role", "pet-owner"));
+        var replaced = await CurrentUser.BindAsync(http, null!);
+        Assert.Equal("owner-1", replaced!.Id);
+        Assert.Equal([Roles.PetOwner], replaced.Roles);
+
+        static ClaimsPrincipal Principal(params (string Type, string Value)[] claims) =>
+            new(new ClaimsIdentity(claims.Select(c => new Claim(c.Type, c.Value)), "Bearer"));
     }
 }
