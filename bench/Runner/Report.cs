@@ -80,6 +80,7 @@ internal sealed class Report(BenchOptions options)
             Row(md, reference, $"`POST /api/webhooks/stream`, signed `message.new`, steady 3,000/s (latency from when each was due; median p99 of {run.Webhooks?.SteadyRounds.Count} rounds: {string.Join(", ", run.Webhooks?.SteadyRounds.Select(r => F(r.Load.P99Ms, "F1") + " ms") ?? [])})", run.Webhooks?.Steady);
             md.AppendLine();
             CpuTable(md, [
+                ("the ceiling, between this database's token rounds (median round; its process in the service's column)", run.CeilingRounds.Count > 0 ? WrkResult.Median(run.CeilingRounds) : null),
                 ("tokens (median round)", run.Token),
                 ("opening an existing chat", run.OpenChat),
                 ("list, 1,000 stored (median round)", run.ListSmall),
