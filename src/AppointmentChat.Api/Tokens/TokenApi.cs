@@ -45,7 +45,8 @@ internal static class TokenApi
         StreamTokenSigner signer,
         TimeProvider time,
         IOptions<ChatOptions> chat,
-        Operations.ChatMetrics metrics)
+        Operations.ChatMetrics metrics,
+        HttpResponse response)
     {
         var userId = request?.UserId ?? caller.Id;
         if (request?.UserId is not null && !StreamIds.IsValidUserId(userId))
@@ -71,6 +72,8 @@ internal static class TokenApi
         var expiresAt = issuedAt + chat.Value.TokenLifetime;
         var token = signer.CreateUserToken(userId, issuedAt, expiresAt);
         metrics.TokensIssued.Add(1);
+        // A bearer credential: no browser, proxy or CDN may keep a copy of it (as RFC 6749 §5.1 asks of token responses).
+        response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new TokenResponse(token, expiresAt.ToUnixTimeMilliseconds()));
     }
 

@@ -36,6 +36,18 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
         Assert.Equal(exp * 1000, body.GetProperty("expiresAt").GetInt64());
     }
 
+    [Fact]
+    public async Task TheTokenResponseTellsEveryCacheNotToStoreIt()
+    {
+        var app = await fixture.AppAsync();
+        var userId = Ids.New("owner");
+
+        var response = await app.ClientFor(userId, "pet-owner").PostJsonAsync("/api/chat/token", new { userId });
+
+        await response.ShouldBeOkJsonAsync();
+        Assert.True(response.Headers.CacheControl?.NoStore, $"Cache-Control was '{response.Headers.CacheControl}'");
+    }
+
     [Theory]
     [InlineData("{}")]
     [InlineData("")]
