@@ -20,7 +20,7 @@ internal sealed class TelemetryOptions
 /// <summary>
 /// OpenTelemetry traces and metrics: HTTP in and out, EF Core commands, runtime, and the service's own
 /// counters. Exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; metrics also as Prometheus
-/// text at /metrics where enabled.
+/// text at /metrics where enabled. With neither, nothing is measured.
 /// </summary>
 internal static class Telemetry
 {
@@ -33,16 +33,27 @@ internal static class Telemetry
         builder.Services.AddSingleton<ChatMetrics>();
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName))
-            .WithMetrics(metrics => metrics
+            .WithMetrics(metrics => metrics.AddPrometheusExporter());
+
+        // Measured only where metrics go somewhere, decided on the final configuration: a listened-to instrument
+        // costs every request (a request-duration histogram for one), an unlistened one nothing.
+        builder.Services.ConfigureOpenTelemetryMeterProvider((services, metrics) =>
+        {
+            if (!MetricsExported(services.GetRequiredService<IConfiguration>(), services.GetRequiredService<IHostEnvironment>()))
+            {
+                return;
+            }
+
+            metrics
                 .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics")
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddMeter(ChatMetrics.MeterName, "Microsoft.EntityFrameworkCore")
-                .AddPrometheusExporter());
+                .AddMeter(ChatMetrics.MeterName, "Microsoft.EntityFrameworkCore");
+        });
 
         // Spans only where they go somewhere: recording them with no exporter cost the token endpoint
         // a sixth of its throughput (bench/findings.md).
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (OtlpEnabled(builder.Configuration))
         {
             otel.WithTracing(tracing => tracing
                     .AddAspNetCoreInstrumentation(options => options.Filter = http => !IsPlumbing(http.Request.Path))
@@ -54,12 +65,18 @@ internal static class Telemetry
         return builder;
     }
 
-    public static bool PrometheusEnabled(this WebApplication app) =>
-        app.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>()?.Prometheus ?? app.Environment.IsDevelopment();
+    private static bool PrometheusEnabled(IConfiguration configuration, IHostEnvironment environment) =>
+        configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>()?.Prometheus ?? environment.IsDevelopment();
+
+    private static bool OtlpEnabled(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+    private static bool MetricsExported(IConfiguration configuration, IHostEnvironment environment) =>
+        PrometheusEnabled(configuration, environment) || OtlpEnabled(configuration);
 
     public static WebApplication MapMetrics(this WebApplication app)
     {
-        if (app.PrometheusEnabled())
+        if (PrometheusEnabled(app.Configuration, app.Environment))
         {
             // Anonymous by design: outside Development it is on only when operators put it behind their network rules.
             app.MapPrometheusScrapingEndpoint(MetricsPath).AllowAnonymous();

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
 using AppointmentChat.Api.Tests.Infrastructure;
@@ -149,6 +150,47 @@ public sealed class MetricsTests
 
         Assert.NotEqual(HttpStatusCode.OK, (await off.AnonymousClient().GetAsync("/metrics")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await on.AnonymousClient().GetAsync("/metrics")).StatusCode);
+    }
+
+    [Fact]
+    public async Task OutsideDevelopmentNothingIsMeasuredWhileNoExporterIsSwitchedOn()
+    {
+        await using (var off = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production" }))
+        {
+            await off.ClientFor("vet-1", "vet").PostJsonAsync("/api/chat/token", new { });
+
+            var instruments = InstrumentsOf(off);
+            Assert.Contains(instruments, i => i.Name == "http.server.request.duration");
+            Assert.Contains(instruments, i => i.Name == "chat.tokens.issued");
+            Assert.All(instruments, i => Assert.False(i.Enabled, $"{i.Meter.Name} {i.Name} is listened to"));
+        }
+
+        await using var on = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Telemetry:Prometheus"] = "true" });
+        await on.ClientFor("vet-1", "vet").PostJsonAsync("/api/chat/token", new { });
+
+        var measured = InstrumentsOf(on);
+        Assert.True(measured.Single(i => i.Name == "http.server.request.duration").Enabled);
+        Assert.True(measured.Single(i => i.Name == "chat.tokens.issued").Enabled);
+    }
+
+    /// <summary>The instruments of this app's own meters (its meter factory is their scope).</summary>
+    private static List<Instrument> InstrumentsOf(ChatApp app)
+    {
+        var factory = app.Services.GetRequiredService<IMeterFactory>();
+        var found = new List<Instrument>();
+        using var listener = new MeterListener
+        {
+            // Only looks: never enables an instrument, so Enabled says whether the app's own providers listen.
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, factory))
+                {
+                    found.Add(instrument);
+                }
+            },
+        };
+        listener.Start();
+        return found;
     }
 }
 
