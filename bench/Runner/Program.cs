@@ -140,6 +140,8 @@ internal static class BenchProgram
         ["RateLimiting__Token__PermitLimit"] = "1000000000",
         ["RateLimiting__Token__WindowSeconds"] = "1",
         ["Logging__LogLevel__Default"] = "Warning",
+        // Measured as operators run it: with its metrics collected (a scrape endpoint nobody reads here).
+        ["Telemetry__Prometheus"] = "true",
     };
 
     private static async Task<(Proc Service, TimeSpan Ready)> StartServiceAsync(BenchOptions options, BenchDatabase database, int port)
