@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -39,7 +40,7 @@ internal static class Telemetry
         // costs every request (a request-duration histogram for one), an unlistened one nothing.
         builder.Services.ConfigureOpenTelemetryMeterProvider((services, metrics) =>
         {
-            if (!MetricsExported(services.GetRequiredService<IConfiguration>(), services.GetRequiredService<IHostEnvironment>()))
+            if (!PrometheusEnabled(services) && !OtlpEnabled(services.GetRequiredService<IConfiguration>()))
             {
                 return;
             }
@@ -65,18 +66,15 @@ internal static class Telemetry
         return builder;
     }
 
-    private static bool PrometheusEnabled(IConfiguration configuration, IHostEnvironment environment) =>
-        configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>()?.Prometheus ?? environment.IsDevelopment();
+    private static bool PrometheusEnabled(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<TelemetryOptions>>().Value.Prometheus ?? services.GetRequiredService<IHostEnvironment>().IsDevelopment();
 
     private static bool OtlpEnabled(IConfiguration configuration) =>
         !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
-    private static bool MetricsExported(IConfiguration configuration, IHostEnvironment environment) =>
-        PrometheusEnabled(configuration, environment) || OtlpEnabled(configuration);
-
     public static WebApplication MapMetrics(this WebApplication app)
     {
-        if (PrometheusEnabled(app.Configuration, app.Environment))
+        if (PrometheusEnabled(app.Services))
         {
             // Anonymous by design: outside Development it is on only when operators put it behind their network rules.
             app.MapPrometheusScrapingEndpoint(MetricsPath).AllowAnonymous();
