@@ -68,7 +68,7 @@ internal static class BenchProgram
         try
         {
             await using var emulator = Proc.Start("dotnet", [Dll(options, "src/AppointmentChat.StreamEmulator", "AppointmentChat.StreamEmulator"),
-                "--port", EmulatorPort.ToString(CultureInfo.InvariantCulture), "--api-key", Credentials.StreamKey, "--api-secret", Credentials.StreamSecret]);
+                "--port", EmulatorPort.ToString(CultureInfo.InvariantCulture), "--api-key", Credentials.StreamKey, "--api-secret", Credentials.StreamSecret, "--state-file", "memory"]);
             await emulator.WaitUntilOkAsync(new Uri($"http://127.0.0.1:{EmulatorPort}/_emulator/state?api_key={Credentials.StreamKey}&authorization={Credentials.ServerToken()}&stream-auth-type=jwt"), TimeSpan.FromSeconds(60));
 
             await using var ceiling = await Ceiling.StartAsync(options, work);

@@ -13,6 +13,7 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks, 
     public const int MaxMessageLength = 5000;
     public const int MaxCustomDataBytes = 5 * 1024;
     public const int MaxQueryLimit = 30;
+    public const int MaxQueryUsersLimit = 100;
     public const int MessagesPerState = 25;
     public const int MaxMessagesPerState = 300;
 
@@ -37,6 +38,11 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks, 
     private readonly Dictionary<string, EmulatedUser> _users = new(StringComparer.Ordinal);
     private readonly Dictionary<string, EmulatedChannel> _channels = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (EmulatedChannel Channel, EmulatedMessage Message)> _messages = new(StringComparer.Ordinal);
+    private long _version;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Counts the writes to the state, so <see cref="StateFile"/> knows when there is something to keep.</summary>
+    public long Version => Interlocked.Read(ref _version);
 
     public void Reset()
     {
@@ -46,6 +52,100 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks, 
             _channels.Clear();
             _messages.Clear();
         }
+
+        Changed();
+    }
+
+    /// <summary>Completes once <see cref="Version"/> is no longer <paramref name="seen"/>.</summary>
+    public async Task WaitForChangeAsync(long seen, CancellationToken cancellationToken)
+    {
+        while (Version == seen)
+        {
+            var changed = Volatile.Read(ref _changed);
+            if (Version != seen)
+            {
+                return;
+            }
+
+            await changed.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>A consistent copy of the whole state, with the <see cref="Version"/> it was taken at.</summary>
+    public (StoredState State, long Version) Export()
+    {
+        lock (_gate)
+        {
+            var users = _users.Values
+                .Select(u => new StoredUser(u.Id, u.Role, (JsonObject)u.Custom.DeepClone(), u.CreatedAt, u.UpdatedAt, u.RevokeTokensIssuedBefore, u.LastActive))
+                .ToList();
+            var channels = _channels.Values.Select(c => new StoredChannel(
+                c.Type, c.Id, c.CreatedById, (JsonObject)c.Custom.DeepClone(), c.Frozen, c.Disabled, c.CreatedAt, c.UpdatedAt, c.LastMessageAt,
+                [.. c.Members.Select(m => new StoredMember(m.UserId, m.ChannelRole, m.CreatedAt, m.UpdatedAt))],
+                [.. c.Messages.Select(m => new StoredMessage(
+                    m.Id, m.UserId, m.Text, m.Type, (JsonArray)m.Attachments.DeepClone(), (JsonObject)m.Custom.DeepClone(), m.Silent, m.CreatedAt, m.UpdatedAt, m.DeletedAt))],
+                [.. c.Reads.Select(r => new StoredRead(r.Key, r.Value.At, r.Value.MessageId))])).ToList();
+            return (new StoredState(StoredState.CurrentFormat, users, channels), Version);
+        }
+    }
+
+    /// <summary>Replaces the whole state with <paramref name="state"/> (a kept <see cref="Export"/>).</summary>
+    public void Import(StoredState state)
+    {
+        if (state.Format != StoredState.CurrentFormat)
+        {
+            throw new InvalidDataException($"format {state.Format} is not {StoredState.CurrentFormat}");
+        }
+
+        lock (_gate)
+        {
+            _users.Clear();
+            _channels.Clear();
+            _messages.Clear();
+            foreach (var u in state.Users)
+            {
+                _users[u.Id] = new EmulatedUser
+                {
+                    Id = u.Id, Role = u.Role, Custom = u.Custom, CreatedAt = u.CreatedAt, UpdatedAt = u.UpdatedAt,
+                    RevokeTokensIssuedBefore = u.RevokeTokensIssuedBefore, LastActive = u.LastActive,
+                };
+            }
+
+            foreach (var c in state.Channels)
+            {
+                var channel = new EmulatedChannel
+                {
+                    Type = c.Type, Id = c.Id, CreatedById = c.CreatedById, Custom = c.Custom, Frozen = c.Frozen, Disabled = c.Disabled,
+                    CreatedAt = c.CreatedAt, UpdatedAt = c.UpdatedAt, LastMessageAt = c.LastMessageAt,
+                };
+                channel.Members.AddRange(c.Members.Select(m => new EmulatedMember { UserId = m.UserId, ChannelRole = m.ChannelRole, CreatedAt = m.CreatedAt, UpdatedAt = m.UpdatedAt }));
+                foreach (var m in c.Messages)
+                {
+                    var message = new EmulatedMessage
+                    {
+                        Id = m.Id, UserId = m.UserId, Text = m.Text, Type = m.Type, Attachments = m.Attachments, Custom = m.Custom, Silent = m.Silent,
+                        CreatedAt = m.CreatedAt, UpdatedAt = m.UpdatedAt, DeletedAt = m.DeletedAt,
+                    };
+                    channel.Messages.Add(message);
+                    _messages[message.Id] = (channel, message);
+                }
+
+                foreach (var r in c.Reads)
+                {
+                    channel.Reads[r.UserId] = (r.At, r.MessageId);
+                }
+
+                _channels[channel.Cid] = channel;
+            }
+        }
+
+        Changed();
+    }
+
+    private void Changed()
+    {
+        Interlocked.Increment(ref _version);
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     // ---- users -------------------------------------------------------------------------------
@@ -186,6 +286,45 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks, 
 
         Publish(events);
         return new JsonObject { ["users"] = result };
+    }
+
+    /// <summary>
+    /// <c>GET /users?payload={…}</c> (stream-chat-js <c>queryUsers</c> sends its query as the JSON <c>payload</c> query
+    /// parameter): filters on <c>id</c> with <c>$eq</c> or <c>$in</c>; <c>limit</c> at most 100. A user may query users too.
+    /// </summary>
+    public JsonObject QueryUsers(JsonObject payload)
+    {
+        const string op = "QueryUsers";
+        var filter = payload["filter_conditions"] as JsonObject ?? throw StreamErrorException.Input(op, "filter_conditions is a required field");
+        var limit = Int(op, payload["limit"], "limit") ?? 30;
+        var offset = Int(op, payload["offset"], "offset") ?? 0;
+        if (limit is < 0 or > MaxQueryUsersLimit || offset is < 0 or > 1000)
+        {
+            throw StreamErrorException.Input(op, $"limit must be between 0 and {MaxQueryUsersLimit} and offset between 0 and 1000");
+        }
+
+        HashSet<string>? ids = null;
+        foreach (var (field, condition) in filter)
+        {
+            if (field != "id")
+            {
+                throw StreamErrorException.Input(op, $"the emulator filters users on id only, not {field}");
+            }
+
+            ids = condition switch
+            {
+                JsonValue value => [value.GetValue<string>()],
+                JsonObject { Count: 1 } o when o["$eq"] is JsonValue eq => [eq.GetValue<string>()],
+                JsonObject { Count: 1 } o when o["$in"] is JsonArray values => [.. values.Select(v => v?.GetValue<string>() ?? "")],
+                _ => throw StreamErrorException.Input(op, "id takes $eq or $in"),
+            };
+        }
+
+        lock (_gate)
+        {
+            var found = _users.Values.Where(u => ids is null || ids.Contains(u.Id)).OrderBy(u => u.CreatedAt).ThenBy(u => u.Id, StringComparer.Ordinal);
+            return new JsonObject { ["users"] = new JsonArray([.. found.Skip(offset).Take(limit).Select(u => (JsonNode)Wire.User(u))]) };
+        }
     }
 
     public EmulatedUser? FindUser(string id)
@@ -920,8 +1059,10 @@ public sealed class ChatStore(TimeProvider time, IEnumerable<IEventSink> sinks, 
         ["created_at"] = Wire.Time(now),
     });
 
+    /// <summary>Every write ends here, once its lock is released: the change is counted, then its events go out.</summary>
     private void Publish(IReadOnlyList<EmulatorEvent> events)
     {
+        Changed();
         foreach (var evt in events)
         {
             foreach (var sink in _sinks)

@@ -8,6 +8,12 @@ public sealed class EmulatorSettings
 {
     public string ApiKey { get; set; } = "local";
 
+    /// <summary>
+    /// The file the emulator keeps its Stream app in (see <see cref="StateFile"/>), so a restart changes nothing;
+    /// null keeps it in memory only. Read once, when the emulator starts: set it before then.
+    /// </summary>
+    public string? StateFile { get; set; }
+
     /// <summary>Signs webhooks and verifies every token presented to the emulator.</summary>
     public string ApiSecret { get; set; } = "";
 

@@ -27,7 +27,17 @@ public static class EmulatorSetup
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddSingleton<ClientConnections>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<ClientConnections>());
-        services.AddSingleton<ChatStore>();
+        services.AddSingleton(sp =>
+        {
+            var store = ActivatorUtilities.CreateInstance<ChatStore>(sp);
+            if (sp.GetRequiredService<EmulatorSettings>().StateFile is { } path)
+            {
+                StateFile.Load(path, store);
+            }
+
+            return store;
+        });
+        services.AddHostedService<StateFile>();
         services.AddSingleton<FaultInjector>();
         services.AddSingleton<RateLimitCounter>();
         services.AddSingleton<ApiCallLog>();

@@ -3,6 +3,8 @@ namespace AppointmentChat.StreamEmulator;
 // Standalone Stream emulator:
 //   dotnet run --project src/AppointmentChat.StreamEmulator -- --port 8090 --api-key key --api-secret secret --webhook-url http://127.0.0.1:5080/api/webhooks/stream
 // or the same through the environment: PORT, STREAM_API_KEY, STREAM_API_SECRET, WEBHOOK_URL.
+// Its Stream app is kept in data/stream-emulator.json (under the folder it runs in) across restarts;
+// --state-file PATH (or EMULATOR_STATE_FILE) keeps it elsewhere, --state-file memory nowhere.
 // (A named class rather than top-level statements, so it does not clash with the service's Program.)
 internal static class EmulatorProgram
 {
@@ -14,6 +16,7 @@ internal static class EmulatorProgram
         var apiKey = config["api-key"] ?? config["STREAM_API_KEY"] ?? "local";
         var apiSecret = config["api-secret"] ?? config["STREAM_API_SECRET"];
         var webhookUrl = config["webhook-url"] ?? config["WEBHOOK_URL"];
+        var stateFile = config["state-file"] ?? config["EMULATOR_STATE_FILE"] ?? Path.Combine("data", "stream-emulator.json");
         if (string.IsNullOrEmpty(apiSecret))
         {
             Console.Error.WriteLine("Configuration error: --api-secret (or STREAM_API_SECRET) is required: it signs webhooks and verifies tokens.");
@@ -26,6 +29,7 @@ internal static class EmulatorProgram
             settings.ApiKey = apiKey;
             settings.ApiSecret = apiSecret;
             settings.WebhookUrl = string.IsNullOrEmpty(webhookUrl) ? null : new Uri(webhookUrl);
+            settings.StateFile = stateFile == "memory" ? null : Path.GetFullPath(stateFile, builder.Environment.ContentRootPath);
             settings.EnforceRateLimits = config.GetValue("enforce-rate-limits", false);
             if (config["webhook-retry-delay-ms"] is { } retryDelay)
             {
@@ -41,7 +45,8 @@ internal static class EmulatorProgram
         var app = builder.Build();
         app.UseCors();
         app.MapStreamEmulator();
-        Console.WriteLine($"Stream emulator on http://127.0.0.1:{port} (api key {apiKey}); webhooks to {webhookUrl ?? "nowhere"}");
+        Console.WriteLine($"Stream emulator on http://127.0.0.1:{port} (api key {apiKey}); webhooks to {webhookUrl ?? "nowhere"}; "
+            + (stateFile == "memory" ? "state in memory only" : $"state kept in {Path.GetFullPath(stateFile, builder.Environment.ContentRootPath)}"));
         await app.RunAsync();
         return 0;
     }

@@ -24,6 +24,10 @@ public static class StreamApi
                 : throw StreamErrorException.NotAllowed("GetApp", "only server-side calls may read the app settings")));
         routes.MapPost("/users", (HttpContext http, ChatStore store) =>
             HandleAsync(http, "UpdateUsers", 201, (caller, body) => store.UpsertUsers(caller, body["users"] as JsonObject)));
+        routes.MapGet("/users", (HttpContext http, ChatStore store) =>
+            HandleAsync(http, "QueryUsers", 200, (_, _) => store.QueryUsers(
+                JsonNode.Parse(http.Request.Query["payload"].ToString() is { Length: > 0 } payload ? payload : "{}") as JsonObject
+                ?? throw StreamErrorException.Input("QueryUsers", "payload must be a JSON object"))));
         routes.MapPatch("/users", (HttpContext http, ChatStore store) =>
             HandleAsync(http, "UpdateUsersPartial", 200, (caller, body) => store.PartialUpdateUsers(caller, body["users"] as JsonArray)));
 

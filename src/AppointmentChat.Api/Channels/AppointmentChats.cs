@@ -51,9 +51,11 @@ internal sealed partial class AppointmentChats(
             scheduler.Wake();
         }
 
-        await SyncUsersAsync([(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName), (Options.SystemUserId, Options.SystemUserName)], cancellationToken);
         string[] members = [appointment.PetOwnerId, appointment.VetId];
-        var created = await stream.GetOrCreateChannelAsync(ChatLimits.ChannelType, channelId, appointment.VetId, members, ChannelData(appointment, status), cancellationToken);
+        var created = await WithUsersAsync(
+            [(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName), (Options.SystemUserId, Options.SystemUserName)],
+            () => stream.GetOrCreateChannelAsync(ChatLimits.ChannelType, channelId, appointment.VetId, members, ChannelData(appointment, status), cancellationToken),
+            cancellationToken);
 
         // Get-or-create keeps a channel that already exists as it is. If Stream lets users create channels, someone
         // could have made this one first, with themselves in it: nobody but the two people may stay, and the
@@ -131,8 +133,10 @@ internal sealed partial class AppointmentChats(
         // is left for the scheduler.
         var handledDue = decided == 1 ? safetyNet : appointment.ChatSyncDue;
 
-        await SyncUsersAsync([(Options.SystemUserId, Options.SystemUserName)], cancellationToken);
-        await stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended"), cancellationToken);
+        await WithUsersAsync(
+            [(Options.SystemUserId, Options.SystemUserName)],
+            () => stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended"), cancellationToken),
+            cancellationToken);
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, new JsonObject { ["status"] = EnumNames(ChatStatus.Ended), ["frozen"] = true }, null, cancellationToken);
 
         var ended = await db.Appointments
@@ -192,13 +196,20 @@ internal sealed partial class AppointmentChats(
             return;
         }
 
-        await SyncUsersAsync([(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName)], cancellationToken);
         string[] recorded = [.. new[] { appointment.ChannelPetOwnerId, appointment.ChannelVetId }.OfType<string>()];
         string[] wanted = [appointment.PetOwnerId, appointment.VetId];
-        if (!recorded.Order().SequenceEqual(wanted.Order()))
-        {
-            await SyncMembersAsync(appointment, channelId, wanted, cancellationToken);
-        }
+        await WithUsersAsync(
+            [(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName)],
+            async () =>
+            {
+                if (!recorded.Order().SequenceEqual(wanted.Order()))
+                {
+                    await SyncMembersAsync(appointment, channelId, wanted, cancellationToken);
+                }
+
+                return true;
+            },
+            cancellationToken);
 
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, ChannelData(appointment, desired), null, cancellationToken);
 
@@ -251,13 +262,44 @@ internal sealed partial class AppointmentChats(
     public void WakeScheduler() => scheduler.Wake();
 
     /// <summary>
+    /// Makes sure Stream has <paramref name="users"/>, then runs <paramref name="write"/>, which names them. Should Stream
+    /// refuse it and, looked up, lack some of them — deleted in Stream's dashboard, the service switched to another Stream
+    /// app, the emulator reset — what the service remembered of them is wrong: it is forgotten, they are upserted again,
+    /// and the write is tried once more. Decided by Stream's error code and a look-up, never by an error's wording.
+    /// </summary>
+    private async Task<T> WithUsersAsync<T>(IReadOnlyList<(string Id, string? Name)> users, Func<Task<T>> write, CancellationToken cancellationToken)
+    {
+        await SyncUsersAsync(users, cancellationToken);
+        try
+        {
+            return await write();
+        }
+        catch (StreamApiException refused) when (refused.MayBeMissingUser)
+        {
+            var existing = await stream.ExistingUserIdsAsync([.. users.Select(u => u.Id).Distinct()], cancellationToken);
+            var missing = users.Where(u => !existing.Contains(u.Id)).ToList();
+            if (missing.Count == 0)
+            {
+                throw;
+            }
+
+            LogUsersMissing(logger, missing.Count, refused.Operation);
+            var missingIds = missing.Select(u => u.Id).ToList();
+            await db.ChatUsers.Where(u => missingIds.Contains(u.Id))
+                .ExecuteUpdateAsync(set => set.SetProperty(u => u.SyncedAt, (DateTimeOffset?)null), cancellationToken);
+            await SyncUsersAsync(missing, cancellationToken);
+            return await write();
+        }
+    }
+
+    /// <summary>
     /// Upserts to Stream the users it has not seen, or whose name the PMS changed, and remembers them.
     /// An upsert replaces a Stream user's data, so users are not upserted again for nothing.
     /// </summary>
     private async Task SyncUsersAsync(IReadOnlyList<(string Id, string? Name)> users, CancellationToken cancellationToken)
     {
         var ids = users.Select(u => u.Id).ToList();
-        var known = await db.ChatUsers.Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, cancellationToken);
+        var known = await db.ChatUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, cancellationToken);
         var stale = users
             .Where(u => !known.TryGetValue(u.Id, out var user) || user.SyncedAt is null || (u.Name is not null && user.PushedName != u.Name))
             .ToList();
@@ -378,6 +420,9 @@ internal sealed partial class AppointmentChats(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat {ChannelId} was created in Stream by a request that could not record it; recorded now")]
     private static partial void LogAdopted(ILogger logger, string channelId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream refused {Operation} and no longer had {Count} of its user(s); upserted them again and retried")]
+    private static partial void LogUsersMissing(ILogger logger, int count, string operation);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chat {ChannelId} created ({Status})")]
     private static partial void LogCreated(ILogger logger, string channelId, ChatStatus status);

@@ -48,6 +48,23 @@ internal sealed partial class StreamChatClient(
         SendAsync(HttpMethod.Patch, "users", new PartialUpdateUsersRequest(updates), StreamJsonContext.Default.PartialUpdateUsersRequest,
             StreamJsonContext.Default.UsersResponse, "PartialUpdateUsers", idempotent: true, cancellationToken);
 
+    /// <summary>
+    /// Which of <paramref name="ids"/> Stream has as users (<c>GET /users</c> with the query as the JSON <c>payload</c>
+    /// parameter, as stream-chat-js <c>queryUsers</c> sends it; <c>id $in</c>, at most 100 a page).
+    /// </summary>
+    public async Task<IReadOnlySet<string>> ExistingUserIdsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ids.Count, 100);
+        var payload = new JsonObject
+        {
+            ["filter_conditions"] = new JsonObject { ["id"] = new JsonObject { ["$in"] = new JsonArray([.. ids.Select(id => (JsonNode)id)]) } },
+            ["limit"] = ids.Count,
+        };
+        var response = await SendAsync<JsonObject, QueryUsersResponse>(HttpMethod.Get, "users?payload=" + Uri.EscapeDataString(payload.ToJsonString()), null,
+            StreamJsonContext.Default.JsonObject, StreamJsonContext.Default.QueryUsersResponse, "QueryUsers", idempotent: true, cancellationToken);
+        return response.Users.Select(u => u.Id).ToHashSet(StringComparer.Ordinal);
+    }
+
     /// <summary>Makes every token of <paramref name="userId"/> issued before <paramref name="before"/> invalid.</summary>
     public Task<UsersResponse> RevokeUserTokensAsync(string userId, DateTimeOffset before, CancellationToken cancellationToken) =>
         PartialUpdateUsersAsync(
@@ -168,7 +185,7 @@ internal sealed partial class StreamChatClient(
         where TRequest : class
     {
         var baseUri = await endpoint.BaseUriAsync(cancellationToken);
-        using var request = new HttpRequestMessage(method, new Uri(baseUri, path + _apiKeyQuery));
+        using var request = new HttpRequestMessage(method, new Uri(baseUri, path.Contains('?', StringComparison.Ordinal) ? path + "&" + _apiKeyQuery[1..] : path + _apiKeyQuery));
         request.Headers.TryAddWithoutValidation("Authorization", signer.ServerToken);
         request.Headers.TryAddWithoutValidation("Stream-Auth-Type", "jwt");
         request.Headers.TryAddWithoutValidation("X-Stream-Client", ClientHeader);

@@ -32,6 +32,16 @@ internal sealed class StreamApiException(string operation, HttpStatusCode status
 
     public bool IsNotFound => Status == HttpStatusCode.NotFound;
 
+    /// <summary>Stream's code for "does not exist".</summary>
+    public const int DoesNotExistCode = 16;
+
+    /// <summary>
+    /// A refusal that a missing user could explain: Stream answers an input error (code 4) when a channel's members or a
+    /// message's author do not exist, and "does not exist" (16) for other missing things. The caller checks by looking
+    /// the users up, never by the message's wording.
+    /// </summary>
+    public bool MayBeMissingUser => (int)Status is 400 or 404 && Code is InputErrorCode or DoesNotExistCode;
+
     public ProblemDetails ToProblem() => (int)Status switch
     {
         429 => new ProblemDetails

@@ -74,6 +74,9 @@ internal sealed record QueryChannelsRequest(
     bool Watch = false,
     bool Presence = false);
 
+/// <summary>The answer to <c>GET /users</c> (query users): a list, unlike the upserts' map.</summary>
+internal sealed record QueryUsersResponse(IReadOnlyList<StreamUserInfo> Users);
+
 /// <summary>Stream's error body.</summary>
 internal sealed record StreamErrorBody(int Code, string? Message, [property: JsonPropertyName("StatusCode")] int StatusCode, string? Duration, string? MoreInfo);
 
@@ -81,6 +84,7 @@ internal sealed record StreamErrorBody(int Code, string? Message, [property: Jso
 [JsonSerializable(typeof(UpsertUsersRequest))]
 [JsonSerializable(typeof(PartialUpdateUsersRequest))]
 [JsonSerializable(typeof(UsersResponse))]
+[JsonSerializable(typeof(QueryUsersResponse))]
 [JsonSerializable(typeof(ChannelStateResponse))]
 [JsonSerializable(typeof(QueryChannelsRequest))]
 [JsonSerializable(typeof(QueryChannelsResponse))]

@@ -8,6 +8,9 @@ namespace AppointmentChat.Api.Stream;
 
 internal static class StreamSetup
 {
+    /// <summary>Where the built-in emulator keeps its Stream app, in the data folder; delete it (service stopped) to reset.</summary>
+    public const string EmulatorStateFile = "stream-emulator.json";
+
     public static IHostApplicationBuilder AddStreamChat(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -30,6 +33,9 @@ internal static class StreamSetup
             var stream = sp.GetRequiredService<IOptions<StreamOptions>>().Value;
             emulator.ApiKey = stream.ApiKey ?? StreamOptions.EmulatorApiKey;
             emulator.ApiSecret = stream.ApiSecret ?? "";
+            // Stream Cloud keeps its state while the service restarts, and so does the built-in emulator: the service
+            // remembers in its database which users it has made in Stream.
+            emulator.StateFile = stream.UseEmulator ? sp.GetRequiredService<DataFolder>().File(EmulatorStateFile) : null;
         });
         services.AddHostedService<EmbeddedStreamEmulator>();
         return builder;

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AppointmentChat.Api.Tests.Infrastructure;
 using AppointmentChat.StreamEmulator;
@@ -217,6 +218,94 @@ public sealed class StandaloneEmulatorTests
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
+    }
+
+    [Fact]
+    public async Task KeepsItsStreamAppInItsStateFileAcrossAKillAndResetEmptiesIt()
+    {
+        var stateFile = Path.Combine(Directory.CreateTempSubdirectory("appointment-chat-emulator-").FullName, "state.json");
+        var port = FreePort();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+
+        using (var first = StartStandalone(port, stateFile))
+        {
+            try
+            {
+                Assert.Equal(HttpStatusCode.Created, await WhenListeningAsync(() => SendAsync(http, HttpMethod.Post, "users", """{"users":{"kept":{"id":"kept","name":"Kept"}}}""")));
+                await Eventually.TrueAsync(() => Task.FromResult(File.Exists(stateFile)), "the state file to be written", TimeSpan.FromSeconds(10));
+            }
+            finally
+            {
+                first.Kill(entireProcessTree: true); // no chance to write anything more on the way out
+                await first.WaitForExitAsync();
+            }
+        }
+
+        using var second = StartStandalone(port, stateFile);
+        try
+        {
+            Assert.Equal("Kept", await WhenListeningAsync(() => QueryUserAsync(http, "kept")));
+
+            Assert.Equal(HttpStatusCode.OK, await SendAsync(http, HttpMethod.Post, "_emulator/reset", "{}"));
+            Assert.Null(await QueryUserAsync(http, "kept"));
+        }
+        finally
+        {
+            second.Kill(entireProcessTree: true);
+            await second.WaitForExitAsync();
+        }
+    }
+
+    private static System.Diagnostics.Process StartStandalone(int port, string stateFile) =>
+        System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [
+            Path.Combine(AppContext.BaseDirectory, "AppointmentChat.StreamEmulator.dll"), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--api-key", EmulatorHost.ApiKey, "--api-secret", EmulatorHost.Secret, "--state-file", stateFile])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+
+    private static async Task<T> WhenListeningAsync<T>(Func<Task<T>> call)
+    {
+        T result = default!;
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                result = await call();
+                return true;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, "the standalone emulator to listen", TimeSpan.FromSeconds(30));
+        return result;
+    }
+
+    private static async Task<HttpStatusCode> SendAsync(HttpClient http, HttpMethod method, string path, string json)
+    {
+        using var request = new HttpRequestMessage(method, $"{path}?api_key={EmulatorHost.ApiKey}")
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", EmulatorHost.ServerToken);
+        request.Headers.TryAddWithoutValidation("Stream-Auth-Type", "jwt");
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    /// <summary>The user's name, by Stream's query users (<c>GET /users?payload=…</c>); null when there is no such user.</summary>
+    private static async Task<string?> QueryUserAsync(HttpClient http, string id)
+    {
+        var payload = Uri.EscapeDataString(new JsonObject { ["filter_conditions"] = new JsonObject { ["id"] = new JsonObject { ["$in"] = new JsonArray(id) } } }.ToJsonString());
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"users?api_key={EmulatorHost.ApiKey}&payload={payload}");
+        request.Headers.TryAddWithoutValidation("Authorization", EmulatorHost.ServerToken);
+        request.Headers.TryAddWithoutValidation("Stream-Auth-Type", "jwt");
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var users = (await response.Content.ReadFromJsonAsync<JsonObject>())!["users"]!.AsArray();
+        return users.SingleOrDefault()?["name"]?.GetValue<string>();
     }
 
     [Fact]
