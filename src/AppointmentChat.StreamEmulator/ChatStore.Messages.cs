@@ -1,0 +1,238 @@
+using System.Text.Json.Nodes;
+
+namespace AppointmentChat.StreamEmulator;
+
+// Messages and what members do in a channel: send, edit, delete, mark read, typing events.
+public sealed partial class ChatStore
+{
+    /// <summary>
+    /// <c>POST /channels/{type}/{id}/message</c>. Users must be members and cannot write to a frozen
+    /// channel; server-side calls are exempt, as in Stream. A client-chosen id must be new.
+    /// </summary>
+    public JsonObject SendMessage(StreamCaller caller, string type, string id, JsonObject? message)
+    {
+        const string op = "SendMessage";
+        StreamRules.RequireChannelAddress(op, type, id);
+        if (message is null)
+        {
+            throw StreamErrorException.Input(op, "message is a required field");
+        }
+
+        EmulatorEvent created;
+        JsonObject result;
+        lock (_gate)
+        {
+            var channel = RequireChannel(op, type, id);
+            var (stored, evt) = AddMessage(op, caller, channel, message, time.GetUtcNow());
+            created = evt;
+            result = new JsonObject { ["message"] = Wire.Message(stored, channel, FindUserLocked) };
+        }
+
+        Publish([created]);
+        return result;
+    }
+
+    /// <summary><c>POST /messages/{id}</c>: replaces the text (and attachments) of a message.</summary>
+    public JsonObject UpdateMessage(StreamCaller caller, string messageId, JsonObject? message)
+    {
+        const string op = "UpdateMessage";
+        if (message is null)
+        {
+            throw StreamErrorException.Input(op, "message is a required field");
+        }
+
+        EmulatorEvent updated;
+        JsonObject result;
+        lock (_gate)
+        {
+            if (!_messages.TryGetValue(messageId, out var found) || found.Message.DeletedAt is not null)
+            {
+                throw StreamErrorException.NotFound(op, $"message with id {messageId} not found");
+            }
+
+            var (channel, stored) = found;
+            if (!caller.IsServer && stored.UserId != caller.UserId)
+            {
+                throw StreamErrorException.NotAllowed(op, $"user '{caller.UserId}' is not allowed to update message {messageId}");
+            }
+
+            var text = message["text"]?.GetValue<string>() ?? "";
+            StreamRules.CheckMessageLength(op, text);
+            var now = time.GetUtcNow();
+            stored.Text = text;
+            stored.Attachments = message["attachments"] as JsonArray is { } attachments ? (JsonArray)attachments.DeepClone() : [];
+            stored.UpdatedAt = now;
+            updated = MessageEvent("message.updated", channel, stored, now);
+            result = new JsonObject { ["message"] = Wire.Message(stored, channel, FindUserLocked) };
+        }
+
+        Publish([updated]);
+        return result;
+    }
+
+    /// <summary><c>DELETE /messages/{id}</c>: a soft delete, as Stream does by default.</summary>
+    public JsonObject DeleteMessage(StreamCaller caller, string messageId)
+    {
+        const string op = "DeleteMessage";
+        EmulatorEvent deleted;
+        JsonObject result;
+        lock (_gate)
+        {
+            if (!_messages.TryGetValue(messageId, out var found) || found.Message.DeletedAt is not null)
+            {
+                throw StreamErrorException.NotFound(op, $"message with id {messageId} not found");
+            }
+
+            var (channel, stored) = found;
+            if (!caller.IsServer && stored.UserId != caller.UserId)
+            {
+                throw StreamErrorException.NotAllowed(op, $"user '{caller.UserId}' is not allowed to delete message {messageId}");
+            }
+
+            var now = time.GetUtcNow();
+            stored.DeletedAt = now;
+            stored.Type = "deleted";
+            stored.UpdatedAt = now;
+            deleted = MessageEvent("message.deleted", channel, stored, now);
+            result = new JsonObject { ["message"] = Wire.Message(stored, channel, FindUserLocked) };
+        }
+
+        Publish([deleted]);
+        return result;
+    }
+
+    /// <summary>
+    /// <c>POST /channels/{type}/{id}/read</c>: marks the channel read for the caller (a server call names
+    /// <c>user_id</c>) up to <c>message_id</c> or its latest message, and raises <c>message.read</c>.
+    /// </summary>
+    public JsonObject MarkRead(StreamCaller caller, string type, string id, JsonObject body)
+    {
+        const string op = "MarkRead";
+        StreamRules.RequireChannelAddress(op, type, id);
+        EmulatorEvent read;
+        lock (_gate)
+        {
+            var channel = RequireChannel(op, type, id);
+            var user = ActingUser(op, caller, channel, body["user_id"], "ReadChannel");
+            var messageId = body["message_id"]?.GetValue<string>();
+            if (messageId is not null && !channel.Messages.Exists(m => m.Id == messageId))
+            {
+                throw StreamErrorException.Input(op, $"message {messageId} is not in channel {channel.Cid}");
+            }
+
+            var now = time.GetUtcNow();
+            messageId ??= channel.Messages.LastOrDefault(m => m.DeletedAt is null)?.Id;
+            channel.Reads[user.Id] = (now, messageId);
+            read = MessageRead(channel, user, messageId, now);
+        }
+
+        Publish([read]);
+        return new JsonObject { ["event"] = read.Payload.DeepClone() };
+    }
+
+    /// <summary>
+    /// <c>POST /channels/{type}/{id}/event</c>: a typing indicator (<c>typing.start</c>, <c>typing.stop</c>) from a
+    /// member, sent to the channel's watchers only, as Stream does (typing is not a webhook event).
+    /// </summary>
+    public JsonObject SendEvent(StreamCaller caller, string type, string id, JsonObject? clientEvent)
+    {
+        const string op = "SendEvent";
+        StreamRules.RequireChannelAddress(op, type, id);
+        var eventType = clientEvent?["type"]?.GetValue<string>() ?? throw StreamErrorException.Input(op, "event.type is a required field");
+        if (!StreamRules.ClientEventTypes.Contains(eventType))
+        {
+            throw new StreamErrorException(400, StreamCodes.EventNotSupported, $"{op} failed with error: \"event type {eventType} is not supported (the emulator takes {string.Join(", ", StreamRules.ClientEventTypes)})\"");
+        }
+
+        EmulatorEvent sent;
+        lock (_gate)
+        {
+            var channel = RequireChannel(op, type, id);
+            var user = ActingUser(op, caller, channel, clientEvent["user_id"] ?? clientEvent["user"]?["id"], "SendTypingEvents");
+            var now = time.GetUtcNow();
+            sent = ClientEvent(eventType, channel, user, clientEvent["parent_id"]?.GetValue<string>(), now);
+        }
+
+        Publish([sent]);
+        return new JsonObject { ["event"] = sent.Payload.DeepClone() };
+    }
+
+    /// <summary>The user an event is from: the caller, or for a server call the one it names. Users must be members.</summary>
+    private EmulatedUser ActingUser(string op, StreamCaller caller, EmulatedChannel channel, JsonNode? namedUser, string action)
+    {
+        var userId = caller.IsServer
+            ? namedUser?.GetValue<string>() ?? throw StreamErrorException.Input(op, "user_id is a required field when using server side auth.")
+            : caller.UserId!;
+        if (!_users.TryGetValue(userId, out var user))
+        {
+            throw StreamErrorException.Input(op, $"user '{userId}' does not exist");
+        }
+
+        if (!caller.IsServer && !channel.IsMember(userId))
+        {
+            throw StreamErrorException.NotAllowed(op, $"user '{userId}' is not allowed to perform action {action} in scope '{channel.Type}'");
+        }
+
+        return user;
+    }
+
+    private (EmulatedMessage Message, EmulatorEvent Event) AddMessage(string op, StreamCaller caller, EmulatedChannel channel, JsonObject message, DateTimeOffset now)
+    {
+        var userId = caller.IsServer
+            ? message["user_id"]?.GetValue<string>() ?? message["user"]?["id"]?.GetValue<string>()
+            : caller.UserId;
+        if (userId is null)
+        {
+            throw StreamErrorException.Input(op, "message.user or message.user_id is a required field when using server side auth.");
+        }
+
+        if (!_users.ContainsKey(userId))
+        {
+            throw StreamErrorException.Input(op, $"user '{userId}' does not exist");
+        }
+
+        if (!caller.IsServer)
+        {
+            if (!channel.IsMember(userId))
+            {
+                throw StreamErrorException.NotAllowed(op, $"user '{userId}' is not allowed to perform action CreateMessage in scope '{channel.Type}'");
+            }
+
+            if (channel.Frozen)
+            {
+                throw StreamErrorException.NotAllowed(op, $"channel '{channel.Cid}' is frozen: user '{userId}' is not allowed to perform action CreateMessage");
+            }
+        }
+
+        var text = message["text"]?.GetValue<string>() ?? "";
+        StreamRules.CheckMessageLength(op, text);
+        var attachments = message["attachments"] as JsonArray;
+        if (text.Length == 0 && (attachments is null || attachments.Count == 0))
+        {
+            throw StreamErrorException.Input(op, "message.text or message.attachments is required");
+        }
+
+        var id = message["id"]?.GetValue<string>();
+        if (id is not null && _messages.ContainsKey(id))
+        {
+            throw StreamErrorException.Input(op, $"a message with ID {id} already exists");
+        }
+
+        var stored = new EmulatedMessage
+        {
+            Id = id ?? Guid.NewGuid().ToString(),
+            UserId = userId,
+            Text = text,
+            Type = message["type"]?.GetValue<string>() == "system" ? "system" : "regular",
+            Attachments = attachments is null ? [] : (JsonArray)attachments.DeepClone(),
+            Custom = StreamRules.CustomFields(message, StreamRules.ReservedMessageFields),
+            Silent = message["silent"]?.GetValueKind() == System.Text.Json.JsonValueKind.True,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        channel.Messages.Add(stored);
+        channel.LastMessageAt = now;
+        _messages[stored.Id] = (channel, stored);
+        return (stored, MessageEvent("message.new", channel, stored, now));
+    }
+}
