@@ -9,7 +9,7 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
     /// ALTER TABLE per table rather than one per column: PostgreSQL rebuilds the indexes on each altered column (the
     /// rows themselves are not rewritten), and with a statement per column it rebuilt each chat-list index once for each
     /// of its text columns (measured with 1,000,000 chats and pet owners: 15.1 s that way, 5.6 s this way). The tables
-    /// are locked meanwhile; plan the upgrade for a quiet moment (README, Operations).
+    /// are locked meanwhile; plan the upgrade for a quiet moment (docs/operating.md, Upgrades).
     /// </summary>
     public partial class TextComparesBytewise : Migration
     {
