@@ -27,10 +27,13 @@ builder.AddChatAuth();
 builder.AddRateLimits();
 builder.AddChatDatabase();
 builder.AddStreamChat();
+builder.AddTokens();
+builder.AddAppointments();
 builder.AddChat();
 builder.AddWebhooks();
 builder.AddNotifications();
 builder.AddRetention();
+builder.AddDemo();
 
 var app = builder.Build();
 if (!app.HasValidSettings())

@@ -20,7 +20,7 @@ internal sealed partial class AppointmentChats(
     IOptions<ChatOptions> options,
     IOptions<StreamOptions> streamOptions,
     ChatSchedulerSignal scheduler,
-    Operations.ChatMetrics metrics,
+    Infrastructure.ChatMetrics metrics,
     ILogger<AppointmentChats> logger)
 {
     private ChatOptions Options => options.Value;

@@ -1,3 +1,4 @@
+using AppointmentChat.Api.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Channels;
@@ -73,6 +74,7 @@ internal static class ChatSetup
 {
     public static IHostApplicationBuilder AddChat(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddApiJsonContext(ChannelsJsonContext.Default);
         builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>();
         builder.Services.AddScoped<AppointmentChats>();
@@ -82,3 +84,10 @@ internal static class ChatSetup
         return builder;
     }
 }
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(CreateChannelRequest))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ChannelResponse))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(EndChannelResponse))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ChannelListResponse))]
+internal sealed partial class ChannelsJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

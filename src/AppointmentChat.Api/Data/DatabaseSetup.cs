@@ -150,7 +150,7 @@ internal static class DatabaseSetup
         services.AddOptions<DatabaseOptions>().ValidateOnStart();
 
         // Both are registered; the configured provider decides which one ChatDbContext resolves to.
-        var spans = new Operations.DatabaseSpans();
+        var spans = new DatabaseSpans();
         var busyTimeout = new SqliteBusyTimeout();
         var rowLocks = new RowLocks();
         services.AddDbContextPool<SqliteChatDbContext>((sp, options) =>
@@ -180,6 +180,14 @@ internal static class DatabaseSetup
     /// failing the start; queries keep the URL's timeout.
     /// </summary>
     public static readonly TimeSpan MigrationCommandTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>Applies migrations, then serves until shut down.</summary>
+    public static async Task<int> RunChatServiceAsync(this WebApplication app)
+    {
+        await app.Services.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
+        await app.RunAsync();
+        return 0;
+    }
 
     /// <summary>Applies pending migrations (EF Core serialises concurrent instances with its migration lock).</summary>
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)

@@ -1,8 +1,9 @@
+using AppointmentChat.Api.Infrastructure;
 using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 
-namespace AppointmentChat.Api.Infrastructure;
+namespace AppointmentChat.Api.Data;
 
 /// <summary>What a claim does on PostgreSQL about rows another transaction holds locked.</summary>
 internal enum LockedRows
@@ -29,7 +30,7 @@ internal enum LockedRows
 /// claiming at once then pick the same candidates and all but one come away with nothing (measured with two and
 /// three instances at a steady 3,000 webhooks/s: backlogs of 9,000–10,000 events, bench/findings.md).
 /// </para>
-/// On SQLite the update takes its turn through the <see cref="Data.SqliteWriteGate"/>: a writer that finds the
+/// On SQLite the update takes its turn through the <see cref="SqliteWriteGate"/>: a writer that finds the
 /// database locked sleeps in SQLite's busy handler (1, 2, 5 ms…), and claims colliding with the webhook receiver's
 /// commits stalled both.
 /// </summary>
@@ -37,7 +38,7 @@ internal static class Leases
 {
     public static async Task<List<TKey>> ClaimAsync<T, TKey, TOrder>(
         DbSet<T> rows,
-        Data.SqliteWriteGate gate,
+        SqliteWriteGate gate,
         LockedRows whenLocked,
         Expression<Func<T, bool>> claimable,
         Expression<Func<T, TKey>> key,
@@ -51,11 +52,11 @@ internal static class Leases
     {
         void Lease(Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<T> set) => set.SetProperty(leaseUntil, until).SetProperty(leaseOwner, PollingWorker.InstanceId);
         var db = rows.GetService<ICurrentDbContext>().Context;
-        if (whenLocked == LockedRows.Skip && db is Data.PostgresChatDbContext)
+        if (whenLocked == LockedRows.Skip && db is PostgresChatDbContext)
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var batch = await rows.Where(claimable).OrderBy(order).Select(key).Take(batchSize)
-                .TagWith(Data.RowLocks.SkipLocked).ToListAsync(cancellationToken);
+                .TagWith(RowLocks.SkipLocked).ToListAsync(cancellationToken);
             if (batch.Count > 0)
             {
                 await rows.Where(KeyIn(key, batch))

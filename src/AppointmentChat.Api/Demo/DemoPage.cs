@@ -1,3 +1,4 @@
+using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,12 @@ internal static class DemoPage
         new("vet", "demo-vet", "Dr. Vet", Roles.Vet, Organisation),
         new("practice", "demo-reception", "Reception", Roles.Admin, Organisation),
     ];
+
+    public static IHostApplicationBuilder AddDemo(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddApiJsonContext(DemoJsonContext.Default);
+        return builder;
+    }
 
     public static WebApplication MapDemo(this WebApplication app)
     {
@@ -87,3 +94,9 @@ internal sealed record DemoSessionRequest(string? Person);
 
 /// <param name="Bearer">A JWT for <c>Authorization: Bearer</c> on the service's API.</param>
 internal sealed record DemoSession(string Bearer, DemoPerson Person);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(DemoSessionRequest))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(DemoSession))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<DemoPerson>))]
+internal sealed partial class DemoJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,30 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace AppointmentChat.Api.Infrastructure;
 
-/// <summary>Source-generated JSON for the API's request and response bodies.</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[JsonSerializable(typeof(Tokens.TokenRequest))]
-[JsonSerializable(typeof(Tokens.TokenResponse))]
-[JsonSerializable(typeof(Tokens.RevokeResponse))]
-[JsonSerializable(typeof(Tokens.ChatConfigResponse))]
-[JsonSerializable(typeof(Appointments.AppointmentRequest))]
-[JsonSerializable(typeof(Appointments.AppointmentResponse))]
-[JsonSerializable(typeof(Channels.CreateChannelRequest))]
-[JsonSerializable(typeof(Channels.ChannelResponse))]
-[JsonSerializable(typeof(Channels.EndChannelResponse))]
-[JsonSerializable(typeof(Channels.ChannelListResponse))]
-[JsonSerializable(typeof(Webhooks.WebhookAck))]
-[JsonSerializable(typeof(Webhooks.DeadEventsResponse))]
-[JsonSerializable(typeof(Webhooks.DeadEvent))]
-[JsonSerializable(typeof(Notifications.DeviceRequest))]
-[JsonSerializable(typeof(Notifications.DeviceResponse))]
-[JsonSerializable(typeof(Demo.DemoSessionRequest))]
-[JsonSerializable(typeof(Demo.DemoSession))]
-[JsonSerializable(typeof(IReadOnlyList<Demo.DemoPerson>))]
-internal sealed partial class ApiJsonContext : JsonSerializerContext;
-
+/// <summary>
+/// The API's JSON rules. Each feature brings the source-generated context for its own request and response bodies
+/// (<see cref="AddApiJsonContext"/>), so this floor knows none of them.
+/// </summary>
 internal static class ApiJson
 {
     public static IHostApplicationBuilder AddApiJson(this IHostApplicationBuilder builder)
@@ -33,9 +16,12 @@ internal static class ApiJson
         return builder;
     }
 
+    /// <summary>Serves the types of <paramref name="context"/> (a feature's <see cref="JsonSerializerContext"/>) in request and response bodies.</summary>
+    public static IServiceCollection AddApiJsonContext(this IServiceCollection services, IJsonTypeInfoResolver context) =>
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, context));
+
     public static void Configure(JsonSerializerOptions options)
     {
-        options.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         // A misspelt or unexpected field is an error the caller should hear about, not something silently dropped.
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         // A field given twice is ambiguous (which one did the caller mean, which one did a proxy check?): refused.

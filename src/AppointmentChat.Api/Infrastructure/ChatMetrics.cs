@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace AppointmentChat.Api.Operations;
+namespace AppointmentChat.Api.Infrastructure;
 
 /// <summary>The service's own counters (meter <c>AppointmentChat</c>), exported over OTLP and at /metrics.</summary>
 internal sealed class ChatMetrics : IDisposable

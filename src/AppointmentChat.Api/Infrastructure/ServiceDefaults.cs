@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using AppointmentChat.Api.Data;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Infrastructure;
@@ -64,14 +63,6 @@ internal static class ServiceDefaults
 
             return false;
         }
-    }
-
-    /// <summary>Applies migrations, then serves until shut down.</summary>
-    public static async Task<int> RunChatServiceAsync(this WebApplication app)
-    {
-        await app.Services.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
-        await app.RunAsync();
-        return 0;
     }
 
     private static List<string> ConfigurationFailures(Exception exception) => exception switch

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AppointmentChat.Api.Infrastructure;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 
@@ -8,6 +11,7 @@ internal static partial class NotificationsSetup
     public static IHostApplicationBuilder AddNotifications(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
+        services.AddApiJsonContext(NotificationsJsonContext.Default);
         services.AddOptions<PushOptions>().BindConfiguration(PushOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PushOptions>, PushOptionsValidator>();
         services.AddSingleton<FcmAccessTokens>();
@@ -54,3 +58,8 @@ internal static partial class NotificationsSetup
     [LoggerMessage(Level = LogLevel.Information, Message = "Push: off (set Push__Fcm__ProjectId and Push__Fcm__ServiceAccountFile to send notifications); no notifications are queued")]
     private static partial void LogOff(ILogger logger);
 }
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(DeviceRequest))]
+[JsonSerializable(typeof(DeviceResponse))]
+internal sealed partial class NotificationsJsonContext : JsonSerializerContext;

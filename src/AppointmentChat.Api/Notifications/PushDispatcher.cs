@@ -16,7 +16,7 @@ internal sealed class PushDispatcherSignal : WorkSignal;
 internal sealed partial class PushDispatcher(
     IServiceScopeFactory scopes,
     PushDispatcherSignal signal,
-    Operations.ChatMetrics metrics,
+    Infrastructure.ChatMetrics metrics,
     TimeProvider time,
     IOptions<PushOptions> options,
     IOptions<WorkerOptions> workers,

@@ -45,7 +45,7 @@ internal static class TokenApi
         StreamTokenSigner signer,
         TimeProvider time,
         IOptions<ChatOptions> chat,
-        Operations.ChatMetrics metrics,
+        Infrastructure.ChatMetrics metrics,
         HttpResponse response)
     {
         var userId = request?.UserId ?? caller.Id;

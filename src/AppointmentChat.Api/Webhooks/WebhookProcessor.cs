@@ -20,7 +20,7 @@ internal sealed partial class WebhookProcessor(
     WebhookProcessorSignal signal,
     InboxWriter inbox,
     Notifications.PushDispatcherSignal push,
-    Operations.ChatMetrics metrics,
+    Infrastructure.ChatMetrics metrics,
     TimeProvider time,
     IOptions<WebhookOptions> options,
     IOptions<WorkerOptions> workers,

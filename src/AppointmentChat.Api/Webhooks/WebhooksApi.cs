@@ -55,7 +55,7 @@ internal static partial class WebhooksApi
         IOptions<WebhookOptions> webhookOptions,
         IOptions<StreamOptions> streamOptions,
         TimeProvider time,
-        Operations.ChatMetrics metrics,
+        Infrastructure.ChatMetrics metrics,
         ILogger<WebhookProcessor> logger)
     {
         var limit = webhookOptions.Value.MaxBodyBytes;
@@ -242,7 +242,7 @@ internal static partial class WebhooksApi
         return text.Length > maxLength ? text[..maxLength] : text;
     }
 
-    private static ProblemHttpResult Rejected(Operations.ChatMetrics metrics, ILogger logger, int status, string detail)
+    private static ProblemHttpResult Rejected(Infrastructure.ChatMetrics metrics, ILogger logger, int status, string detail)
     {
         metrics.WebhooksRejected.Add(1, new KeyValuePair<string, object?>("status", status));
         LogRejected(logger, status, detail);

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AppointmentChat.Api.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Webhooks;
@@ -7,6 +10,7 @@ internal static class WebhooksSetup
     public static IHostApplicationBuilder AddWebhooks(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
+        services.AddApiJsonContext(WebhooksJsonContext.Default);
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>();
         services.AddSingleton<WebhookSignature>();
@@ -22,3 +26,9 @@ internal static class WebhooksSetup
         return builder;
     }
 }
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(WebhookAck))]
+[JsonSerializable(typeof(DeadEventsResponse))]
+[JsonSerializable(typeof(DeadEvent))]
+internal sealed partial class WebhooksJsonContext : JsonSerializerContext;
