@@ -35,6 +35,9 @@ internal sealed class Notification
     /// <summary>The message and the recipient: unique, so a message notifies each recipient once, however often its event arrives.</summary>
     public required string DedupKey { get; init; }
 
+    /// <summary>Room for a message's key (at most 200 characters, as a webhook's) and its recipient's.</summary>
+    public const int MaxDedupKeyLength = 270;
+
     public required string RecipientUserId { get; init; }
 
     public required string Title { get; init; }

@@ -1,3 +1,4 @@
+using AppointmentChat.Api.Appointments;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;

@@ -35,8 +35,6 @@ public sealed partial class DependencyDirectionTests
         "Appointments -> Channels",
         "Data -> Appointments",
         "Data -> Channels",
-        "Data -> Notifications",
-        "Data -> Webhooks",
     ];
 
     [Fact]

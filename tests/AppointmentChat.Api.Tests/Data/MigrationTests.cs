@@ -1,4 +1,5 @@
 using AppointmentChat.Api.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -26,6 +27,23 @@ public sealed class MigrationTests
 
         Assert.Empty(firstErrors);
         Assert.Empty(second.Logs.Lines.Where(l => l.Level >= LogLevel.Error).Select(l => l.ToString()));
+    }
+
+    /// <summary>The model the features configure (each its own tables) is the one the migrations of both databases build.</summary>
+    [Theory]
+    [InlineData(DatabaseKind.Sqlite)]
+    [InlineData(DatabaseKind.Postgres)]
+    public async Task TheMigrationsOfEachDatabaseMatchTheModel(DatabaseKind kind)
+    {
+        if (kind == DatabaseKind.Postgres)
+        {
+            await TestDatabase.RequirePostgresAsync();
+        }
+
+        await using var app = await ChatApp.StartAsync(kind);
+
+        Assert.False(await app.InDatabaseAsync(db => Task.FromResult(db.Database.HasPendingModelChanges())), "the model has changes no migration holds: add one for both databases");
+        Assert.Equal(6, await app.InDatabaseAsync(db => Task.FromResult(db.Model.GetEntityTypes().Count())));
     }
 
     [Fact]

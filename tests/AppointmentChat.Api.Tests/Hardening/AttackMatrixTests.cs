@@ -1,3 +1,5 @@
+using AppointmentChat.Api.Notifications;
+using AppointmentChat.Api.Webhooks;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;

@@ -1,3 +1,5 @@
+using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Notifications;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;

@@ -1,3 +1,7 @@
+using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
+using AppointmentChat.Api.Notifications;
+using AppointmentChat.Api.Webhooks;
 using System.Text.Json;
 using AppointmentChat.Api.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;

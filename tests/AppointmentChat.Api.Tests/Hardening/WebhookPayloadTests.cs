@@ -1,3 +1,5 @@
+using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Notifications;
 using System.Net;
 using AppointmentChat.Api.Tests.Infrastructure;
 using AppointmentChat.Api.Tests.Webhooks;

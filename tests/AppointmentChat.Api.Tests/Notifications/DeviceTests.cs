@@ -1,3 +1,4 @@
+using AppointmentChat.Api.Notifications;
 using System.Net;
 using AppointmentChat.Api.Tests.Infrastructure;
 using AppointmentChat.Api.Tests.Webhooks;

@@ -1,3 +1,5 @@
+using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
 using System.Net;
 using System.Text.Json.Nodes;
 using AppointmentChat.Api.Notifications;

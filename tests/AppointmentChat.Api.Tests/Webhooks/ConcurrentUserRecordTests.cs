@@ -1,3 +1,4 @@
+using AppointmentChat.Api.Channels;
 using System.Text.Json.Nodes;
 using AppointmentChat.Api.Tests.Infrastructure;
 using AppointmentChat.Api.Webhooks;

@@ -1,3 +1,4 @@
+using AppointmentChat.Api.Appointments;
 using System.IO.Compression;
 using System.Net;
 using System.Text;
