@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using AppointmentChat.Api.Appointments;
-using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Stream;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Channels;
@@ -14,7 +12,8 @@ namespace AppointmentChat.Api.Channels;
 /// nothing half-made: every step is idempotent and the next attempt converges.
 /// </summary>
 internal sealed partial class AppointmentChats(
-    ChatDbContext db,
+    ChatRecord record,
+    ChatUsersInStream users,
     StreamChatClient stream,
     TimeProvider time,
     IOptions<ChatOptions> options,
@@ -43,16 +42,13 @@ internal sealed partial class AppointmentChats(
 
         // Written ahead: should Stream create the channel but this request never record it (a timeout, a lost answer,
         // a crash), the scheduler finds the appointment due and adopts what Stream has (RepairCreationAsync).
-        var repairAt = now + RepairDelay;
-        if (await db.Appointments
-            .Where(a => a.Id == appointment.Id && a.ChannelId == null && (a.ChatSyncDue == null || a.ChatSyncDue > repairAt))
-            .ExecuteUpdateAsync(set => set.SetProperty(a => a.ChatSyncDue, repairAt), cancellationToken) == 1)
+        if (await record.ExpectCreationAsync(appointment.Id, now + RepairDelay, cancellationToken))
         {
             scheduler.Wake();
         }
 
         string[] members = [appointment.PetOwnerId, appointment.VetId];
-        var created = await WithUsersAsync(
+        var created = await users.WithUsersAsync(
             [(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName), (Options.SystemUserId, Options.SystemUserName)],
             () => stream.GetOrCreateChannelAsync(ChatLimits.ChannelType, channelId, appointment.VetId, members, ChannelData(appointment, status), cancellationToken),
             cancellationToken);
@@ -72,33 +68,21 @@ internal sealed partial class AppointmentChats(
         // A channel left by an earlier, interrupted attempt (perhaps with other people, if the appointment changed since)
         // may differ: its members are recorded as Stream has them, and the scheduler brings it in line now.
         List<string> inStream = strangers.Count > 0 || created.Members is null ? [.. members] : present;
-        var (petOwner, vet) = MemberSlots(inStream, appointment);
         var inStep = strangers.Count == 0
             && created.Channel.Frozen == (status != ChatStatus.Active)
             && created.Channel.CustomString("status") == EnumNames(status)
             && inStream.Order().SequenceEqual(members.Order());
         var due = inStep ? ChatWindow.NextEdge(appointment, status, Options) : now;
 
-        var recorded = await db.Appointments
-            .Where(a => a.Id == appointment.Id && a.ChannelId == null && a.Version == appointment.Version)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChannelId, channelId)
-                .SetProperty(a => a.ChatStatus, status)
-                .SetProperty(a => a.ChatCreatedAt, now)
-                .SetProperty(a => a.ChatFrozen, status != ChatStatus.Active)
-                .SetProperty(a => a.ChannelPetOwnerId, petOwner)
-                .SetProperty(a => a.ChannelVetId, vet)
-                .SetProperty(a => a.LastActivityAt, now)
-                .SetProperty(a => a.ChatSyncDue, due)
-                .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
-        if (recorded == 1)
+        var recorded = await record.RecordCreatedAsync(appointment.Id, appointment.Version, channelId, status, MemberSlots(inStream, appointment), now, due, cancellationToken);
+        if (recorded)
         {
             metrics.ChannelsCreated.Add(1);
             LogCreated(logger, channelId, status);
             scheduler.Wake();
         }
 
-        return recorded == 1;
+        return recorded;
     }
 
     /// <summary>
@@ -118,40 +102,23 @@ internal sealed partial class AppointmentChats(
 
         var decidedAt = time.GetUtcNow();
         var safetyNet = decidedAt + RepairDelay;
-        // The version moves, so a scheduler pass that read the chat before this decision cannot record over it: it
-        // looks again, and applies the end to Stream again should its own write to Stream have landed after ours.
-        var decided = await db.Appointments
-            .Where(a => a.Id == appointment.Id && a.ChatStatus != ChatStatus.Ended)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? decidedAt)
-                .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? endedBy)
-                .SetProperty(a => a.ChatSyncDue, safetyNet)
-                .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
+        // A scheduler pass that read the chat before this decision cannot record over it: it looks again, and applies the
+        // end to Stream again should its own write to Stream have landed after ours.
+        var decided = await record.DecideEndAsync(appointment.Id, decidedAt, endedBy, safetyNet, cancellationToken);
 
         // The due time this call answers for — the safety net it just set, or, re-applying, the one the scheduler was
         // woken for — is cleared at the end; a newer one (a scheduler pass that lost to this end asks to look again)
         // is left for the scheduler.
-        var handledDue = decided == 1 ? safetyNet : appointment.ChatSyncDue;
+        var handledDue = decided ? safetyNet : appointment.ChatSyncDue;
 
-        await WithUsersAsync(
+        await users.WithUsersAsync(
             [(Options.SystemUserId, Options.SystemUserName)],
             () => stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended"), cancellationToken),
             cancellationToken);
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, new JsonObject { ["status"] = EnumNames(ChatStatus.Ended), ["frozen"] = true }, null, cancellationToken);
 
-        var ended = await db.Appointments
-            .Where(a => a.Id == appointment.Id && (a.ChatStatus != ChatStatus.Ended || a.ChatSyncDue != null))
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
-                .SetProperty(a => a.ChatFrozen, true)
-                .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? decidedAt)
-                .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? endedBy)
-                .SetProperty(a => a.ChatSyncDue, a => a.ChatSyncDue == handledDue ? null : a.ChatSyncDue)
-                .SetProperty(a => a.ChatSyncAttempts, 0)
-                .SetProperty(a => a.ChatSyncError, (string?)null)
-                .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
-                .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
-        if (ended == 1 && !reapply)
+        var ended = await record.RecordEndedAsync(appointment.Id, decidedAt, endedBy, handledDue, cancellationToken);
+        if (ended && !reapply)
         {
             metrics.ChannelsEnded.Add(1);
             LogEnded(logger, channelId, endedBy);
@@ -164,7 +131,7 @@ internal sealed partial class AppointmentChats(
     /// </summary>
     public async Task ReconcileAsync(string appointmentId, CancellationToken cancellationToken)
     {
-        var appointment = await db.Appointments.AsNoTracking().FirstOrDefaultAsync(a => a.Id == appointmentId, cancellationToken);
+        var appointment = await record.ReadAsync(appointmentId, cancellationToken);
         if (appointment is null)
         {
             return;
@@ -180,7 +147,7 @@ internal sealed partial class AppointmentChats(
         var desired = ChatWindow.DesiredStatus(appointment, now, Options);
         if (desired == ChatStatus.Ended && appointment.ChannelDeletedAt is not null)
         {
-            await ReleaseAsync(appointmentId, due: null, cancellationToken); // deleted in Stream: nothing to end there
+            await record.ReleaseAsync(appointmentId, due: null, cancellationToken); // deleted in Stream: nothing to end there
             return;
         }
 
@@ -189,16 +156,13 @@ internal sealed partial class AppointmentChats(
             // An ended chat is due only when something raced its end (a scheduler pass that lost to it, see below, or
             // Stream's report of the end arriving while work was due): Stream gets the end again, which is harmless.
             await EndAsync(appointment, appointment.ChatEndedBy ?? Options.SystemUserId, cancellationToken, reapply: appointment.ChatStatus == ChatStatus.Ended);
-            await db.Appointments.Where(a => a.Id == appointmentId).ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatSyncDue, a => a.ChatSyncDue == appointment.ChatSyncDue ? null : a.ChatSyncDue)
-                .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
-                .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
+            await record.ReleaseHandledAsync(appointmentId, appointment.ChatSyncDue, cancellationToken);
             return;
         }
 
         string[] recorded = [.. new[] { appointment.ChannelPetOwnerId, appointment.ChannelVetId }.OfType<string>()];
         string[] wanted = [appointment.PetOwnerId, appointment.VetId];
-        await WithUsersAsync(
+        await users.WithUsersAsync(
             [(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName)],
             async () =>
             {
@@ -213,24 +177,13 @@ internal sealed partial class AppointmentChats(
 
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, ChannelData(appointment, desired), null, cancellationToken);
 
-        var updated = await db.Appointments
-            .Where(a => a.Id == appointmentId && a.Version == appointment.Version)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatStatus, desired)
-                .SetProperty(a => a.ChatFrozen, desired != ChatStatus.Active)
-                .SetProperty(a => a.ChannelPetOwnerId, appointment.PetOwnerId)
-                .SetProperty(a => a.ChannelVetId, appointment.VetId)
-                .SetProperty(a => a.ChatSyncDue, ChatWindow.NextEdge(appointment, desired, Options))
-                .SetProperty(a => a.ChatSyncAttempts, 0)
-                .SetProperty(a => a.ChatSyncError, (string?)null)
-                .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
-                .SetProperty(a => a.ChatLeaseOwner, (string?)null)
-                .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
-        if (updated == 0)
+        var updated = await record.RecordInLineAsync(
+            appointmentId, appointment.Version, desired, (appointment.PetOwnerId, appointment.VetId), ChatWindow.NextEdge(appointment, desired, Options), cancellationToken);
+        if (!updated)
         {
             // The appointment changed while Stream was being updated — perhaps ended, in which case what was just
             // written to Stream may have undone the end: look again at once, ended or not.
-            await ReleaseAsync(appointmentId, due: now, cancellationToken);
+            await record.ReleaseAsync(appointmentId, due: now, cancellationToken);
         }
         else if (appointment.ChatStatus != desired)
         {
@@ -261,62 +214,6 @@ internal sealed partial class AppointmentChats(
 
     public void WakeScheduler() => scheduler.Wake();
 
-    /// <summary>
-    /// Makes sure Stream has <paramref name="users"/>, then runs <paramref name="write"/>, which names them. Should Stream
-    /// refuse it and, looked up, lack some of them — deleted in Stream's dashboard, the service switched to another Stream
-    /// app, the emulator reset — what the service remembered of them is wrong: it is forgotten, they are upserted again,
-    /// and the write is tried once more. Decided by Stream's error code and a look-up, never by an error's wording.
-    /// </summary>
-    private async Task<T> WithUsersAsync<T>(IReadOnlyList<(string Id, string? Name)> users, Func<Task<T>> write, CancellationToken cancellationToken)
-    {
-        await SyncUsersAsync(users, cancellationToken);
-        try
-        {
-            return await write();
-        }
-        catch (StreamApiException refused) when (refused.MayBeMissingUser)
-        {
-            var existing = await stream.ExistingUserIdsAsync([.. users.Select(u => u.Id).Distinct()], cancellationToken);
-            var missing = users.Where(u => !existing.Contains(u.Id)).ToList();
-            if (missing.Count == 0)
-            {
-                throw;
-            }
-
-            LogUsersMissing(logger, missing.Count, refused.Operation);
-            var missingIds = missing.Select(u => u.Id).ToList();
-            await db.ChatUsers.Where(u => missingIds.Contains(u.Id))
-                .ExecuteUpdateAsync(set => set.SetProperty(u => u.SyncedAt, (DateTimeOffset?)null), cancellationToken);
-            await SyncUsersAsync(missing, cancellationToken);
-            return await write();
-        }
-    }
-
-    /// <summary>
-    /// Upserts to Stream the users it has not seen, or whose name the PMS changed, and remembers them.
-    /// An upsert replaces a Stream user's data, so users are not upserted again for nothing.
-    /// </summary>
-    private async Task SyncUsersAsync(IReadOnlyList<(string Id, string? Name)> users, CancellationToken cancellationToken)
-    {
-        var ids = users.Select(u => u.Id).ToList();
-        var known = await db.ChatUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, cancellationToken);
-        var stale = users
-            .Where(u => !known.TryGetValue(u.Id, out var user) || user.SyncedAt is null || (u.Name is not null && user.PushedName != u.Name))
-            .ToList();
-        if (stale.Count == 0)
-        {
-            return;
-        }
-
-        await stream.UpsertUsersAsync(stale.Select(u => new StreamUser(u.Id, u.Name ?? known.GetValueOrDefault(u.Id)?.Name)), cancellationToken);
-
-        var now = time.GetUtcNow();
-        foreach (var (id, name) in stale)
-        {
-            await db.UpsertChatUserAsync(id, name, name, now, cancellationToken);
-        }
-    }
-
     private static JsonObject ChannelData(Appointment appointment, ChatStatus status) => new()
     {
         ["name"] = ChannelName(appointment.PetOwnerName),
@@ -330,12 +227,6 @@ internal sealed partial class AppointmentChats(
     };
 
     public static string ChannelName(string? petOwnerName) => $"Chat with {petOwnerName ?? "Pet Owner"}";
-
-    private async Task ReleaseAsync(string appointmentId, DateTimeOffset? due, CancellationToken cancellationToken) =>
-        await db.Appointments.Where(a => a.Id == appointmentId).ExecuteUpdateAsync(set => set
-            .SetProperty(a => a.ChatSyncDue, due)
-            .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
-            .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
 
     /// <summary>
     /// Makes the channel's members the appointment's two people. The change is worked out from the members Stream
@@ -355,10 +246,7 @@ internal sealed partial class AppointmentChats(
             actual = updated.Members?.Select(m => m.UserId).ToList() ?? [.. actual.Except(remove).Concat(add)];
         }
 
-        var (petOwner, vet) = MemberSlots(actual, appointment);
-        await db.Appointments.Where(a => a.Id == appointment.Id).ExecuteUpdateAsync(set => set
-            .SetProperty(a => a.ChannelPetOwnerId, petOwner)
-            .SetProperty(a => a.ChannelVetId, vet), cancellationToken);
+        await record.RecordMembersAsync(appointment.Id, MemberSlots(actual, appointment), cancellationToken);
     }
 
     /// <summary>Stream's members as the two people the record keeps: the pet owner's place and the vet's.</summary>
@@ -381,32 +269,14 @@ internal sealed partial class AppointmentChats(
         var found = await stream.QueryChannelsAsync(new QueryChannelsRequest(filter, Limit: 1), cancellationToken);
         if (found.FirstOrDefault(c => c.Channel.Id == channelId) is not { } state)
         {
-            await db.Appointments.Where(a => a.Id == appointment.Id && a.ChannelId == null).ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null)
-                .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
-                .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
+            await record.ForgetCreationAsync(appointment.Id, cancellationToken);
             return;
         }
 
-        var (petOwner, vet) = MemberSlots(state.Members?.Select(m => m.UserId).ToList() ?? [], appointment);
         var status = Infrastructure.EnumNames<ChatStatus>.TryParse(state.Channel.CustomString("status"), out var reported) ? reported : ChatStatus.Pending;
         var now = time.GetUtcNow();
-        var adopted = await db.Appointments
-            .Where(a => a.Id == appointment.Id && a.ChannelId == null)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChannelId, channelId)
-                .SetProperty(a => a.ChatStatus, status)
-                .SetProperty(a => a.ChatCreatedAt, now)
-                .SetProperty(a => a.ChatFrozen, state.Channel.Frozen)
-                .SetProperty(a => a.ChannelPetOwnerId, petOwner)
-                .SetProperty(a => a.ChannelVetId, vet)
-                .SetProperty(a => a.LastActivityAt, now)
-                .SetProperty(a => a.ChatSyncDue, now)
-                .SetProperty(a => a.ChatSyncAttempts, 0)
-                .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
-                .SetProperty(a => a.ChatLeaseOwner, (string?)null)
-                .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken);
-        if (adopted == 1)
+        var members = MemberSlots(state.Members?.Select(m => m.UserId).ToList() ?? [], appointment);
+        if (await record.AdoptAsync(appointment.Id, channelId, status, state.Channel.Frozen, members, now, cancellationToken))
         {
             metrics.ChannelsCreated.Add(1);
             LogAdopted(logger, channelId);
@@ -420,9 +290,6 @@ internal sealed partial class AppointmentChats(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat {ChannelId} was created in Stream by a request that could not record it; recorded now")]
     private static partial void LogAdopted(ILogger logger, string channelId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream refused {Operation} and no longer had {Count} of its user(s); upserted them again and retried")]
-    private static partial void LogUsersMissing(ILogger logger, int count, string operation);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chat {ChannelId} created ({Status})")]
     private static partial void LogCreated(ILogger logger, string channelId, ChatStatus status);

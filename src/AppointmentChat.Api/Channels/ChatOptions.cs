@@ -78,6 +78,8 @@ internal static class ChatSetup
         builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>();
         builder.Services.AddScoped<AppointmentChats>();
+        builder.Services.AddScoped<ChatRecord>();
+        builder.Services.AddScoped<ChatUsersInStream>();
         builder.Services.AddSingleton<Infrastructure.StripedLocks>();
         builder.Services.AddSingleton<ChatSchedulerSignal>();
         builder.Services.AddHostedService<ChatScheduler>();

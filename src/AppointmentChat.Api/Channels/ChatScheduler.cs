@@ -81,17 +81,11 @@ internal sealed partial class ChatScheduler(
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
-            db.ChangeTracker.Clear();
-            var attempts = await db.Appointments.Where(a => a.Id == appointmentId).Select(a => a.ChatSyncAttempts).FirstOrDefaultAsync(cancellationToken) + 1;
+            scope.ServiceProvider.GetRequiredService<ChatDbContext>().ChangeTracker.Clear();
+            var record = scope.ServiceProvider.GetRequiredService<ChatRecord>();
+            var attempts = await record.FailedAttemptsAsync(appointmentId, cancellationToken) + 1;
             var retryAt = Time.GetUtcNow() + Backoff(attempts, FirstRetry, MaxBackoff);
-            var error = ex.Message.Length > 500 ? ex.Message[..500] : ex.Message;
-            await db.Appointments.Where(a => a.Id == appointmentId).ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatSyncDue, retryAt)
-                .SetProperty(a => a.ChatSyncAttempts, attempts)
-                .SetProperty(a => a.ChatSyncError, error)
-                .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
-                .SetProperty(a => a.ChatLeaseOwner, (string?)null), cancellationToken);
+            await record.RecordFailureAsync(appointmentId, attempts, ex.Message.Length > 500 ? ex.Message[..500] : ex.Message, retryAt, cancellationToken);
             LogRetry(logger, ex, appointmentId, attempts, retryAt);
         }
     }
@@ -102,10 +96,7 @@ internal sealed partial class ChatScheduler(
         var now = Time.GetUtcNow();
 
         // Chats another instance holds are left to it; if it dies, its lease runs out and a poll finds them.
-        var next = await scope.ServiceProvider.GetRequiredService<ChatDbContext>().Appointments
-            .Where(a => a.ChatSyncDue != null && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now))
-            .MinAsync(a => a.ChatSyncDue, cancellationToken);
-        return next;
+        return await scope.ServiceProvider.GetRequiredService<ChatRecord>().NextDueAsync(now, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat of appointment {AppointmentId} could not be brought in line with Stream (attempt {Attempts}); retrying at {RetryAt}")]

@@ -44,9 +44,8 @@ internal sealed class PostgresChatDbContext(DbContextOptions<PostgresChatDbConte
     /// <summary>
     /// Text compares byte by byte (<c>COLLATE "C"</c>), as in SQLite and in the service's own ordinal comparisons: the
     /// columns hold identifiers, codes and text that no query sorts, so a language's rules add nothing but cost. Under the
-    /// database's locale every comparison of an index probe went through the C library's <c>strcoll</c>: the chat list
-    /// joins each of its rows to its pet owner by id, and among 1,000,000 chats a list took ~25 % more of PostgreSQL's
-    /// time than among 1,000 (bench/findings.md); byte-wise, both cost the same, less than either did.
+    /// database's locale every comparison of an index probe goes through the C library's <c>strcoll</c>, which the chat
+    /// list, joining each of its rows to its pet owner by id, pays for on every row.
     /// </summary>
     public const string Collation = "C";
 

@@ -49,8 +49,8 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFol
     /// Pooled connections are not reset when returned, unless DATABASE_URL says otherwise. The reset (<c>DISCARD ALL</c>,
     /// or five statements when statements are prepared) clears session state, and the service keeps none: no SET,
     /// LISTEN, advisory lock, cursor or temporary table (EF Core's migration lock is a LOCK TABLE inside its
-    /// transaction). It cost PostgreSQL those statements on every use, which the webhook path makes thousands of times
-    /// a second (bench/findings.md).
+    /// transaction). It would cost PostgreSQL those statements on every use, which the webhook path makes many times a
+    /// second.
     /// </summary>
     public const bool DefaultNoResetOnClose = true;
 

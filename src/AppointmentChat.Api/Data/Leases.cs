@@ -27,8 +27,8 @@ internal enum LockedRows
 /// the same transaction, so instances claiming at once get different rows. Otherwise the candidates are read first
 /// and leased with one conditional update, which for each row only one instance's update matches (PostgreSQL
 /// re-checks the condition on a row another transaction just changed; SQLite has one writer at a time); instances
-/// claiming at once then pick the same candidates and all but one come away with nothing (measured with two and
-/// three instances at a steady 3,000 webhooks/s: backlogs of 9,000–10,000 events, bench/findings.md).
+/// claiming at once then pick the same candidates and all but one come away with nothing, which is why queues that
+/// several instances drain use the first way.
 /// </para>
 /// On SQLite the update takes its turn through the <see cref="SqliteWriteGate"/>: a writer that finds the
 /// database locked sleeps in SQLite's busy handler (1, 2, 5 ms…), and claims colliding with the webhook receiver's

@@ -5,7 +5,7 @@ namespace AppointmentChat.Api.Data;
 
 /// <summary>
 /// SQLite lets one writer at a time; a second one gets SQLITE_BUSY. Left to Microsoft.Data.Sqlite, a busy
-/// command is retried after a 150 ms sleep, which under a burst of webhooks put seconds on the p99. With
+/// command is retried after a 150 ms sleep, which under a burst of webhooks adds seconds to the slowest requests. With
 /// <c>busy_timeout</c> SQLite itself waits for the lock in steps of a few milliseconds, so a writer goes as
 /// soon as the other commits.
 /// </summary>

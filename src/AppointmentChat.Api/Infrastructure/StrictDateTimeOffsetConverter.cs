@@ -30,8 +30,8 @@ internal sealed class StrictDateTimeOffsetConverter : JsonConverter<DateTimeOffs
     /// <summary>
     /// UTC with milliseconds, as JavaScript's <c>Date.prototype.toISOString()</c> writes it: the round-trip format
     /// ("O", yyyy-MM-ddTHH:mm:ss.fffffffZ for a UTC time) cut to three fractional digits. "O" has a formatter of its
-    /// own; the same text from a custom format string was interpreted character by character, a tenth of a chat
-    /// list's CPU (two dates per chat; bench/findings.md).
+    /// own, where a custom format string is interpreted character by character on every date written (two per chat
+    /// in a list).
     /// </summary>
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
     {

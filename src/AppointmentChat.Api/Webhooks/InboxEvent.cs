@@ -72,8 +72,8 @@ internal sealed class WebhookOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// How long the processor lets events gather before a pass: at a steady 3,000 webhooks/s, passes woken by
-    /// every commit took a few events each, and their transactions took turns with the receiver's (bench/findings.md).
+    /// How long the processor lets events gather before a pass: under a steady stream of webhooks, passes woken by
+    /// every commit would take a few events each, and their transactions would take turns with the receiver's.
     /// </summary>
     public TimeSpan GatherDelay { get; set; } = TimeSpan.FromMilliseconds(20);
 }

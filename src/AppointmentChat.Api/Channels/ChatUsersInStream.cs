@@ -1,0 +1,72 @@
+using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Stream;
+using Microsoft.EntityFrameworkCore;
+
+namespace AppointmentChat.Api.Channels;
+
+/// <summary>
+/// The chat's people as Stream users: upserted when new to Stream or renamed by the PMS, and made again when Stream no
+/// longer has them. Remembered in <see cref="ChatUser"/>, so they are not upserted for nothing (an upsert replaces what
+/// the apps set on the user, and Stream allows 300 a minute per app).
+/// </summary>
+internal sealed partial class ChatUsersInStream(ChatDbContext db, StreamChatClient stream, TimeProvider time, ILogger<ChatUsersInStream> logger)
+{
+    /// <summary>
+    /// Makes sure Stream has <paramref name="users"/>, then runs <paramref name="write"/>, which names them. Should Stream
+    /// refuse it and, looked up, lack some of them — deleted in Stream's dashboard, the service switched to another Stream
+    /// app, the emulator reset — what the service remembered of them is wrong: it is forgotten, they are upserted again,
+    /// and the write is tried once more. Decided by Stream's error code and a look-up, never by an error's wording.
+    /// </summary>
+    public async Task<T> WithUsersAsync<T>(IReadOnlyList<(string Id, string? Name)> users, Func<Task<T>> write, CancellationToken cancellationToken)
+    {
+        await SyncUsersAsync(users, cancellationToken);
+        try
+        {
+            return await write();
+        }
+        catch (StreamApiException refused) when (refused.MayBeMissingUser)
+        {
+            var existing = await stream.ExistingUserIdsAsync([.. users.Select(u => u.Id).Distinct()], cancellationToken);
+            var missing = users.Where(u => !existing.Contains(u.Id)).ToList();
+            if (missing.Count == 0)
+            {
+                throw;
+            }
+
+            LogUsersMissing(logger, missing.Count, refused.Operation);
+            var missingIds = missing.Select(u => u.Id).ToList();
+            await db.ChatUsers.Where(u => missingIds.Contains(u.Id))
+                .ExecuteUpdateAsync(set => set.SetProperty(u => u.SyncedAt, (DateTimeOffset?)null), cancellationToken);
+            await SyncUsersAsync(missing, cancellationToken);
+            return await write();
+        }
+    }
+
+    /// <summary>
+    /// Upserts to Stream the users it has not seen, or whose name the PMS changed, and remembers them.
+    /// An upsert replaces a Stream user's data, so users are not upserted again for nothing.
+    /// </summary>
+    private async Task SyncUsersAsync(IReadOnlyList<(string Id, string? Name)> users, CancellationToken cancellationToken)
+    {
+        var ids = users.Select(u => u.Id).ToList();
+        var known = await db.ChatUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, cancellationToken);
+        var stale = users
+            .Where(u => !known.TryGetValue(u.Id, out var user) || user.SyncedAt is null || (u.Name is not null && user.PushedName != u.Name))
+            .ToList();
+        if (stale.Count == 0)
+        {
+            return;
+        }
+
+        await stream.UpsertUsersAsync(stale.Select(u => new StreamUser(u.Id, u.Name ?? known.GetValueOrDefault(u.Id)?.Name)), cancellationToken);
+
+        var now = time.GetUtcNow();
+        foreach (var (id, name) in stale)
+        {
+            await db.UpsertChatUserAsync(id, name, name, now, cancellationToken);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream refused {Operation} and no longer had {Count} of its user(s); upserted them again and retried")]
+    private static partial void LogUsersMissing(ILogger logger, int count, string operation);
+}
