@@ -1,5 +1,6 @@
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
+using AppointmentChat.Api.Webhooks.Events;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -115,7 +116,7 @@ internal sealed partial class WebhookProcessor(
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
-        var handler = scope.ServiceProvider.GetRequiredService<StreamEventHandler>();
+        var handler = scope.ServiceProvider.GetRequiredService<StreamEventDispatcher>();
         // Not tracked: they are marked done with one statement per outcome (MarkDoneAsync), not an UPDATE per event.
         var events = await db.Set<InboxEvent>().AsNoTracking().Where(e => claimed.Contains(e.Id)).OrderBy(e => e.Id).ToListAsync(cancellationToken);
         await handler.BeginBatchAsync(events, cancellationToken);
@@ -193,7 +194,7 @@ internal sealed partial class WebhookProcessor(
         try
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var outcome = await scope.ServiceProvider.GetRequiredService<StreamEventHandler>().HandleAsync(inbox, cancellationToken);
+            var outcome = await scope.ServiceProvider.GetRequiredService<StreamEventDispatcher>().HandleAsync(inbox, cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
             await MarkDoneAsync(db, [(inbox.Id, outcome)], cancellationToken);
             await transaction.CommitAsync(cancellationToken);

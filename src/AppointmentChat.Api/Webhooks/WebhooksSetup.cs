@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AppointmentChat.Api.Infrastructure;
+using AppointmentChat.Api.Webhooks.Events;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Webhooks;
@@ -20,7 +21,7 @@ internal static class WebhooksSetup
             _ => ActivatorUtilities.CreateInstance<SqliteInboxWriter>(sp),
         });
         services.AddHostedService(sp => sp.GetRequiredService<InboxWriter>());
-        services.AddScoped<StreamEventHandler>();
+        services.AddStreamEventHandlers();
         services.AddSingleton<WebhookProcessorSignal>();
         services.AddHostedService<WebhookProcessor>();
         return builder;

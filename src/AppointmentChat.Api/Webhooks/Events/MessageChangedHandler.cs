@@ -1,0 +1,29 @@
+using AppointmentChat.Api.Channels;
+using AppointmentChat.Api.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace AppointmentChat.Api.Webhooks.Events;
+
+/// <summary><c>message.updated</c>, <c>message.deleted</c>: an edited or deleted message changes the chat list only if it is the last one.</summary>
+internal sealed class MessageChangedHandler(ChatDbContext db) : IStreamEventHandler
+{
+    public const string DeletedMessage = "This message was deleted.";
+
+    public IReadOnlyList<string> EventTypes { get; } = ["message.updated", "message.deleted"];
+
+    public async Task<EventOutcome> HandleAsync(string eventType, StreamEvent streamEvent, CancellationToken cancellationToken)
+    {
+        if (streamEvent.AppointmentChannel() is not { } channelId)
+        {
+            return EventOutcome.NotAnAppointmentChannel;
+        }
+
+        var message = StreamEvent.RequiredObject(streamEvent.Message, "message");
+        var messageId = StreamEvent.RequiredString(message.Id, "id");
+        var preview = eventType == "message.deleted" ? DeletedMessage : message.Preview(ChatLimits.MaxPreviewLength);
+        var rows = await db.Appointments
+            .Where(a => a.ChannelId == channelId && a.LastMessageId == messageId)
+            .ExecuteUpdateAsync(set => set.SetProperty(a => a.LastMessageText, preview), cancellationToken);
+        return rows == 0 ? EventOutcome.Ignore("not the chat's last message") : EventOutcome.Done;
+    }
+}
