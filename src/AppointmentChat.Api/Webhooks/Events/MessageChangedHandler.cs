@@ -9,7 +9,9 @@ internal sealed class MessageChangedHandler(ChatDbContext db) : IStreamEventHand
 {
     public const string DeletedMessage = "This message was deleted.";
 
-    public IReadOnlyList<string> EventTypes { get; } = ["message.updated", "message.deleted"];
+    private const string Deleted = "message.deleted";
+
+    public IReadOnlyList<string> EventTypes { get; } = ["message.updated", Deleted];
 
     public async Task<EventOutcome> HandleAsync(string eventType, StreamEvent streamEvent, CancellationToken cancellationToken)
     {
@@ -20,7 +22,7 @@ internal sealed class MessageChangedHandler(ChatDbContext db) : IStreamEventHand
 
         var message = StreamEvent.RequiredObject(streamEvent.Message, "message");
         var messageId = StreamEvent.RequiredString(message.Id, "id");
-        var preview = eventType == "message.deleted" ? DeletedMessage : message.Preview(ChatLimits.MaxPreviewLength);
+        var preview = eventType == Deleted ? DeletedMessage : message.Preview(ChatLimits.MaxPreviewLength);
         var rows = await db.Appointments
             .Where(a => a.ChannelId == channelId && a.LastMessageId == messageId)
             .ExecuteUpdateAsync(set => set.SetProperty(a => a.LastMessageText, preview), cancellationToken);

@@ -6,11 +6,12 @@ using AppointmentChat.Api.Channels;
 
 namespace AppointmentChat.Api.Webhooks.Events;
 
-// The parts of Stream's webhook events the service reads, snake_case on the wire: the fields of the Event,
-// Message, Channel, ChannelMember and User types of Stream's official Go SDK (stream-chat-go, event.go,
-// message.go, channel.go, channel_member.go, user.go). Read tolerantly (TolerantJson): unknown fields are ignored,
-// a missing or null field is null, and a field of another JSON kind reads as missing; what a handler requires, it
-// checks itself, so that an event fails only for what its own handler needs.
+// The parts of Stream's webhook events the service reads, snake_case on the wire, as the official SDKs type them:
+// the event (stream-chat-js src/types.ts `Event`: type, cid, channel_id, channel_type, created_at, message, channel,
+// user, members), its message (stream-chat-go message.go: id, text, silent, user, attachments, created_at), channel
+// (channel.go; custom data flattened into it), member (channel_member.go: user_id, user) and user (user.go: id, name).
+// Read tolerantly (TolerantJson): unknown fields are ignored, a missing or null field is null, and a field of another
+// JSON kind reads as missing; what a handler requires, it checks itself, so an event fails only for what it needs.
 
 /// <summary>A Stream webhook event.</summary>
 internal sealed record StreamEvent(
