@@ -1,4 +1,6 @@
 using System.Text.Json;
+using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Notifications;
 using Microsoft.EntityFrameworkCore;

@@ -46,7 +46,7 @@ internal sealed class MessageNewHandler(ChatDbContext db, EventBatch batch, Time
         {
             var found = await db.Appointments.AsNoTracking()
                 .Where(a => a.ChannelId == channelId)
-                .Select(a => new { Chat = new ChatMembers(channelId, a.Id, a.PetOwnerId, a.VetId), SenderName = db.ChatUsers.Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
+                .Select(a => new { Chat = new ChatMembers(channelId, a.Id, a.PetOwnerId, a.VetId), SenderName = db.Set<ChatUser>().Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
                 .FirstOrDefaultAsync(cancellationToken);
             (appointment, knownName) = (found?.Chat, found?.SenderName);
         }

@@ -1,3 +1,4 @@
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Data;
 
