@@ -116,61 +116,25 @@ public sealed class ConcurrencyTests(ThreeInstances fixture) : IClassFixture<Thr
 }
 
 /// <summary>Three instances of the service in this process on one PostgreSQL database, with one Stream emulator.</summary>
-public sealed class ThreeInstances : IAsyncDisposable
+public sealed class ThreeInstances() : LazyFixture<(IReadOnlyList<ChatApp> Apps, EmulatorHost Emulator)>(DatabaseKind.Postgres)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly List<ChatApp> _apps = [];
-    private EmulatorHost? _emulator;
-    private TestDatabase? _database;
-
-    public async Task<(IReadOnlyList<ChatApp> Apps, EmulatorHost Emulator)> StartAsync()
+    protected override async Task<(IReadOnlyList<ChatApp> Apps, EmulatorHost Emulator)> CreateAsync()
     {
-        await TestDatabase.RequirePostgresAsync();
-        await _gate.WaitAsync();
-        try
+        var emulator = Own(await EmulatorHost.StartAsync());
+        var database = Own(await TestDatabase.CreateAsync(DatabaseKind.Postgres));
+        var apps = new List<ChatApp>();
+        for (var i = 0; i < 3; i++)
         {
-            if (_emulator is null)
+            var app = Own(await ServiceWithEmulator.StartAppAsync(emulator, DatabaseKind.Postgres, new Dictionary<string, string?>
             {
-                _emulator = await EmulatorHost.StartAsync();
-                _database = await TestDatabase.CreateAsync(DatabaseKind.Postgres);
-                for (var i = 0; i < 3; i++)
-                {
-                    var app = await ServiceWithEmulator.StartAppAsync(_emulator, DatabaseKind.Postgres, new Dictionary<string, string?>
-                    {
-                        ["Chat:SchedulerPollInterval"] = "00:00:01",
-                        ["Workers:LeaseDuration"] = "00:00:05",
-                    }, database: _database);
-                    app.KeepDatabase = true;
-                    _apps.Add(app);
-                }
-            }
-
-            return (_apps, _emulator);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
+                ["Chat:SchedulerPollInterval"] = "00:00:01",
+                ["Workers:LeaseDuration"] = "00:00:05",
+            }, database: database));
+            app.KeepDatabase = true;
+            apps.Add(app);
         }
 
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        if (_emulator is not null)
-        {
-            await _emulator.DisposeAsync();
-        }
-
-        _gate.Dispose();
+        return (apps, emulator);
     }
 }
 

@@ -68,49 +68,27 @@ public enum Caller
 /// The service on a standalone Stream emulator with push through a fake FCM, seeded with a <see cref="World"/>,
 /// started on first use (so the PostgreSQL variant can skip without a server).
 /// </summary>
-public abstract class HardeningFixture(DatabaseKind kind) : IAsyncDisposable
+public abstract class HardeningFixture(DatabaseKind kind) : LazyFixture<(ServiceWithEmulator Stack, World World)>(kind)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private ServiceWithEmulator? _stack;
     private FakeFcm? _fcm;
-    private World? _world;
-
-    public DatabaseKind Kind { get; } = kind;
 
     /// <summary>The fake FCM the service pushes through (once started).</summary>
     public FakeFcm Fcm => _fcm ?? throw new InvalidOperationException("Start the fixture first.");
 
-    public async Task<(ServiceWithEmulator Stack, World World)> StartAsync()
+    protected override async Task<(ServiceWithEmulator Stack, World World)> CreateAsync()
     {
-        if (Kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
-        await _gate.WaitAsync();
-        try
-        {
-            if (_stack is null)
-            {
-                _fcm = await FakeFcm.StartAsync();
-                var settings = _fcm.Settings();
-                // Generous per-user token budget: the random run calls the token endpoint a few hundred times per user.
-                settings["RateLimiting:Token:PermitLimit"] = "100000";
-                settings["Chat:SchedulerPollInterval"] = "00:00:01";
-                // Stream (the emulator, in this process) is healthy here: generous timeouts keep a loaded machine from making it look otherwise.
-                settings["Stream:AttemptTimeout"] = "00:00:05";
-                settings["Stream:TotalTimeout"] = "00:00:12";
-                _stack = await ServiceWithEmulator.StartAsync(Kind, settings);
-                _world = await World.SeedAsync(_stack.App);
-                await QuietAsync(_stack);
-            }
-
-            return (_stack, _world!);
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        _fcm = Own(await FakeFcm.StartAsync());
+        var settings = _fcm.Settings();
+        // Generous per-user token budget: the random run calls the token endpoint a few hundred times per user.
+        settings["RateLimiting:Token:PermitLimit"] = "100000";
+        settings["Chat:SchedulerPollInterval"] = "00:00:01";
+        // Stream (the emulator, in this process) is healthy here: generous timeouts keep a loaded machine from making it look otherwise.
+        settings["Stream:AttemptTimeout"] = "00:00:05";
+        settings["Stream:TotalTimeout"] = "00:00:12";
+        var stack = Own(await ServiceWithEmulator.StartAsync(Kind, settings));
+        var world = await World.SeedAsync(stack.App);
+        await QuietAsync(stack);
+        return (stack, world);
     }
 
     /// <summary>Waits until Stream has delivered every webhook and the service has processed them, so nothing changes behind a test's back.</summary>
@@ -120,22 +98,6 @@ public abstract class HardeningFixture(DatabaseKind kind) : IAsyncDisposable
         await Eventually.TrueAsync(
             async () => (await Webhooks.WebhookTestData.InboxAsync(stack.App)).All(e => e.Status != Api.Webhooks.InboxStatus.Pending),
             "every webhook processed", TimeSpan.FromSeconds(30));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_stack is not null)
-        {
-            await _stack.DisposeAsync();
-        }
-
-        if (_fcm is not null)
-        {
-            await _fcm.DisposeAsync();
-        }
-
-        _gate.Dispose();
-        GC.SuppressFinalize(this);
     }
 }
 

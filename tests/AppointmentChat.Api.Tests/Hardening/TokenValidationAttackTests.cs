@@ -16,7 +16,8 @@ namespace AppointmentChat.Api.Tests.Hardening;
 /// issuer (the service trusts RS256 keys from the issuer's JWKS, an attacker signs HS256 with the public key),
 /// embedded and unknown keys, and the wrong issuer or audience for an HS256 deployment that names both.
 /// </summary>
-public sealed class TokenValidationAttackTests(OidcIssuerApp fixture) : IClassFixture<OidcIssuerApp>
+public sealed class TokenValidationAttackTests(OidcIssuerApp fixture, IssuerAudienceApp issuerAudience)
+    : IClassFixture<OidcIssuerApp>, IClassFixture<IssuerAudienceApp>
 {
     public static TheoryData<string> OidcRows() => [.. OidcIssuerApp.Forgeries.Keys];
 
@@ -54,7 +55,7 @@ public sealed class TokenValidationAttackTests(OidcIssuerApp fixture) : IClassFi
     [MemberData(nameof(IssuerAudienceRows))]
     public async Task WithAnIssuerAndAudienceConfiguredATokenForAnyOtherIsRefusedWith401(string row, string? iss, string? aud)
     {
-        var app = await fixture.IssuerAudienceAppAsync();
+        var app = await issuerAudience.AppAsync();
         var claims = TestJwt.Claims("vet-1", ["vet"], null, TimeSpan.FromHours(1));
         claims["iss"] = iss;
         claims["aud"] = aud;
@@ -70,14 +71,9 @@ public sealed class TokenValidationAttackTests(OidcIssuerApp fixture) : IClassFi
     }
 }
 
-/// <summary>A fake OIDC issuer (discovery document and JWKS on loopback) and the service trusting it, plus an HS256 app with issuer and audience.</summary>
-public sealed class OidcIssuerApp : IAsyncDisposable
+/// <summary>A fake OIDC issuer (discovery document and JWKS on loopback) and the service trusting it.</summary>
+public sealed class OidcIssuerApp() : LazyFixture<(ChatApp App, FakeIssuer Issuer)>(DatabaseKind.Sqlite)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private FakeIssuer? _issuer;
-    private ChatApp? _app;
-    private ChatApp? _issuerAudienceApp;
-
     private static readonly RSA Attacker = RSA.Create(2048);
 
     public static readonly Dictionary<string, Func<FakeIssuer, string>> Forgeries = new()
@@ -108,44 +104,15 @@ public sealed class OidcIssuerApp : IAsyncDisposable
         },
     };
 
-    public async Task<(ChatApp App, FakeIssuer Issuer)> StartAsync()
+    protected override async Task<(ChatApp App, FakeIssuer Issuer)> CreateAsync()
     {
-        await _gate.WaitAsync();
-        try
+        var issuer = Own(await FakeIssuer.StartAsync());
+        var app = Own(await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?>
         {
-            if (_app is null)
-            {
-                _issuer = await FakeIssuer.StartAsync();
-                _app = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?>
-                {
-                    ["JWT_SECRET"] = null,
-                    ["Auth:Authority"] = _issuer.Issuer,
-                });
-            }
-
-            return (_app, _issuer!);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public async Task<ChatApp> IssuerAudienceAppAsync()
-    {
-        await _gate.WaitAsync();
-        try
-        {
-            return _issuerAudienceApp ??= await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?>
-            {
-                ["Auth:Issuer"] = "https://pms.example",
-                ["Auth:Audience"] = "appointment-chat",
-            });
-        }
-        finally
-        {
-            _gate.Release();
-        }
+            ["JWT_SECRET"] = null,
+            ["Auth:Authority"] = issuer.Issuer,
+        }));
+        return (app, issuer);
     }
 
     private static string Hs256(JsonObject claims, byte[] key, string kid) =>
@@ -156,26 +123,16 @@ public sealed class OidcIssuerApp : IAsyncDisposable
         var input = TestJwt.Encode(header.ToJsonString()) + "." + TestJwt.Encode(claims.ToJsonString());
         return input + "." + Base64Url.EncodeToString(key.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1));
     }
+}
 
-    public async ValueTask DisposeAsync()
+/// <summary>The service on HS256 tokens that must name both an issuer and an audience.</summary>
+public sealed class IssuerAudienceApp() : ChatAppFixture(DatabaseKind.Sqlite)
+{
+    protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>
     {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-
-        if (_issuerAudienceApp is not null)
-        {
-            await _issuerAudienceApp.DisposeAsync();
-        }
-
-        if (_issuer is not null)
-        {
-            await _issuer.DisposeAsync();
-        }
-
-        _gate.Dispose();
-    }
+        ["Auth:Issuer"] = "https://pms.example",
+        ["Auth:Audience"] = "appointment-chat",
+    };
 }
 
 /// <summary>An OpenID Connect issuer reduced to what a resource server reads: the discovery document and the JWKS.</summary>

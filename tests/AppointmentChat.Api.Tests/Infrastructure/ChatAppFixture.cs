@@ -4,43 +4,13 @@ namespace AppointmentChat.Api.Tests.Infrastructure;
 /// One app per test class and database kind, started on first use. Tests share it, so they use
 /// their own ids (see <see cref="Ids"/>).
 /// </summary>
-public abstract class ChatAppFixture(DatabaseKind kind) : IAsyncDisposable
+public abstract class ChatAppFixture(DatabaseKind kind) : LazyFixture<ChatApp>(kind)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private ChatApp? _app;
-
-    public DatabaseKind Kind { get; } = kind;
-
     protected virtual IDictionary<string, string?>? Settings => null;
 
-    public async Task<ChatApp> AppAsync()
-    {
-        if (Kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
+    public Task<ChatApp> AppAsync() => StartAsync();
 
-        await _gate.WaitAsync();
-        try
-        {
-            return _app ??= await ChatApp.StartAsync(Kind, Settings);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-
-        _gate.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    protected override async Task<ChatApp> CreateAsync() => Own(await ChatApp.StartAsync(Kind, Settings));
 }
 
 public sealed class SqliteApp() : ChatAppFixture(DatabaseKind.Sqlite);

@@ -74,43 +74,11 @@ public sealed class ServiceWithEmulatorFixture : IAsyncLifetime
 /// The service and an emulator for one test class and database kind, started on first use (so that
 /// the PostgreSQL variant can skip when there is no server).
 /// </summary>
-public abstract class StackFixture(DatabaseKind kind) : IAsyncDisposable
+public abstract class StackFixture(DatabaseKind kind) : LazyFixture<ServiceWithEmulator>(kind)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private ServiceWithEmulator? _stack;
+    public Task<ServiceWithEmulator> StackAsync() => StartAsync();
 
-    public DatabaseKind Kind { get; } = kind;
-
-    protected virtual IDictionary<string, string?>? Settings => null;
-
-    public async Task<ServiceWithEmulator> StackAsync()
-    {
-        if (Kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
-        await _gate.WaitAsync();
-        try
-        {
-            return _stack ??= await ServiceWithEmulator.StartAsync(Kind, Settings);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_stack is not null)
-        {
-            await _stack.DisposeAsync();
-        }
-
-        _gate.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    protected override async Task<ServiceWithEmulator> CreateAsync() => Own(await ServiceWithEmulator.StartAsync(Kind));
 }
 
 public sealed class SqliteWithEmulator() : StackFixture(DatabaseKind.Sqlite);

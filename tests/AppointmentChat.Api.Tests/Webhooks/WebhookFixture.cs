@@ -11,38 +11,18 @@ using Microsoft.Extensions.Options;
 namespace AppointmentChat.Api.Tests.Webhooks;
 
 /// <summary>The service with push through a fake FCM and a small webhook body limit, started on first use.</summary>
-public abstract class WebhookFixture(DatabaseKind kind) : IAsyncDisposable
+public abstract class WebhookFixture(DatabaseKind kind) : LazyFixture<ChatApp>(kind)
 {
     public const int BodyLimit = 8192;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private ChatApp? _app;
-
-    public DatabaseKind Kind { get; } = kind;
 
     public FakeFcm Fcm { get; private set; } = null!;
 
-    public async Task<ChatApp> AppAsync()
+    public Task<ChatApp> AppAsync() => StartAsync();
+
+    protected override async Task<ChatApp> CreateAsync()
     {
-        if (Kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
-        await _gate.WaitAsync();
-        try
-        {
-            if (_app is null)
-            {
-                Fcm = await FakeFcm.StartAsync();
-                _app = await ChatApp.StartAsync(Kind, Settings(Fcm));
-            }
-
-            return _app;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        Fcm = Own(await FakeFcm.StartAsync());
+        return Own(await ChatApp.StartAsync(Kind, Settings(Fcm)));
     }
 
     public static Dictionary<string, string?> Settings(FakeFcm fcm)
@@ -53,18 +33,6 @@ public abstract class WebhookFixture(DatabaseKind kind) : IAsyncDisposable
         settings["Webhooks:FirstRetryDelay"] = "00:00:00.100";
         settings["Webhooks:PollInterval"] = "00:00:00.200";
         return settings;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-            await Fcm.DisposeAsync();
-        }
-
-        _gate.Dispose();
-        GC.SuppressFinalize(this);
     }
 }
 
