@@ -31,11 +31,6 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
 
     private async Task<ChatApp> StartAsync(FakeTimeProvider clock, IDictionary<string, string?>? settings = null, TestDatabase? database = null)
     {
-        if (kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
         var app = await ServiceWithEmulator.StartAppAsync(_emulator, kind, settings, services => services.AddSingleton<TimeProvider>(clock), database);
         _apps.Add(app);
         return app;
@@ -89,7 +84,7 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
     public async Task AfterARestartTheSchedulerCatchesUpOnWhatItMissed()
     {
         var clock = Clock();
-        var database = await TestDatabase.CreateAsync(kind == DatabaseKind.Postgres ? await PostgresOrSkip() : kind);
+        var database = await TestDatabase.CreateAsync(kind);
         var first = await StartAsync(clock, database: database);
         var s = Scenario.New();
         var start = clock.GetUtcNow().AddHours(1);
@@ -198,12 +193,6 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
         await s.PushAsync(app, soon, "completed");
 
         await ChatBecomesAsync(app, s, "ended", frozen: true);
-    }
-
-    private static async Task<DatabaseKind> PostgresOrSkip()
-    {
-        await TestDatabase.RequirePostgresAsync();
-        return DatabaseKind.Postgres;
     }
 }
 

@@ -13,11 +13,6 @@ public sealed class MigrationTests
     [InlineData(DatabaseKind.Postgres)]
     public async Task AFirstStartOnAnEmptyDatabaseAndTheStartAfterItLogNoErrors(DatabaseKind kind)
     {
-        if (kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
         var first = await ChatApp.StartAsync(kind);
         first.KeepDatabase = true;
         var firstErrors = first.Logs.Lines.Where(l => l.Level >= LogLevel.Error).Select(l => l.ToString()).ToList();

@@ -74,11 +74,6 @@ public sealed partial class DurabilityTests : IAsyncLifetime
     [InlineData(DatabaseKind.Sqlite)]
     public async Task WebhooksSentWhileTheServiceIsKilledTwiceAreEachProcessedOnceAndNoPushIsSentTwice(DatabaseKind kind)
     {
-        if (kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
         _database = await TestDatabase.CreateAsync(kind);
         var port = ServiceProcess.FreePort();
         var service = await StartAsync(port);

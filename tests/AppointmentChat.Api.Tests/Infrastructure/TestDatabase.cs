@@ -61,7 +61,10 @@ public sealed class TestDatabase : IAsyncDisposable
         return new TestDatabase(kind, folder, builder.ConnectionString, name);
     }
 
-    /// <summary>Skips the calling test (or fails it under CI=true) when PostgreSQL is not reachable.</summary>
+    /// <summary>
+    /// Skips the calling test (or fails it under CI=true) when PostgreSQL is not reachable: the one way a test requires
+    /// PostgreSQL. <see cref="CreateAsync"/> calls it, so a test needs its own call only before starting anything else.
+    /// </summary>
     public static async Task RequirePostgresAsync()
     {
         var problem = await ServerProblem.Value;

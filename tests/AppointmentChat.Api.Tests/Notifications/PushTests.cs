@@ -34,6 +34,7 @@ public abstract class PushTests(DatabaseKind kind) : IAsyncLifetime
 
     private async Task<ServiceWithEmulator> StackAsync(IDictionary<string, string?>? extra = null)
     {
+        // Before the emulator starts: skipping after it would leave it running.
         if (kind == DatabaseKind.Postgres)
         {
             await TestDatabase.RequirePostgresAsync();

@@ -23,11 +23,6 @@ public abstract class RetentionTests(DatabaseKind kind) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        if (kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
         _app = await ChatApp.StartAsync(kind, services: services => services.AddSingleton<TimeProvider>(_clock));
     }
 

@@ -24,11 +24,6 @@ public abstract class EmbeddedStackRestartTests(DatabaseKind kind)
     [Fact]
     public async Task AChatOpenedBeforeARestartEndsAfterItAndANewOneOpens()
     {
-        if (kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
         var database = await TestDatabase.CreateAsync(kind);
         var s = Scenario.New();
         await using (var before = await ChatApp.StartAsync(kind, WithoutStream, database: database))

@@ -219,11 +219,6 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task APoisonEventAmongEventsProcessedTogetherFailsAloneAndTheOthersKeepTheirOrder()
     {
-        if (fixture.Kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
         await using var fcm = await FakeFcm.StartAsync();
         var database = await TestDatabase.CreateAsync(fixture.Kind);
         var token = "device-" + Guid.NewGuid().ToString("N");
@@ -273,11 +268,6 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task EventsProcessedTogetherKeepTheNewestMessageAndApplyAnEditInOrder()
     {
-        if (fixture.Kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
         await using var fcm = await FakeFcm.StartAsync();
         var database = await TestDatabase.CreateAsync(fixture.Kind);
         var ids = new List<string>();
@@ -362,11 +352,6 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task AnEventAcknowledgedJustBeforeTheServiceStoppedIsProcessedExactlyOnceAfterItRestarts()
     {
-        if (fixture.Kind == DatabaseKind.Postgres)
-        {
-            await TestDatabase.RequirePostgresAsync();
-        }
-
         await using var fcm = await FakeFcm.StartAsync();
         var database = await TestDatabase.CreateAsync(fixture.Kind);
         var id = Guid.NewGuid().ToString();
