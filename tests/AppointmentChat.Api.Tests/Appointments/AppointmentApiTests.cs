@@ -28,7 +28,7 @@ public abstract class AppointmentApiTests(ChatAppFixture fixture)
     [Fact]
     public async Task TheServiceCreatesAnAppointmentWith201AndUpdatesItWith200()
     {
-        var app = await Fixture.AppAsync();
+        var app = await Fixture.StartAsync();
         var id = Ids.New("apt");
         var pms = app.ClientFor("pms", "service");
 
@@ -53,7 +53,7 @@ public abstract class AppointmentApiTests(ChatAppFixture fixture)
     [Fact]
     public async Task PuttingTheSameFactsAgainChangesNothing()
     {
-        var app = await Fixture.AppAsync();
+        var app = await Fixture.StartAsync();
         var id = Ids.New("apt");
         var pms = app.ClientFor("pms", "service");
         var first = await (await pms.PutAsJsonAsync($"/api/appointments/{id}", Appointment())).ShouldBeOkJsonAsync(HttpStatusCode.Created);
@@ -66,7 +66,7 @@ public abstract class AppointmentApiTests(ChatAppFixture fixture)
     [Fact]
     public async Task AnAdminManagesOnlyTheirOwnOrganisationsAppointments()
     {
-        var app = await Fixture.AppAsync();
+        var app = await Fixture.StartAsync();
         var id = Ids.New("apt");
         var admin = app.ClientFor("admin-1", "admin", "clinic-1");
 
@@ -89,7 +89,7 @@ public abstract class AppointmentApiTests(ChatAppFixture fixture)
     [InlineData(null)]
     public async Task VetsPetOwnersAndRolelessCallersCannotPushAppointments(string? role)
     {
-        var app = await Fixture.AppAsync();
+        var app = await Fixture.StartAsync();
         var id = Ids.New("apt");
 
         var response = await app.ClientFor("vet-1", role, "clinic-1").PutAsJsonAsync($"/api/appointments/{id}", Appointment());
@@ -101,7 +101,7 @@ public abstract class AppointmentApiTests(ChatAppFixture fixture)
     [Fact]
     public async Task ParticipantsTheirAdminsAndTheServiceCanReadAnAppointmentOthersCannotTellItExists()
     {
-        var app = await Fixture.AppAsync();
+        var app = await Fixture.StartAsync();
         var id = Ids.New("apt");
         await (await app.ClientFor("pms", "service").PutAsJsonAsync($"/api/appointments/{id}", Appointment("clinic-1", "owner-7", "vet-7"))).ShouldBeOkJsonAsync(HttpStatusCode.Created);
 
@@ -151,7 +151,7 @@ public abstract class AppointmentApiTests(ChatAppFixture fixture)
     [MemberData(nameof(InvalidAppointments))]
     public async Task InvalidAppointmentsGet400ProblemDetailsAndNothingIsStored(string why, string idSuffix, string body)
     {
-        var app = await Fixture.AppAsync();
+        var app = await Fixture.StartAsync();
         var id = idSuffix == "ok" ? Ids.New("apt") : idSuffix;
 
         var response = await app.ClientFor("pms", "service").PutRawAsync($"/api/appointments/{id}", body);
@@ -163,7 +163,7 @@ public abstract class AppointmentApiTests(ChatAppFixture fixture)
     [Fact]
     public async Task ConcurrentFirstPushesOfOneAppointmentLeaveOneRowAndNoErrors()
     {
-        var app = await Fixture.AppAsync();
+        var app = await Fixture.StartAsync();
         var id = Ids.New("apt");
         var pms = app.ClientFor("pms", "service");
 

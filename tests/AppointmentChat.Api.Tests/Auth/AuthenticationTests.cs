@@ -47,7 +47,7 @@ public sealed class AuthenticationTests(SqliteApp fixture) : IClassFixture<Sqlit
     [MemberData(nameof(BadBearers))]
     public async Task ARequestWithABadBearerTokenGets401ProblemDetails(string why, string? bearer)
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         var response = await app.ClientWithToken(bearer).PostJsonAsync("/api/chat/token", new { });
 
@@ -59,7 +59,7 @@ public sealed class AuthenticationTests(SqliteApp fixture) : IClassFixture<Sqlit
     [Fact]
     public async Task AnExpiredTokenIsNamedAsExpiredSoTheAppKnowsToRefresh()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var expired = TestJwt.Create(TestJwt.Claims("vet-1", ["vet"], null, TimeSpan.FromMinutes(10), DateTimeOffset.UtcNow.AddHours(-2)));
 
         var response = await app.ClientWithToken(expired).PostJsonAsync("/api/chat/token", new { });
@@ -71,7 +71,7 @@ public sealed class AuthenticationTests(SqliteApp fixture) : IClassFixture<Sqlit
     [Fact]
     public async Task ABasicAuthorizationHeaderIsNotABearerToken()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var client = app.AnonymousClient();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", "dmV0LTE6cGFzcw==");
 
@@ -83,7 +83,7 @@ public sealed class AuthenticationTests(SqliteApp fixture) : IClassFixture<Sqlit
     [Fact]
     public async Task UnknownAddressesAnswer404ProblemDetails()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         var response = await app.ClientFor("vet-1", "vet").GetAsync("/api/nothing-here");
 

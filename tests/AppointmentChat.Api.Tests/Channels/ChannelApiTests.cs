@@ -15,7 +15,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task ThePetOwnerCreatesTheChatAndGetsTheGuidesResponse()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, SoonStart);
 
@@ -32,7 +32,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task TheChannelIsCreatedWithUsersUpsertedFirstTheVetAsCreatorAndTheAppointmentsCustomData()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         var start = SoonStart;
         await s.PushAsync(stack.App, start);
@@ -62,7 +62,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task AChannelSomeoneCreatedFirstLosesItsStrangersAndTheirDataBeforeTheChatIsHandedOut()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, SoonStart);
 
@@ -89,7 +89,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task ABodyThatDisagreesWithTheRecordGets409AndNothingIsCreated()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         var start = SoonStart;
         await s.PushAsync(stack.App, start);
@@ -110,7 +110,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task TheVetAnAdminOfTheOrganisationAndTheServiceMayCreateTooNobodyElse()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         foreach (var (caller, allowed) in new (Func<Scenario, HttpClient> Client, bool Allowed)[]
         {
             (s => stack.App.ClientFor(s.VetId, "vet"), true),
@@ -139,7 +139,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task AnUnknownAppointmentIs404ForTheServiceAndLooksLikeSomeoneElsesToEveryoneElse()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var mine = Scenario.New();
         await mine.PushAsync(stack.App, SoonStart);
         var stranger = stack.App.ClientFor(Ids.New("owner"), "pet-owner");
@@ -155,7 +155,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [InlineData("no-show")]
     public async Task ACancelledOrNoShowAppointmentGetsNoChat(string status)
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, SoonStart, status);
 
@@ -167,7 +167,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task AnAppointmentWhoseWindowHasClosedGetsNoChat()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, DateTimeOffset.UtcNow.AddHours(-3));
 
@@ -177,7 +177,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task TwentyConcurrentCreatesAnswerTheSameAndLeaveOneChannelAndOneRecord()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, SoonStart);
         var owner = stack.App.ClientFor(s.PetOwnerId, "pet-owner");
@@ -194,7 +194,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task OpeningAnExistingChatMakesNoStreamCall()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, SoonStart);
         var first = await s.CreateChatOkAsync(stack.App);
@@ -209,7 +209,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task TheVetEndsTheChatWithOneSystemMessageAndAPartialUpdateThatKeepsTheCustomData()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, SoonStart);
         await s.CreateChatOkAsync(stack.App);
@@ -245,7 +245,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task ConcurrentEndsSendOneMessage()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, SoonStart);
         await s.CreateChatOkAsync(stack.App);
@@ -261,7 +261,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task OnlyTheVetAnAdminOfTheOrganisationOrTheServiceMayEndAChat()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, SoonStart);
         await s.CreateChatOkAsync(stack.App);
@@ -277,7 +277,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [Fact]
     public async Task EndingAnUnknownChatIs404ForTheService403ForOthersAndABadIdIs400()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var unknown = Scenario.New();
 
         await (await unknown.EndAsync(stack.App.ClientFor("pms", "service"))).ShouldBeProblemAsync(HttpStatusCode.NotFound);
@@ -296,7 +296,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [InlineData("""{"appointmentId":5}""", "appointmentId")]
     public async Task BadCreateBodiesGet400NamingTheField(string body, string field)
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
 
         var response = await stack.App.ClientFor("owner-1", "pet-owner").PostRawAsync("/api/chat/channels", body);
 

@@ -38,7 +38,7 @@ public abstract class ChannelListTests(StackFixture fixture)
     [Fact]
     public async Task AUserSeesTheirChatsNewestActivityFirstWithTheGuidesFields()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var vet = Ids.New("vet");
         var now = DateTimeOffset.UtcNow;
         var quiet = await ChatAsync(stack, Scenario.New() with { VetId = vet });
@@ -64,7 +64,7 @@ public abstract class ChannelListTests(StackFixture fixture)
     [Fact]
     public async Task LastMessagesComeBackExactlyAsStoredNonAsciiAndEmptyIncluded()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var vet = Ids.New("vet");
         var now = DateTimeOffset.UtcNow;
         var accented = await ChatAsync(stack, Scenario.New() with { VetId = vet }, now.AddMinutes(-2), "Rex a bien mangé 🐶 — merci");
@@ -81,7 +81,7 @@ public abstract class ChannelListTests(StackFixture fixture)
     [Fact]
     public async Task PagesFollowTheCursorWithoutGapsOrRepeats()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var owner = Ids.New("owner");
         var now = DateTimeOffset.UtcNow;
         var expected = new List<string>();
@@ -113,7 +113,7 @@ public abstract class ChannelListTests(StackFixture fixture)
     [Fact]
     public async Task TheLargestPageHoldsAHundredChatsAndTheNextPageTheRest()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var vet = Ids.New("vet");
         var now = DateTimeOffset.UtcNow;
         var expected = new List<string>();
@@ -135,7 +135,7 @@ public abstract class ChannelListTests(StackFixture fixture)
     [Fact]
     public async Task TheRoleFilterPicksTheCallersSideAndTheStatusFilterTheChatsState()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var person = Ids.New("person"); // a vet who also brings their own pet
         var asVet = await ChatAsync(stack, Scenario.New() with { VetId = person });
         var asOwner = await ChatAsync(stack, Scenario.New() with { PetOwnerId = person });
@@ -153,7 +153,7 @@ public abstract class ChannelListTests(StackFixture fixture)
     [Fact]
     public async Task APersonOnBothSidesPagesThroughAllTheirChatsInOneActivityOrder()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var person = Ids.New("person"); // a vet who also brings their own pet
         var now = DateTimeOffset.UtcNow;
         var expected = new List<string>();
@@ -200,7 +200,7 @@ public abstract class ChannelListTests(StackFixture fixture)
     [Fact]
     public async Task AnAdminSeesTheirOrganisationsChatsAndNeverAnotherClinics()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var (mine, theirs) = (Ids.New("clinic"), Ids.New("clinic"));
         var a = await ChatAsync(stack, Scenario.New(mine));
         var b = await ChatAsync(stack, Scenario.New(mine));
@@ -217,7 +217,7 @@ public abstract class ChannelListTests(StackFixture fixture)
     [Fact]
     public async Task AUserWithNoChatsGetsAnEmptyList()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
 
         var list = await ListAsync(stack.App.ClientFor(Ids.New("owner"), "pet-owner"));
 
@@ -235,7 +235,7 @@ public abstract class ChannelListTests(StackFixture fixture)
     [InlineData("?cursor=MTIzfHh4eCB5eQ", "cursor")]
     public async Task BadQueryValuesGet400NamingTheParameter(string query, string field)
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
 
         var response = await stack.App.ClientFor("owner-1", "pet-owner").GetAsync("/api/chat/channels" + query);
 

@@ -16,7 +16,7 @@ public abstract class UsersGoneFromStreamTests(StackFixture fixture)
     [Fact]
     public async Task EndingAChatWhoseSystemUserWasDeletedInStreamUpsertsItAgainAndEnds()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, SoonStart);
         await s.CreateChatOkAsync(stack.App);
@@ -34,7 +34,7 @@ public abstract class UsersGoneFromStreamTests(StackFixture fixture)
     [Fact]
     public async Task OpeningAChatForPeopleDeletedInStreamUpsertsThemAgainAndCreatesIt()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var first = Scenario.New();
         await first.PushAsync(stack.App, SoonStart);
         await first.CreateChatOkAsync(stack.App);
@@ -51,7 +51,7 @@ public abstract class UsersGoneFromStreamTests(StackFixture fixture)
     [Fact]
     public async Task ARefusalThatNoMissingUserExplainsIsNotRetried()
     {
-        var stack = await fixture.StackAsync();
+        var stack = await fixture.StartAsync();
         var s = Scenario.New();
         await s.PushAsync(stack.App, SoonStart);
         await s.CreateChatOkAsync(stack.App);

@@ -13,7 +13,7 @@ public sealed class DemoPageTests(SqliteApp fixture) : IClassFixture<SqliteApp>
     [Fact]
     public async Task TheDemoPageIsServedInDevelopment()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         var response = await app.AnonymousClient().GetAsync("/demo");
 
@@ -39,7 +39,7 @@ public sealed class DemoPageTests(SqliteApp fixture) : IClassFixture<SqliteApp>
     [Fact]
     public async Task ADemoSessionIsABearerTokenForOneOfTheDemoPeopleOnly()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var anonymous = app.AnonymousClient();
 
         var session = await (await anonymous.PostJsonAsync("/demo/session", new { person = "vet" })).ShouldBeOkJsonAsync();

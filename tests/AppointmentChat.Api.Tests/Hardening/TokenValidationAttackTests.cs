@@ -55,7 +55,7 @@ public sealed class TokenValidationAttackTests(OidcIssuerApp fixture, IssuerAudi
     [MemberData(nameof(IssuerAudienceRows))]
     public async Task WithAnIssuerAndAudienceConfiguredATokenForAnyOtherIsRefusedWith401(string row, string? iss, string? aud)
     {
-        var app = await issuerAudience.AppAsync();
+        var app = await issuerAudience.StartAsync();
         var claims = TestJwt.Claims("vet-1", ["vet"], null, TimeSpan.FromHours(1));
         claims["iss"] = iss;
         claims["aud"] = aud;

@@ -8,8 +8,6 @@ public abstract class ChatAppFixture(DatabaseKind kind) : LazyFixture<ChatApp>(k
 {
     protected virtual IDictionary<string, string?>? Settings => null;
 
-    public Task<ChatApp> AppAsync() => StartAsync();
-
     protected override async Task<ChatApp> CreateAsync() => Own(await ChatApp.StartAsync(Kind, Settings));
 }
 

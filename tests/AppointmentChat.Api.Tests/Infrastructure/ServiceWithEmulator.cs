@@ -76,8 +76,6 @@ public sealed class ServiceWithEmulatorFixture : IAsyncLifetime
 /// </summary>
 public abstract class StackFixture(DatabaseKind kind) : LazyFixture<ServiceWithEmulator>(kind)
 {
-    public Task<ServiceWithEmulator> StackAsync() => StartAsync();
-
     protected override async Task<ServiceWithEmulator> CreateAsync() => Own(await ServiceWithEmulator.StartAsync(Kind));
 }
 

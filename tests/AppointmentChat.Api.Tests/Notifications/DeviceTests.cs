@@ -14,7 +14,7 @@ public abstract class DeviceTests(ChatAppFixture fixture)
     [Fact]
     public async Task RegisteringIsIdempotentAndATokenMovesToWhoeverRegistersItLast()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var (token, alice, bob) = (Token(), Ids.New("owner"), Ids.New("owner"));
 
         var first = await app.ClientFor(alice).PostJsonAsync("/api/devices", new { token, platform = "ios" });
@@ -32,7 +32,7 @@ public abstract class DeviceTests(ChatAppFixture fixture)
     [Fact]
     public async Task PastThePerUserLimitOfThreeTheOldestDeviceIsDropped()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var user = Ids.New("owner");
         var tokens = Enumerable.Range(0, 4).Select(_ => Token()).ToList();
 
@@ -49,7 +49,7 @@ public abstract class DeviceTests(ChatAppFixture fixture)
     [Fact]
     public async Task AUserRemovesTheirOwnDeviceButNotSomeoneElses()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var (mine, theirs, user, other) = (Token(), Token(), Ids.New("owner"), Ids.New("owner"));
         await WebhookTestData.RegisterDeviceAsync(app, user, mine);
         await WebhookTestData.RegisterDeviceAsync(app, other, theirs);
@@ -69,7 +69,7 @@ public abstract class DeviceTests(ChatAppFixture fixture)
     [Fact]
     public async Task ConcurrentRegistrationsOfOneTokenLeaveOneDevice()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var token = Token();
         var users = Enumerable.Range(0, 8).Select(_ => Ids.New("owner")).ToList();
 
@@ -89,7 +89,7 @@ public abstract class DeviceTests(ChatAppFixture fixture)
     [InlineData("""{"token":42,"platform":"ios"}""", "token")]
     public async Task BadRegistrationsGet400NamingTheField(string body, string field)
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         var response = await app.ClientFor("owner-1").PostRawAsync("/api/devices", body);
 
@@ -99,7 +99,7 @@ public abstract class DeviceTests(ChatAppFixture fixture)
     [Fact]
     public async Task DevicesNeedABearerToken()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         await (await app.AnonymousClient().PostJsonAsync("/api/devices", new { token = Token(), platform = "ios" })).ShouldBeProblemAsync(HttpStatusCode.Unauthorized);
     }

@@ -33,7 +33,7 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
     [Fact]
     public async Task EveryApiEndpointTheAppServesIsInTheDocument()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var document = await DocumentAsync(app);
 
         var served = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
@@ -51,7 +51,7 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
     [Fact]
     public async Task EveryStatusHasItsBodyAndEveryErrorIsProblemDetails()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var document = await DocumentAsync(app);
         var schemas = document.GetProperty("components").GetProperty("schemas");
 
@@ -92,7 +92,7 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
     [Fact]
     public async Task BearerAuthenticationIsDescribedAndRequiredWhereTheEndpointsRequireIt()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var document = await DocumentAsync(app);
 
         var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
@@ -112,7 +112,7 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
     [Fact]
     public async Task EnumsAreDocumentedByTheirNames()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var schemas = (await DocumentAsync(app)).GetProperty("components").GetProperty("schemas");
 
         Assert.Equal(["requested", "upcoming", "checked-in", "in-progress", "completed", "cancelled", "no-show"],
@@ -124,7 +124,7 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
     public async Task TheDocsPageRendersInChromiumAndListsTheChatEndpoints()
     {
         Chromium.Require();
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var page = new Uri(app.BaseAddress, "docs/").ToString();
 
         // The page renders each tag's operations as it is opened; open the Channels tag.

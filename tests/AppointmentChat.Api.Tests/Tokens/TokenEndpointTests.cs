@@ -10,7 +10,7 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
     [Fact]
     public async Task IssuesAStreamUserTokenSignedWithTheStreamSecretThatReallyExpiresIn24Hours()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var userId = Ids.New("vet");
         var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -39,7 +39,7 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
     [Fact]
     public async Task TheTokenResponseTellsEveryCacheNotToStoreIt()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var userId = Ids.New("owner");
 
         var response = await app.ClientFor(userId, "pet-owner").PostJsonAsync("/api/chat/token", new { userId });
@@ -54,7 +54,7 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
     [InlineData("null")]
     public async Task OmittingTheUserIdMeansTheCaller(string requestBody)
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var userId = Ids.New("owner");
         var client = app.ClientFor(userId, "pet-owner");
 
@@ -69,7 +69,7 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
     [Fact]
     public async Task RefusesATokenForAnotherUsersIdWith403()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         var response = await app.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token", new { userId = "vet-1" });
 
@@ -80,7 +80,7 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
     [Fact]
     public async Task EvenTheServiceRoleGetsTokensOnlyForItself()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         var response = await app.ClientFor("pms", "service").PostJsonAsync("/api/chat/token", new { userId = "owner-1" });
 
@@ -105,7 +105,7 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
     [InlineData("\"vet-1\"", null)]
     public async Task BadInputGets400ProblemDetailsNamingTheField(string requestBody, string? field)
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         var response = await app.ClientFor("vet-1", "vet").PostRawAsync("/api/chat/token", requestBody);
 
@@ -115,7 +115,7 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
     [Fact]
     public async Task ABodyThatIsNotJsonGets415()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         var response = await app.ClientFor("vet-1", "vet").PostRawAsync("/api/chat/token", "userId=vet-1", "application/x-www-form-urlencoded");
 
@@ -125,7 +125,7 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
     [Fact]
     public async Task ACallerWhoseSubjectStreamWouldRefuseGets400()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         var response = await app.ClientFor("auth0|12345", "pet-owner").PostJsonAsync("/api/chat/token", new { });
 

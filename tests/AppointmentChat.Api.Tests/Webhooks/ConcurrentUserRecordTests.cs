@@ -18,7 +18,7 @@ public sealed class ConcurrentUserRecordTests(PostgresWebhookApp fixture) : ICla
     [Fact]
     public async Task AUserRenamedWhileAnotherTransactionRecordsThatUserIsProcessedAtTheFirstAttemptWithoutAnError()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var userId = Ids.New("owner");
         var webhookId = Guid.NewGuid().ToString();
         var errorsBefore = app.Logs.Lines.Count(l => l.Level >= LogLevel.Error);

@@ -19,7 +19,7 @@ public sealed class QueueClaimTests(PostgresWebhookApp fixture) : IClassFixture<
     [Fact]
     public async Task AQueueClaimPassesOverEventsAnotherTransactionHoldsAndTakesTheNextOnes()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var (type, ids) = await SeedEventsAsync(app, 150);
 
         await using var other = new NpgsqlConnection(app.Database.DatabaseUrl);
@@ -38,7 +38,7 @@ public sealed class QueueClaimTests(PostgresWebhookApp fixture) : IClassFixture<
     [Fact]
     public async Task AClaimThatWaitsForLockedRowsTakesThemOnceTheOtherTransactionEnds()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var (type, ids) = await SeedEventsAsync(app, 20);
 
         await using var other = new NpgsqlConnection(app.Database.DatabaseUrl);
@@ -57,7 +57,7 @@ public sealed class QueueClaimTests(PostgresWebhookApp fixture) : IClassFixture<
     [Fact]
     public async Task QueueClaimsMadeAtTheSameMomentTakeDifferentEventsAndTogetherTakeThemAll()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var (type, ids) = await SeedEventsAsync(app, 400);
 
         for (var round = 0; round < 5; round++)

@@ -17,8 +17,6 @@ public abstract class WebhookFixture(DatabaseKind kind) : LazyFixture<ChatApp>(k
 
     public FakeFcm Fcm { get; private set; } = null!;
 
-    public Task<ChatApp> AppAsync() => StartAsync();
-
     protected override async Task<ChatApp> CreateAsync()
     {
         Fcm = Own(await FakeFcm.StartAsync());

@@ -20,7 +20,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task ACorrectlySignedWebhookIsStoredAcknowledgedAndProcessed()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var s = await WebhookTestData.SeedChatAsync(app);
         var id = Guid.NewGuid().ToString();
 
@@ -48,7 +48,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [MemberData(nameof(Forgeries))]
     public async Task AForgedWebhookGets401AndNothingIsStored(string why, Func<string, HttpRequestMessage> forge)
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var s = await WebhookTestData.SeedChatAsync(app);
         var before = (await WebhookTestData.InboxAsync(app)).Count;
 
@@ -61,7 +61,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task TheSignatureMayBeUpperCaseHexAndTheApiKeyMayBeAbsent()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var s = await WebhookTestData.SeedChatAsync(app);
         var body = StreamWebhook.MessageNew(s.ChannelId, s.PetOwnerId, "case");
 
@@ -73,7 +73,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task AGzippedBodyIsVerifiedAfterDecompression()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var s = await WebhookTestData.SeedChatAsync(app);
         var body = Encoding.UTF8.GetBytes(StreamWebhook.MessageNew(s.ChannelId, s.PetOwnerId, "zipped"));
         var zipped = Gzip(body);
@@ -90,7 +90,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task ABodyOverTheLimitGets413CompressedOrNot()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var big = Encoding.UTF8.GetBytes(new JsonObject { ["type"] = "custom.event", ["padding"] = new string('x', WebhookFixture.BodyLimit) }.ToJsonString());
 
         var plain = await SendAsync(app, StreamWebhook.Request(Encoding.UTF8.GetString(big)));
@@ -106,7 +106,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [InlineData("{\"type\": ")]
     public async Task ACorrectlySignedBodyThatIsNotAJsonObjectGets400(string body)
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
 
         var response = await SendAsync(app, StreamWebhook.Request(body));
 
@@ -116,7 +116,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task TheSameWebhookIdDeliveredFiveTimesIsProcessedOnce()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var s = await WebhookTestData.SeedChatAsync(app);
         var token = "device-" + Guid.NewGuid().ToString("N");
         await WebhookTestData.RegisterDeviceAsync(app, s.VetId, token);
@@ -141,7 +141,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task WithoutAWebhookIdTheBodyHashDeduplicates()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var body = new JsonObject { ["type"] = "custom.event", ["nonce"] = Guid.NewGuid().ToString() }.ToJsonString();
 
         var first = await (await SendAsync(app, StreamWebhook.Request(body))).ShouldBeOkJsonAsync();
@@ -155,7 +155,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task UnknownEventTypesAndUnknownChannelsAreStoredAndIgnored()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var (typeId, channelId) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString());
 
         await (await SendAsync(app, StreamWebhook.Request("""{"type":"reaction.new","cid":"messaging:x"}""", typeId))).ShouldBeOkJsonAsync();
@@ -171,7 +171,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task APoisonEventIsParkedWithItsErrorAndDoesNotHoldUpTheEventsBehindIt()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var s = await WebhookTestData.SeedChatAsync(app);
         var (poisonId, goodId) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString());
         var poison = new JsonObject { ["type"] = "message.new", ["channel_id"] = s.ChannelId, ["channel_type"] = "messaging", ["message"] = "not an object" }.ToJsonString();
@@ -198,7 +198,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task ManyWebhooksAtOnceAreEachStoredOnceAndTheirRedeliveriesAreRecognised()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var client = app.AnonymousClient();
         var ids = Enumerable.Range(0, 60).Select(_ => Guid.NewGuid().ToString()).ToList();
         var body = new Func<string, string>(id => new JsonObject { ["type"] = "custom.burst", ["nonce"] = id }.ToJsonString());
@@ -333,7 +333,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     [Fact]
     public async Task ARedeliveryIsRecognisedWhileItsFirstDeliveryWaitsAndAfterItWasProcessed()
     {
-        var app = await fixture.AppAsync();
+        var app = await fixture.StartAsync();
         var id = Guid.NewGuid().ToString();
         var body = new JsonObject { ["type"] = "custom.redelivered", ["nonce"] = id }.ToJsonString();
 
