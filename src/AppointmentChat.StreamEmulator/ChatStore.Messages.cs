@@ -45,16 +45,7 @@ public sealed partial class ChatStore
         JsonObject result;
         lock (_gate)
         {
-            if (!_messages.TryGetValue(messageId, out var found) || found.Message.DeletedAt is not null)
-            {
-                throw StreamErrorException.NotFound(op, $"message with id {messageId} not found");
-            }
-
-            var (channel, stored) = found;
-            if (!caller.IsServer && stored.UserId != caller.UserId)
-            {
-                throw StreamErrorException.NotAllowed(op, $"user '{caller.UserId}' is not allowed to update message {messageId}");
-            }
+            var (channel, stored) = OwnMessageLocked(op, caller, messageId, "update");
 
             var text = message["text"]?.GetValue<string>() ?? "";
             StreamRules.CheckMessageLength(op, text);
@@ -78,16 +69,7 @@ public sealed partial class ChatStore
         JsonObject result;
         lock (_gate)
         {
-            if (!_messages.TryGetValue(messageId, out var found) || found.Message.DeletedAt is not null)
-            {
-                throw StreamErrorException.NotFound(op, $"message with id {messageId} not found");
-            }
-
-            var (channel, stored) = found;
-            if (!caller.IsServer && stored.UserId != caller.UserId)
-            {
-                throw StreamErrorException.NotAllowed(op, $"user '{caller.UserId}' is not allowed to delete message {messageId}");
-            }
+            var (channel, stored) = OwnMessageLocked(op, caller, messageId, "delete");
 
             var now = time.GetUtcNow();
             stored.DeletedAt = now;
@@ -234,5 +216,21 @@ public sealed partial class ChatStore
         channel.LastMessageAt = now;
         _messages[stored.Id] = (channel, stored);
         return (stored, MessageEvent("message.new", channel, stored, now));
+    }
+
+    /// <summary>A message that is not deleted, which the caller may change: its author, or the server.</summary>
+    private (EmulatedChannel Channel, EmulatedMessage Message) OwnMessageLocked(string op, StreamCaller caller, string messageId, string action)
+    {
+        if (!_messages.TryGetValue(messageId, out var found) || found.Message.DeletedAt is not null)
+        {
+            throw StreamErrorException.NotFound(op, $"message with id {messageId} not found");
+        }
+
+        if (!caller.IsServer && found.Message.UserId != caller.UserId)
+        {
+            throw StreamErrorException.NotAllowed(op, $"user '{caller.UserId}' is not allowed to {action} message {messageId}");
+        }
+
+        return found;
     }
 }
