@@ -1,5 +1,6 @@
 using System.Data.Common;
 using AppointmentChat.Api.Data;
+using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,7 +8,10 @@ using Microsoft.Extensions.Http;
 
 namespace AppointmentChat.Api.Tests.Infrastructure;
 
-/// <summary>Counts the database commands and outgoing HTTP requests an app makes.</summary>
+/// <summary>
+/// Counts the database commands and outgoing HTTP requests an app makes while it handles a request — not its background
+/// workers', whose polls come and go with the clock and would make a count of a request's I/O flaky.
+/// </summary>
 public sealed class IoProbe
 {
     private int _commands;
@@ -17,8 +21,14 @@ public sealed class IoProbe
 
     public int OutgoingRequests => Volatile.Read(ref _requests);
 
+    /// <summary>The request being handled on this flow, if any (the accessor's current context is shared by every instance).</summary>
+    private static readonly HttpContextAccessor Requests = new();
+
+    private static bool InRequest => Requests.HttpContext is not null;
+
     public void Install(IServiceCollection services)
     {
+        services.AddHttpContextAccessor(); // so the host sets the current request for the accessor
         var interceptor = new CommandCounter(this);
         services.ConfigureDbContext<SqliteChatDbContext>(options => options.AddInterceptors(interceptor));
         services.ConfigureDbContext<PostgresChatDbContext>(options => options.AddInterceptors(interceptor));
@@ -30,7 +40,11 @@ public sealed class IoProbe
     {
         public override DbCommand CommandInitialized(CommandEndEventData eventData, DbCommand result)
         {
-            Interlocked.Increment(ref probe._commands);
+            if (InRequest)
+            {
+                Interlocked.Increment(ref probe._commands);
+            }
+
             return result;
         }
     }
@@ -39,7 +53,11 @@ public sealed class IoProbe
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            Interlocked.Increment(ref probe._requests);
+            if (InRequest)
+            {
+                Interlocked.Increment(ref probe._requests);
+            }
+
             return base.SendAsync(request, cancellationToken);
         }
     }
