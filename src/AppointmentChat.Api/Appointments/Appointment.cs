@@ -4,7 +4,7 @@ namespace AppointmentChat.Api.Appointments;
 /// The facts about an appointment that chat needs, pushed by the practice-management system,
 /// plus the state of the appointment's chat.
 /// </summary>
-internal sealed class Appointment : Channels.IChatSchedule
+internal sealed class Appointment : IChatSchedule
 {
     /// <summary>The PMS's id; the channel is <c>appointment-{Id}</c>, so at most 52 characters.</summary>
     public required string Id { get; init; }
@@ -90,7 +90,39 @@ internal sealed class Appointment : Channels.IChatSchedule
     public DateTimeOffset UpdatedAt { get; set; }
 
     public const int MaxIdLength = 52;
+
+    /// <summary>How much of the last message <see cref="LastMessageText"/> holds.</summary>
+    public const int MaxLastMessageLength = 500;
     public const int MaxNameLength = 200;
+}
+
+/// <summary>When an appointment takes place, and how early its chat opens.</summary>
+internal interface IChatSchedule
+{
+    DateTimeOffset StartsAt { get; }
+
+    int DurationMinutes { get; }
+
+    int ChatActivationMinutes { get; }
+}
+
+/// <summary>
+/// What the appointment's chat needs from the appointments feature and does when the PMS changes an appointment;
+/// implemented by the chat (Channels), so appointments know nothing of how a chat works.
+/// </summary>
+internal interface IAppointmentChat
+{
+    /// <summary>How many minutes before the appointment its chat opens, unless the PMS says otherwise.</summary>
+    int DefaultActivationMinutes { get; }
+
+    /// <summary>The id the chat's system messages come from: no person of an appointment may have it.</summary>
+    string SystemUserId { get; }
+
+    /// <summary>Before the changed facts are saved: have the chat follow them (end it, if the new status ends chats).</summary>
+    void OnFactsChanged(Appointment appointment, string changedBy, DateTimeOffset now);
+
+    /// <summary>After they are saved, when the chat has work due.</summary>
+    void WakeScheduler();
 }
 
 internal enum AppointmentStatus

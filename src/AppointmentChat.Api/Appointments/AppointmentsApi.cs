@@ -1,10 +1,8 @@
 using AppointmentChat.Api.Auth;
-using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Appointments;
 
@@ -34,8 +32,7 @@ internal static class AppointmentsApi
         CurrentUser caller,
         ChatDbContext db,
         TimeProvider time,
-        IOptions<ChatOptions> chat,
-        AppointmentChats chats,
+        IAppointmentChat chats,
         CancellationToken cancellationToken)
     {
         var errors = new RequestErrors();
@@ -44,7 +41,7 @@ internal static class AppointmentsApi
             errors.Add("appointmentId", StreamIds.Describe(Appointment.MaxIdLength, allowAt: false));
         }
 
-        var facts = request.Validate(errors, chat.Value.DefaultActivationMinutes, chat.Value.SystemUserId);
+        var facts = request.Validate(errors, chats.DefaultActivationMinutes, chats.SystemUserId);
         if (errors.Any || facts is null)
         {
             return errors.ToProblem();

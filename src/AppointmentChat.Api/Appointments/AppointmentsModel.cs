@@ -48,7 +48,7 @@ internal sealed class AppointmentConfiguration : IEntityTypeConfiguration<Appoin
         builder.Property(a => a.ChatEndedBy).HasMaxLength(64);
         builder.Property(a => a.ChannelPetOwnerId).HasMaxLength(64);
         builder.Property(a => a.ChannelVetId).HasMaxLength(64);
-        builder.Property(a => a.LastMessageText).HasMaxLength(Channels.ChatLimits.MaxPreviewLength);
+        builder.Property(a => a.LastMessageText).HasMaxLength(Appointment.MaxLastMessageLength);
         builder.Property(a => a.LastMessageId).HasMaxLength(255);
         builder.Property(a => a.ChatSyncError).HasMaxLength(500);
         builder.Property(a => a.ChatLeaseOwner).HasMaxLength(64);

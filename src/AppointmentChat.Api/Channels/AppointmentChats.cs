@@ -20,9 +20,13 @@ internal sealed partial class AppointmentChats(
     IOptions<StreamOptions> streamOptions,
     ChatSchedulerSignal scheduler,
     Infrastructure.ChatMetrics metrics,
-    ILogger<AppointmentChats> logger)
+    ILogger<AppointmentChats> logger) : IAppointmentChat
 {
     private ChatOptions Options => options.Value;
+
+    public int DefaultActivationMinutes => Options.DefaultActivationMinutes;
+
+    public string SystemUserId => Options.SystemUserId;
 
     /// <summary>
     /// When the scheduler takes over a creation or an end that a request began: well after the request's Stream calls

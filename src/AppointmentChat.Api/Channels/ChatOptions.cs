@@ -1,3 +1,4 @@
+using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -78,6 +79,7 @@ internal static class ChatSetup
         builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>();
         builder.Services.AddScoped<AppointmentChats>();
+        builder.Services.AddScoped<IAppointmentChat>(sp => sp.GetRequiredService<AppointmentChats>());
         builder.Services.AddScoped<ChatRecord>();
         builder.Services.AddScoped<ChatUsersInStream>();
         builder.Services.AddSingleton<Infrastructure.StripedLocks>();

@@ -5,23 +5,13 @@ namespace AppointmentChat.Api.Channels;
 internal static class ChatLimits
 {
     /// <summary>How much of the last message the chat list keeps.</summary>
-    public const int MaxPreviewLength = 500;
+    public const int MaxPreviewLength = Appointment.MaxLastMessageLength;
 
     public const string ChannelType = "messaging";
 
     public const string ChannelPrefix = "appointment-";
 
     public static string ChannelIdFor(string appointmentId) => ChannelPrefix + appointmentId;
-}
-
-/// <summary>When an appointment takes place, and how early its chat opens.</summary>
-internal interface IChatSchedule
-{
-    DateTimeOffset StartsAt { get; }
-
-    int DurationMinutes { get; }
-
-    int ChatActivationMinutes { get; }
 }
 
 /// <summary>
