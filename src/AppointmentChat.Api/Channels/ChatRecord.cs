@@ -13,6 +13,9 @@ namespace AppointmentChat.Api.Channels;
 /// </summary>
 internal sealed class ChatRecord(ChatDbContext db)
 {
+    /// <summary>Who ended a chat that Stream reports ended (or deleted) before the service recorded an end.</summary>
+    public const string EndedByStream = "stream";
+
     private IQueryable<Appointment> Chat(string appointmentId) => db.Appointments.Where(a => a.Id == appointmentId);
 
     /// <summary>The appointment and its chat as they are now, untracked; null if there is no such appointment.</summary>
@@ -147,6 +150,95 @@ internal sealed class ChatRecord(ChatDbContext db)
             .SetProperty(a => a.ChatSyncAttempts, attempts)
             .SetProperty(a => a.ChatSyncError, error)
             .Released(), cancellationToken);
+
+    // ---- what Stream reports (webhooks) ----
+
+    /// <summary>Whether a chat has this channel.</summary>
+    public Task<bool> HasChannelAsync(string channelId, CancellationToken cancellationToken) =>
+        db.Appointments.AnyAsync(a => a.ChannelId == channelId, cancellationToken);
+
+    /// <summary>
+    /// Stream's frozen flag and status as of <paramref name="updatedAt"/>, unless a newer report was recorded: "ended"
+    /// ends the chat (by Stream, if nobody had); another status is taken, except that an ended chat stays ended; an
+    /// unknown one changes the status not at all. Work the scheduler has due is left due: it may be re-applying an end
+    /// after a write that undid it.
+    /// </summary>
+    public async Task RecordStreamUpdateAsync(string channelId, bool frozen, string? status, DateTimeOffset updatedAt, CancellationToken cancellationToken)
+    {
+        var newer = db.Appointments.Where(a => a.ChannelId == channelId && (a.ChannelUpdatedAt == null || a.ChannelUpdatedAt <= updatedAt));
+        if (status == Infrastructure.EnumNames<ChatStatus>.ToName(ChatStatus.Ended))
+        {
+            await newer.ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.ChatFrozen, frozen)
+                .SetProperty(a => a.ChannelUpdatedAt, updatedAt)
+                .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
+                .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? updatedAt)
+                .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? EndedByStream), cancellationToken);
+        }
+        else if (Infrastructure.EnumNames<ChatStatus>.TryParse(status, out var parsed))
+        {
+            await newer.ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.ChatFrozen, frozen)
+                .SetProperty(a => a.ChannelUpdatedAt, updatedAt)
+                .SetProperty(a => a.ChatStatus, a => a.ChatStatus == ChatStatus.Ended ? ChatStatus.Ended : parsed), cancellationToken);
+        }
+        else
+        {
+            await newer.ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.ChatFrozen, frozen)
+                .SetProperty(a => a.ChannelUpdatedAt, updatedAt), cancellationToken);
+        }
+    }
+
+    /// <summary>Stream deleted the channel: the chat has ended (by Stream, if nobody had), with nothing left to do. False for an unknown channel.</summary>
+    public async Task<bool> RecordDeletedInStreamAsync(string channelId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await db.Appointments.Where(a => a.ChannelId == channelId).ExecuteUpdateAsync(set => set
+            .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
+            .SetProperty(a => a.ChatFrozen, true)
+            .SetProperty(a => a.ChannelDeletedAt, at)
+            .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? at)
+            .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? EndedByStream)
+            .SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null), cancellationToken) > 0;
+
+    /// <summary>A message changed or was deleted: the chat list's preview follows, if it is the chat's last message.</summary>
+    public async Task<bool> RecordMessageChangedAsync(string channelId, string messageId, string preview, CancellationToken cancellationToken) =>
+        await db.Appointments
+            .Where(a => a.ChannelId == channelId && a.LastMessageId == messageId)
+            .ExecuteUpdateAsync(set => set.SetProperty(a => a.LastMessageText, preview), cancellationToken) > 0;
+
+    /// <summary>
+    /// Sets the last message of many chats in one statement (<c>UPDATE … FROM (VALUES …)</c>, which SQLite and
+    /// PostgreSQL both speak). A chat whose stored last message is newer keeps it: deliveries can come out of order.
+    /// </summary>
+    public async Task RecordLastMessagesAsync(IReadOnlyCollection<LastMessage> messages, CancellationToken cancellationToken)
+    {
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        var values = new System.Text.StringBuilder();
+        var parameters = new List<object?>(messages.Count * 4);
+        foreach (var m in messages)
+        {
+            var n = parameters.Count;
+            values.Append(values.Length == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"({{{n}}}, {{{n + 1}}}, {{{n + 2}}}, {{{n + 3}}})");
+            parameters.AddRange([m.ChannelId, m.MessageId, m.Preview, db.Stored<Appointments.Appointment>(nameof(Appointments.Appointment.LastMessageAt), m.At)]);
+        }
+
+        // VALUES columns are column1… on both databases.
+        var sql = $"""
+            UPDATE appointments SET
+                "LastMessageId" = v.column2,
+                "LastMessageText" = v.column3,
+                "LastMessageAt" = v.column4,
+                "LastActivityAt" = CASE WHEN appointments."LastActivityAt" > v.column4 THEN appointments."LastActivityAt" ELSE v.column4 END
+            FROM (VALUES {values}) AS v
+            WHERE appointments."ChannelId" = v.column1
+              AND (appointments."LastMessageAt" IS NULL OR appointments."LastMessageAt" <= v.column4)
+            """;
+        await db.Database.ExecuteSqlRawAsync(sql, parameters!, cancellationToken);
+    }
 
     /// <summary>How many passes in a row have failed.</summary>
     public Task<int> FailedAttemptsAsync(string appointmentId, CancellationToken cancellationToken) =>

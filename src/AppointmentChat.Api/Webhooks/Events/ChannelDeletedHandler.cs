@@ -1,12 +1,9 @@
 using AppointmentChat.Api.Channels;
-using AppointmentChat.Api.Appointments;
-using AppointmentChat.Api.Data;
-using Microsoft.EntityFrameworkCore;
 
 namespace AppointmentChat.Api.Webhooks.Events;
 
 /// <summary><c>channel.deleted</c>: a channel deleted in Stream shows as ended — never as active.</summary>
-internal sealed class ChannelDeletedHandler(ChatDbContext db, TimeProvider time) : IStreamEventHandler
+internal sealed class ChannelDeletedHandler(ChatRecord record, TimeProvider time) : IStreamEventHandler
 {
     public IReadOnlyList<string> EventTypes { get; } = ["channel.deleted"];
 
@@ -18,13 +15,6 @@ internal sealed class ChannelDeletedHandler(ChatDbContext db, TimeProvider time)
         }
 
         var at = StreamEvent.Time(streamEvent.CreatedAt, "created_at") ?? time.GetUtcNow();
-        var rows = await db.Appointments.Where(a => a.ChannelId == channelId).ExecuteUpdateAsync(set => set
-            .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
-            .SetProperty(a => a.ChatFrozen, true)
-            .SetProperty(a => a.ChannelDeletedAt, at)
-            .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? at)
-            .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? ChannelUpdatedHandler.EndedByStream)
-            .SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null), cancellationToken);
-        return rows == 0 ? EventOutcome.UnknownChannel : EventOutcome.Done;
+        return await record.RecordDeletedInStreamAsync(channelId, at, cancellationToken) ? EventOutcome.Done : EventOutcome.UnknownChannel;
     }
 }

@@ -12,7 +12,7 @@ namespace AppointmentChat.Api.Webhooks.Events;
 /// refer to, read once for all of them, and the writes they defer to its end. Outside a batch <see cref="Lookups"/>
 /// is null, and handlers read and write event by event.
 /// </summary>
-internal sealed class EventBatch(ChatDbContext db)
+internal sealed class EventBatch(ChatDbContext db, ChatRecord record)
 {
     /// <summary>Set while a batch is processed: its lookups, made once for all its events.</summary>
     public BatchLookups? Lookups { get; private set; }
@@ -61,7 +61,7 @@ internal sealed class EventBatch(ChatDbContext db)
     {
         if (Lookups is { LastMessages.Count: > 0 } batch)
         {
-            await db.SetLastMessagesAsync(batch.LastMessages.Values, cancellationToken);
+            await record.RecordLastMessagesAsync(batch.LastMessages.Values, cancellationToken);
             batch.LastMessages.Clear();
         }
 

@@ -1,12 +1,9 @@
-using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Channels;
-using AppointmentChat.Api.Data;
-using Microsoft.EntityFrameworkCore;
 
 namespace AppointmentChat.Api.Webhooks.Events;
 
 /// <summary><c>message.updated</c>, <c>message.deleted</c>: an edited or deleted message changes the chat list only if it is the last one.</summary>
-internal sealed class MessageChangedHandler(ChatDbContext db) : IStreamEventHandler
+internal sealed class MessageChangedHandler(ChatRecord record) : IStreamEventHandler
 {
     public const string DeletedMessage = "This message was deleted.";
 
@@ -24,9 +21,6 @@ internal sealed class MessageChangedHandler(ChatDbContext db) : IStreamEventHand
         var message = StreamEvent.RequiredObject(streamEvent.Message, "message");
         var messageId = StreamEvent.RequiredString(message.Id, "id");
         var preview = eventType == Deleted ? DeletedMessage : message.Preview(ChatLimits.MaxPreviewLength);
-        var rows = await db.Appointments
-            .Where(a => a.ChannelId == channelId && a.LastMessageId == messageId)
-            .ExecuteUpdateAsync(set => set.SetProperty(a => a.LastMessageText, preview), cancellationToken);
-        return rows == 0 ? EventOutcome.Ignore("not the chat's last message") : EventOutcome.Done;
+        return await record.RecordMessageChangedAsync(channelId, messageId, preview, cancellationToken) ? EventOutcome.Done : EventOutcome.Ignore("not the chat's last message");
     }
 }
