@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Stream;
@@ -54,7 +53,7 @@ internal sealed partial class AppointmentChats(
         string[] members = [appointment.PetOwnerId, appointment.VetId];
         var created = await users.WithUsersAsync(
             [(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName), (Options.SystemUserId, Options.SystemUserName)],
-            () => stream.GetOrCreateChannelAsync(ChatLimits.ChannelType, channelId, appointment.VetId, members, ChannelData(appointment, status), cancellationToken),
+            () => stream.GetOrCreateChannelAsync(ChatLimits.ChannelType, channelId, appointment.VetId, members, AppointmentChannel.Data(appointment, status), cancellationToken),
             cancellationToken);
 
         // Get-or-create keeps a channel that already exists as it is. If Stream lets users create channels, someone
@@ -66,7 +65,7 @@ internal sealed partial class AppointmentChats(
         {
             LogStrangersRemoved(logger, channelId, strangers.Count);
             await stream.UpdateMembersAsync(ChatLimits.ChannelType, channelId, [.. members.Except(present)], strangers, cancellationToken);
-            await stream.UpdateChannelAsync(ChatLimits.ChannelType, channelId, ChannelData(appointment, status), cancellationToken);
+            await stream.UpdateChannelAsync(ChatLimits.ChannelType, channelId, AppointmentChannel.Data(appointment, status), cancellationToken);
         }
 
         // A channel left by an earlier, interrupted attempt (perhaps with other people, if the appointment changed since)
@@ -74,7 +73,7 @@ internal sealed partial class AppointmentChats(
         List<string> inStream = strangers.Count > 0 || created.Members is null ? [.. members] : present;
         var inStep = strangers.Count == 0
             && created.Channel.Frozen == (status != ChatStatus.Active)
-            && created.Channel.CustomString("status") == EnumNames(status)
+            && created.Channel.CustomString("status") == AppointmentChannel.StatusName(status)
             && inStream.Order().SequenceEqual(members.Order());
         var due = inStep ? ChatWindow.NextEdge(appointment, status, Options) : now;
 
@@ -119,7 +118,7 @@ internal sealed partial class AppointmentChats(
             [(Options.SystemUserId, Options.SystemUserName)],
             () => stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended"), cancellationToken),
             cancellationToken);
-        await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, new JsonObject { ["status"] = EnumNames(ChatStatus.Ended), ["frozen"] = true }, null, cancellationToken);
+        await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, new JsonObject { ["status"] = AppointmentChannel.StatusName(ChatStatus.Ended), ["frozen"] = true }, null, cancellationToken);
 
         var ended = await record.RecordEndedAsync(appointment.Id, decidedAt, endedBy, handledDue, cancellationToken);
         if (ended && !reapply)
@@ -179,7 +178,7 @@ internal sealed partial class AppointmentChats(
             },
             cancellationToken);
 
-        await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, ChannelData(appointment, desired), null, cancellationToken);
+        await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, AppointmentChannel.Data(appointment, desired), null, cancellationToken);
 
         var updated = await record.RecordInLineAsync(
             appointmentId, appointment.Version, desired, (appointment.PetOwnerId, appointment.VetId), ChatWindow.NextEdge(appointment, desired, Options), cancellationToken);
@@ -218,19 +217,6 @@ internal sealed partial class AppointmentChats(
 
     public void WakeScheduler() => scheduler.Wake();
 
-    private static JsonObject ChannelData(Appointment appointment, ChatStatus status) => new()
-    {
-        ["name"] = ChannelName(appointment.PetOwnerName),
-        ["appointmentId"] = appointment.Id,
-        ["appointmentTime"] = appointment.StartsAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
-        ["activationMinutes"] = appointment.ChatActivationMinutes,
-        ["organisationId"] = appointment.OrganisationId,
-        ["petName"] = appointment.PetName,
-        ["status"] = EnumNames(status),
-        ["frozen"] = status != ChatStatus.Active,
-    };
-
-    public static string ChannelName(string? petOwnerName) => $"Chat with {petOwnerName ?? "Pet Owner"}";
 
     /// <summary>
     /// Makes the channel's members the appointment's two people. The change is worked out from the members Stream
@@ -286,8 +272,6 @@ internal sealed partial class AppointmentChats(
             LogAdopted(logger, channelId);
         }
     }
-
-    private static string EnumNames(ChatStatus status) => Infrastructure.EnumNames<ChatStatus>.ToName(status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {ChannelId} already existed in Stream with {Count} member(s) who are not the appointment's; removed them and replaced its data")]
     private static partial void LogStrangersRemoved(ILogger logger, string channelId, int count);

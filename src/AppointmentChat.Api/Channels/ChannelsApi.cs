@@ -14,7 +14,7 @@ namespace AppointmentChat.Api.Channels;
 internal static class ChannelsApi
 {
     public const int DefaultPageSize = 30;
-    public const int MaxPageSize = 100;
+    public const int MaxPageSize = ChatReads.MaxPageSize;
 
     // The same answer for "not yours" and "does not exist", so ids cannot be probed.
     private const string NotOpenToYou = "No appointment with this id is open to you.";
@@ -62,7 +62,7 @@ internal static class ChannelsApi
         // A concurrent create or appointment change makes CreateAsync step aside; read again and go on.
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var appointment = await reads.FindChatFactsAsync(request.AppointmentId!, cancellationToken);
+            var appointment = await reads.FindChatFactsAsync(request.AppointmentId!, cancellationToken) is { } row ? ChatFacts.From(row) : null;
             if (appointment is null)
             {
                 return caller.IsService ? Problem(StatusCodes.Status404NotFound, "No appointment with this id exists.") : Problem(StatusCodes.Status403Forbidden, NotOpenToYou);
@@ -152,7 +152,13 @@ internal static class ChannelsApi
 
         var (role, status, limit, cursor) = parsed.Value;
         Task<List<ChatListRow>> PageAsync(ChatMembership membership, string memberId) =>
-            reads.ListAsync(membership, memberId, status, cursor, limit + 1, cancellationToken);
+            reads.ListAsync(
+                membership,
+                memberId,
+                status is { } wanted ? EnumNames<ChatStatus>.ToName(wanted) : null,
+                cursor is { } after ? new ListPosition(after.LastActivityAt, after.AppointmentId) : null,
+                limit + 1,
+                cancellationToken);
 
         List<ChatListRow> page;
         if (role == Roles.Vet)
@@ -188,16 +194,22 @@ internal static class ChannelsApi
         return TypedResults.Ok(new ChannelListResponse(items, next));
     }
 
-    private static ChannelListItem Item(ChatListRow row, ChatOptions options) => new(
-        row.ChannelId,
-        AppointmentChats.ChannelName(row.PetOwnerName),
-        [row.PetOwnerId, row.VetId],
-        row.LastMessageText,
-        row.LastMessageAt?.ToUnixTimeMilliseconds(),
-        row.AppointmentId,
-        row.ChatStatus ?? ChatStatus.Pending,
-        ChatWindow.ActivatesAt(row),
-        ChatWindow.ClosesAt(row, options));
+    private static ChannelListItem Item(ChatListRow row, ChatOptions options)
+    {
+        var schedule = new Schedule(row.StartsAt, row.DurationMinutes, row.ChatActivationMinutes);
+        return new(
+            row.ChannelId,
+            AppointmentChannel.Name(row.PetOwnerName),
+            [row.PetOwnerId, row.VetId],
+            row.LastMessageText,
+            row.LastMessageAt?.ToUnixTimeMilliseconds(),
+            row.AppointmentId,
+            row.ChatStatus is { } status ? EnumNames<ChatStatus>.FromName(status) : ChatStatus.Pending,
+            ChatWindow.ActivatesAt(schedule),
+            ChatWindow.ClosesAt(schedule, options));
+    }
+
+    private sealed record Schedule(DateTimeOffset StartsAt, int DurationMinutes, int ChatActivationMinutes) : IChatSchedule;
 
     /// <summary>The pet owner and vet of the appointment, an admin of its organisation, or the service.</summary>
     private static bool CanOpen(CurrentUser caller, ChatFacts appointment) =>

@@ -1,10 +1,12 @@
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Infrastructure;
 
 namespace AppointmentChat.Api.Channels;
 
 /// <summary>
 /// What decides who may open an appointment's chat and when it is open: the few columns of its row that
-/// <c>POST /api/chat/channels</c> reads on every open (<see cref="Data.ChatReads"/>).
+/// <c>POST /api/chat/channels</c> reads on every open (<see cref="ChatReads"/>).
 /// </summary>
 internal sealed record ChatFacts(
     string Id,
@@ -17,4 +19,18 @@ internal sealed record ChatFacts(
     AppointmentStatus Status,
     string? ChannelId,
     ChatStatus? ChatStatus,
-    int Version) : IChatSchedule;
+    int Version) : IChatSchedule
+{
+    public static ChatFacts From(ChatFactsRow row) => new(
+        row.Id,
+        row.PetOwnerId,
+        row.VetId,
+        row.OrganisationId,
+        row.StartsAt,
+        row.DurationMinutes,
+        row.ChatActivationMinutes,
+        EnumNames<AppointmentStatus>.FromName(row.Status),
+        row.ChannelId,
+        row.ChatStatus is { } chatStatus ? EnumNames<ChatStatus>.FromName(chatStatus) : null,
+        row.Version);
+}

@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
-using AppointmentChat.Api.Appointments;
-using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -21,7 +19,7 @@ internal enum ChatMembership
     Organisation,
 }
 
-/// <summary>One chat of a list: its appointment's columns that the list shows.</summary>
+/// <summary>One chat of a list: its appointment's columns that the list shows, as stored (a status as its name).</summary>
 /// <param name="PetOwnerName">The pet owner's display name as Stream last reported it (user.updated), else as the PMS gave it.</param>
 internal sealed record ChatListRow(
     string AppointmentId,
@@ -31,11 +29,28 @@ internal sealed record ChatListRow(
     string? PetOwnerName,
     string? LastMessageText,
     DateTimeOffset? LastMessageAt,
-    ChatStatus? ChatStatus,
+    string? ChatStatus,
     DateTimeOffset StartsAt,
     int DurationMinutes,
     int ChatActivationMinutes,
-    DateTimeOffset LastActivityAt) : IChatSchedule;
+    DateTimeOffset LastActivityAt);
+
+/// <summary>The columns of an appointment's row that decide who may open its chat and when, as stored.</summary>
+internal sealed record ChatFactsRow(
+    string Id,
+    string PetOwnerId,
+    string VetId,
+    string OrganisationId,
+    DateTimeOffset StartsAt,
+    int DurationMinutes,
+    int ChatActivationMinutes,
+    string Status,
+    string? ChannelId,
+    string? ChatStatus,
+    int Version);
+
+/// <summary>Where a page of a list starts: after the chat with this activity time and appointment id.</summary>
+internal readonly record struct ListPosition(DateTimeOffset LastActivityAt, string AppointmentId);
 
 /// <summary>
 /// The two reads the apps make on every screen, opening a chat and listing chats, as plain SQL that each
@@ -46,6 +61,9 @@ internal sealed record ChatListRow(
 /// </summary>
 internal abstract class ChatReads
 {
+    /// <summary>The largest page of a list.</summary>
+    public const int MaxPageSize = 100;
+
     private const string FactsSql = """
         SELECT "Id", "PetOwnerId", "VetId", "OrganisationId", "StartsAt", "DurationMinutes", "ChatActivationMinutes",
                "Status", "ChannelId", "ChatStatus", "Version"
@@ -76,9 +94,9 @@ internal abstract class ChatReads
     }
 
     /// <summary>The chat facts of an appointment, by id; null if there is no such appointment.</summary>
-    public Task<ChatFacts?> FindChatFactsAsync(string appointmentId, CancellationToken cancellationToken) =>
+    public Task<ChatFactsRow?> FindChatFactsAsync(string appointmentId, CancellationToken cancellationToken) =>
         QueryAsync(FactsSql, [new("id", appointmentId)], async row => await row.ReadAsync()
-            ? new ChatFacts(
+            ? new ChatFactsRow(
                 row.Text(0),
                 row.Text(1),
                 row.Text(2),
@@ -86,9 +104,9 @@ internal abstract class ChatReads
                 row.Instant(4),
                 row.Int32(5),
                 row.Int32(6),
-                EnumNames<AppointmentStatus>.FromName(row.Text(7)),
+                row.Text(7),
                 row.TextOrNull(8),
-                row.TextOrNull(9) is { } chatStatus ? EnumNames<ChatStatus>.FromName(chatStatus) : null,
+                row.TextOrNull(9),
                 row.Int32(10))
             : null, longAfterwards: false, cancellationToken);
 
@@ -97,7 +115,8 @@ internal abstract class ChatReads
     /// appointment id, descending), after <paramref name="after"/> if given: one index range read, however many
     /// chats are stored.
     /// </summary>
-    public async Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, ChatStatus? status, ChannelCursor? after, int take, CancellationToken cancellationToken)
+    /// <param name="status">Only chats with this status (its stored name), if given.</param>
+    public async Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, CancellationToken cancellationToken)
     {
         if (membership == ChatMembership.Either && !_listSql.ContainsKey((membership, status is not null, after is not null)))
         {
@@ -111,7 +130,7 @@ internal abstract class ChatReads
         return await ReadListAsync(membership, memberId, status, after, take, cancellationToken);
     }
 
-    private Task<List<ChatListRow>> ReadListAsync(ChatMembership membership, string memberId, ChatStatus? status, ChannelCursor? after, int take, CancellationToken cancellationToken)
+    private Task<List<ChatListRow>> ReadListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, CancellationToken cancellationToken)
     {
         List<SqlParameter> parameters = [new("member", memberId)];
         if (_fixedLimit is null)
@@ -121,7 +140,7 @@ internal abstract class ChatReads
 
         if (status is { } wanted)
         {
-            parameters.Add(new("status", EnumNames<ChatStatus>.ToName(wanted)));
+            parameters.Add(new("status", wanted));
         }
 
         if (after is { } cursor)
@@ -143,7 +162,7 @@ internal abstract class ChatReads
                     row.TextOrNull(4),
                     row.TextOrNull(5),
                     row.InstantOrNull(6),
-                    row.TextOrNull(7) is { } chatStatus ? EnumNames<ChatStatus>.FromName(chatStatus) : null,
+                    row.TextOrNull(7),
                     row.Instant(8),
                     row.Int32(9),
                     row.Int32(10),
@@ -237,7 +256,7 @@ internal readonly record struct SqlParameter(string Name, object Value);
 /// columns, and Microsoft.Data.Sqlite's checks around every value (its type, then the value) cost more than
 /// reading it (65 → 48 µs a list, bench/findings.md).
 /// </summary>
-internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatReads(fixedLimit: ChannelsApi.MaxPageSize + 1, eitherInOneStatement: false), IDisposable
+internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatReads(fixedLimit: MaxPageSize + 1, eitherInOneStatement: false), IDisposable
 {
     /// <summary>Connections kept between reads; a read runs synchronously, so few are ever in use at once.</summary>
     private static readonly int MaxIdle = Math.Max(4, Environment.ProcessorCount * 2);

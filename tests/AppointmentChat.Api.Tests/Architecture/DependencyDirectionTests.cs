@@ -26,17 +26,6 @@ public sealed partial class DependencyDirectionTests
         ["Demo"],
     ];
 
-    /// <summary>
-    /// References that still point the wrong way, each to be removed by the redesign (issue 27). The list may only
-    /// shrink: a reference not on it fails, and so does an entry that no longer happens (take it off).
-    /// </summary>
-    private static readonly HashSet<string> NotYetFixed =
-    [
-        "Appointments -> Channels",
-        "Data -> Appointments",
-        "Data -> Channels",
-    ];
-
     [Fact]
     public void EveryFileLivesInTheNamespaceOfItsFolder()
     {
@@ -73,10 +62,8 @@ public sealed partial class DependencyDirectionTests
             }
         }
 
-        var unexpected = found.Where(e => !NotYetFixed.Contains(e.Key)).Select(e => $"{e.Key} ({string.Join(", ", e.Value)})").ToList();
-        var fixedSince = NotYetFixed.Where(edge => !found.ContainsKey(edge)).ToList();
-        Assert.True(unexpected.Count == 0, "References pointing up or sideways:\n" + string.Join("\n", unexpected));
-        Assert.True(fixedSince.Count == 0, "No longer happen; take them off NotYetFixed: " + string.Join(", ", fixedSince));
+        var wrong = found.Select(e => $"{e.Key} ({string.Join(", ", e.Value)})").ToList();
+        Assert.True(wrong.Count == 0, "References pointing up or sideways:\n" + string.Join("\n", wrong));
     }
 
     [Fact]
