@@ -57,9 +57,8 @@ internal sealed partial class ChatScheduler(
     {
         await using var scope = scopes.CreateAsyncScope();
         var now = Time.GetUtcNow();
-        return await Leases.ClaimAsync(
+        return await scope.ServiceProvider.GetRequiredService<Leases>().ClaimAsync(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().Appointments,
-            scope.ServiceProvider.GetRequiredService<SqliteWriteGate>(),
             // Appointments are locked by ordinary writes too (a chat opened, a message recorded): wait for those.
             LockedRows.Wait,
             a => a.ChatSyncDue <= now && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now),

@@ -164,7 +164,8 @@ internal static class DatabaseSetup
             DatabaseProvider.Postgres => sp.GetRequiredService<PostgresChatDbContext>(),
             _ => sp.GetRequiredService<SqliteChatDbContext>(),
         });
-        services.AddSingleton(sp => new SqliteWriteGate(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Sqlite));
+        services.AddSingleton(sp => new WriteTurns(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Sqlite));
+        services.AddSingleton<Leases>();
         services.AddSingleton<ChatReads>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
         {
             DatabaseProvider.Postgres => new PostgresChatReads(NpgsqlDataSource.Create(

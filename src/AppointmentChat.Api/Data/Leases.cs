@@ -30,15 +30,14 @@ internal enum LockedRows
 /// claiming at once then pick the same candidates and all but one come away with nothing, which is why queues that
 /// several instances drain use the first way.
 /// </para>
-/// On SQLite the update takes its turn through the <see cref="SqliteWriteGate"/>: a writer that finds the
+/// On SQLite the update takes its turn (<see cref="WriteTurns"/>): a writer that finds the
 /// database locked sleeps in SQLite's busy handler (1, 2, 5 ms…), and claims colliding with the webhook receiver's
 /// commits stalled both.
 /// </summary>
-internal static class Leases
+internal sealed class Leases(WriteTurns turns)
 {
-    public static async Task<List<TKey>> ClaimAsync<T, TKey, TOrder>(
+    public async Task<List<TKey>> ClaimAsync<T, TKey, TOrder>(
         DbSet<T> rows,
-        SqliteWriteGate gate,
         LockedRows whenLocked,
         Expression<Func<T, bool>> claimable,
         Expression<Func<T, TKey>> key,
@@ -74,7 +73,7 @@ internal static class Leases
         }
 
         int taken;
-        using (await gate.EnterAsync(cancellationToken))
+        using (await turns.EnterAsync(cancellationToken))
         {
             taken = await rows.Where(claimable).Where(KeyIn(key, candidates))
                 .ExecuteUpdateAsync(Lease, cancellationToken);

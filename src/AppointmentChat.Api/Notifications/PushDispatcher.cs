@@ -62,9 +62,8 @@ internal sealed partial class PushDispatcher(
     {
         await using var scope = scopes.CreateAsyncScope();
         var now = Time.GetUtcNow();
-        return await Leases.ClaimAsync(
+        return await scope.ServiceProvider.GetRequiredService<Leases>().ClaimAsync(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().Notifications,
-            scope.ServiceProvider.GetRequiredService<SqliteWriteGate>(),
             LockedRows.Skip,
             n => n.Status == NotificationStatus.Pending && n.NextAttemptAt <= now && (n.LeaseUntil == null || n.LeaseUntil < now),
             n => n.Id,

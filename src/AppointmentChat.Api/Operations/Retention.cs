@@ -85,7 +85,7 @@ internal sealed class RetentionSignal : WorkSignal;
 /// </summary>
 internal sealed partial class RetentionSweeper(
     IServiceScopeFactory scopes,
-    SqliteWriteGate writeGate,
+    WriteTurns writeTurns,
     RetentionSignal signal,
     ChatMetrics metrics,
     TimeProvider time,
@@ -95,7 +95,7 @@ internal sealed partial class RetentionSweeper(
     protected override TimeSpan PollInterval => options.Value.SweepInterval;
 
     /// <summary>Rows per transaction: on SQLite a turn at the write gate of ~3 ms (200 rows took ~8 ms, among 300,000 events).</summary>
-    private int BatchSize => writeGate.Enabled ? 100 : 1000;
+    private int BatchSize => writeTurns.TakeTurns ? 100 : 1000;
 
     protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)
     {
@@ -124,7 +124,7 @@ internal sealed partial class RetentionSweeper(
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
-            using var turn = await writeGate.EnterAsync(cancellationToken);
+            using var turn = await writeTurns.EnterAsync(cancellationToken);
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             deleted = await deleteBatch(db, BatchSize, cancellationToken);
             await transaction.CommitAsync(cancellationToken);

@@ -79,7 +79,7 @@ internal abstract partial class InboxWriter(ILogger<InboxWriter> logger) : Backg
     }
 
     /// <summary>Waits until this writer may write (SQLite: its turn at the write gate); dispose the result after committing.</summary>
-    protected virtual ValueTask<SqliteWriteGate.Turn> TurnAsync(CancellationToken cancellationToken) => ValueTask.FromResult(default(SqliteWriteGate.Turn));
+    protected virtual ValueTask<WriteTurns.Turn> TurnAsync(CancellationToken cancellationToken) => ValueTask.FromResult(default(WriteTurns.Turn));
 
     private async Task WriteAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
     {
@@ -147,7 +147,7 @@ internal abstract partial class InboxWriter(ILogger<InboxWriter> logger) : Backg
 /// took p99 50–60 ms (bench/findings.md); the staging file's writer is only ever held for a staging commit.
 /// A redelivery is recognised in either place: the staging file's unique key, or the inbox's (read, never locked).
 /// </summary>
-internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, SqliteWriteGate gate, ILogger<InboxWriter> logger) : InboxWriter(logger)
+internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, WriteTurns gate, ILogger<InboxWriter> logger) : InboxWriter(logger)
 {
     /// <summary>Staged events moved per turn at the database's writer: a turn of a few milliseconds.</summary>
     private const int MoveBatch = 200;
@@ -199,10 +199,10 @@ internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, Sqlit
     }
 
     /// <summary>The receiver's turn is at the staging file's writer, never at the database's.</summary>
-    protected override async ValueTask<SqliteWriteGate.Turn> TurnAsync(CancellationToken cancellationToken)
+    protected override async ValueTask<WriteTurns.Turn> TurnAsync(CancellationToken cancellationToken)
     {
         await _stagingTurn.WaitAsync(cancellationToken);
-        return new SqliteWriteGate.Turn(_stagingTurn);
+        return new WriteTurns.Turn(_stagingTurn);
     }
 
     /// <summary>

@@ -17,7 +17,8 @@ internal sealed class WebhookProcessorSignal : WorkSignal;
 /// </summary>
 internal sealed partial class WebhookProcessor(
     IServiceScopeFactory scopes,
-    SqliteWriteGate writeGate,
+    WriteTurns writeTurns,
+    Leases leases,
     WebhookProcessorSignal signal,
     InboxWriter inbox,
     Notifications.PushDispatcherSignal push,
@@ -86,9 +87,8 @@ internal sealed partial class WebhookProcessor(
     {
         await using var scope = scopes.CreateAsyncScope();
         var now = Time.GetUtcNow();
-        return await Leases.ClaimAsync(
+        return await leases.ClaimAsync(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().InboxEvents,
-            writeGate,
             LockedRows.Skip,
             e => e.Status == InboxStatus.Pending && e.NextAttemptAt <= now && (e.LeaseUntil == null || e.LeaseUntil < now),
             e => e.Id,
@@ -130,7 +130,7 @@ internal sealed partial class WebhookProcessor(
             var outcomes = new List<(long Id, EventOutcome Outcome)>();
             try
             {
-                using var turn = await writeGate.EnterAsync(cancellationToken);
+                using var turn = await writeTurns.EnterAsync(cancellationToken);
                 var budget = System.Diagnostics.Stopwatch.StartNew();
                 await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
                 foreach (var inbox in events.Skip(done))
@@ -138,7 +138,7 @@ internal sealed partial class WebhookProcessor(
                     var outcome = await handler.HandleAsync(inbox, cancellationToken);
                     outcomes.Add((inbox.Id, outcome));
                     notifications += outcome.Notifications;
-                    if (writeGate.Enabled && budget.Elapsed > TransactionBudget)
+                    if (writeTurns.TakeTurns && budget.Elapsed > TransactionBudget)
                     {
                         break;
                     }

@@ -108,9 +108,8 @@ public sealed class QueueClaimTests(PostgresWebhookApp fixture) : IClassFixture<
     {
         await using var scope = app.Services.CreateAsyncScope();
         var now = DateTimeOffset.UtcNow;
-        return await Leases.ClaimAsync(
+        return await scope.ServiceProvider.GetRequiredService<Leases>().ClaimAsync(
             scope.ServiceProvider.GetRequiredService<ChatDbContext>().InboxEvents,
-            scope.ServiceProvider.GetRequiredService<SqliteWriteGate>(),
             whenLocked,
             e => e.EventType == type && e.Status == InboxStatus.Pending && (e.LeaseUntil == null || e.LeaseUntil < now),
             e => e.Id,

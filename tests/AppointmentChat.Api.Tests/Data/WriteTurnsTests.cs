@@ -3,12 +3,12 @@ using AppointmentChat.Api.Data;
 namespace AppointmentChat.Api.Tests.Data;
 
 /// <summary>The turns SQLite's writers take: in arrival order, so a busy writer cannot starve another.</summary>
-public sealed class SqliteWriteGateTests
+public sealed class WriteTurnsTests
 {
     [Fact]
     public async Task AWriterThatComesBackAtOnceQueuesBehindTheOneAlreadyWaiting()
     {
-        var gate = new SqliteWriteGate(enabled: true);
+        var gate = new WriteTurns(takeTurns: true);
         var first = await gate.EnterAsync(CancellationToken.None);
         var waiting = gate.EnterAsync(CancellationToken.None).AsTask(); // queued: the turn is taken
         Assert.False(waiting.IsCompleted);
@@ -26,7 +26,7 @@ public sealed class SqliteWriteGateTests
     [Fact]
     public async Task AWriterThatGivesUpWaitingDoesNotKeepTheTurn()
     {
-        var gate = new SqliteWriteGate(enabled: true);
+        var gate = new WriteTurns(takeTurns: true);
         var first = await gate.EnterAsync(CancellationToken.None);
         using var giveUp = new CancellationTokenSource();
         var abandoned = gate.EnterAsync(giveUp.Token).AsTask();
@@ -43,7 +43,7 @@ public sealed class SqliteWriteGateTests
     [Fact]
     public async Task OnPostgresTheGateIsOpen()
     {
-        var gate = new SqliteWriteGate(enabled: false);
+        var gate = new WriteTurns(takeTurns: false);
         using var one = await gate.EnterAsync(CancellationToken.None);
         var two = gate.EnterAsync(CancellationToken.None).AsTask();
         Assert.True(two.IsCompletedSuccessfully);
