@@ -2,18 +2,6 @@ using AppointmentChat.Api.Appointments;
 
 namespace AppointmentChat.Api.Channels;
 
-internal static class ChatLimits
-{
-    /// <summary>How much of the last message the chat list keeps.</summary>
-    public const int MaxPreviewLength = Appointment.MaxLastMessageLength;
-
-    public const string ChannelType = "messaging";
-
-    public const string ChannelPrefix = "appointment-";
-
-    public static string ChannelIdFor(string appointmentId) => ChannelPrefix + appointmentId;
-}
-
 /// <summary>
 /// The chat's clock: it opens <c>ChatActivationMinutes</c> before the appointment and closes
 /// <c>Chat__CloseGraceMinutes</c> after its end; some appointment statuses end it at once.

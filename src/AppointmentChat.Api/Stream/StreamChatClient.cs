@@ -86,7 +86,7 @@ internal sealed partial class StreamChatClient(
     }
 
     /// <summary>Sets and unsets channel fields, keeping all others (<c>PATCH /channels/{type}/{id}</c>); idempotent.</summary>
-    public Task<ChannelResponse> PartialUpdateChannelAsync(string type, string id, JsonObject? set, IReadOnlyList<string>? unset, CancellationToken cancellationToken)
+    public Task<StreamChannelResponse> PartialUpdateChannelAsync(string type, string id, JsonObject? set, IReadOnlyList<string>? unset, CancellationToken cancellationToken)
     {
         var body = new JsonObject();
         if (set is not null)
@@ -100,19 +100,19 @@ internal sealed partial class StreamChatClient(
         }
 
         return SendAsync(HttpMethod.Patch, $"channels/{Escape(type)}/{Escape(id)}", body, StreamJsonContext.Default.JsonObject,
-            StreamJsonContext.Default.ChannelResponse, "PartialUpdateChannel", idempotent: true, cancellationToken);
+            StreamJsonContext.Default.StreamChannelResponse, "PartialUpdateChannel", idempotent: true, cancellationToken);
     }
 
     /// <summary>
     /// Full update (<c>POST /channels/{type}/{id}</c>): <paramref name="data"/> REPLACES all custom data.
     /// Prefer <see cref="PartialUpdateChannelAsync"/> unless that is what you mean. Idempotent.
     /// </summary>
-    public Task<ChannelResponse> UpdateChannelAsync(string type, string id, JsonObject data, CancellationToken cancellationToken) =>
+    public Task<StreamChannelResponse> UpdateChannelAsync(string type, string id, JsonObject data, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Post, $"channels/{Escape(type)}/{Escape(id)}", new JsonObject { ["data"] = data.DeepClone() }, StreamJsonContext.Default.JsonObject,
-            StreamJsonContext.Default.ChannelResponse, "UpdateChannel", idempotent: true, cancellationToken);
+            StreamJsonContext.Default.StreamChannelResponse, "UpdateChannel", idempotent: true, cancellationToken);
 
     /// <summary>Adds and removes members (<c>POST /channels/{type}/{id}</c>); idempotent.</summary>
-    public Task<ChannelResponse> UpdateMembersAsync(string type, string id, IReadOnlyList<string> add, IReadOnlyList<string> remove, CancellationToken cancellationToken)
+    public Task<StreamChannelResponse> UpdateMembersAsync(string type, string id, IReadOnlyList<string> add, IReadOnlyList<string> remove, CancellationToken cancellationToken)
     {
         var body = new JsonObject();
         if (add.Count > 0)
@@ -126,7 +126,7 @@ internal sealed partial class StreamChatClient(
         }
 
         return SendAsync(HttpMethod.Post, $"channels/{Escape(type)}/{Escape(id)}", body, StreamJsonContext.Default.JsonObject,
-            StreamJsonContext.Default.ChannelResponse, "UpdateChannelMembers", idempotent: true, cancellationToken);
+            StreamJsonContext.Default.StreamChannelResponse, "UpdateChannelMembers", idempotent: true, cancellationToken);
     }
 
     /// <summary>
@@ -169,9 +169,9 @@ internal sealed partial class StreamChatClient(
     }
 
     /// <summary>Deletes a channel (<c>DELETE /channels/{type}/{id}</c>); idempotent (a missing channel is 404).</summary>
-    public Task<ChannelResponse> DeleteChannelAsync(string type, string id, CancellationToken cancellationToken) =>
-        SendAsync<JsonObject, ChannelResponse>(HttpMethod.Delete, $"channels/{Escape(type)}/{Escape(id)}", null, StreamJsonContext.Default.JsonObject,
-            StreamJsonContext.Default.ChannelResponse, "DeleteChannel", idempotent: true, cancellationToken);
+    public Task<StreamChannelResponse> DeleteChannelAsync(string type, string id, CancellationToken cancellationToken) =>
+        SendAsync<JsonObject, StreamChannelResponse>(HttpMethod.Delete, $"channels/{Escape(type)}/{Escape(id)}", null, StreamJsonContext.Default.JsonObject,
+            StreamJsonContext.Default.StreamChannelResponse, "DeleteChannel", idempotent: true, cancellationToken);
 
     private async Task<TResponse> SendAsync<TRequest, TResponse>(
         HttpMethod method,

@@ -54,7 +54,7 @@ internal sealed record ChannelStateResponse(StreamChannel Channel, IReadOnlyList
 
 internal sealed record QueryChannelsResponse(IReadOnlyList<ChannelStateResponse> Channels);
 
-internal sealed record ChannelResponse(StreamChannel Channel, IReadOnlyList<StreamMember>? Members);
+internal sealed record StreamChannelResponse(StreamChannel Channel, IReadOnlyList<StreamMember>? Members);
 
 internal sealed record SendMessageResponse(StreamMessage Message);
 
@@ -88,7 +88,7 @@ internal sealed record StreamErrorBody(int Code, string? Message, [property: Jso
 [JsonSerializable(typeof(ChannelStateResponse))]
 [JsonSerializable(typeof(QueryChannelsRequest))]
 [JsonSerializable(typeof(QueryChannelsResponse))]
-[JsonSerializable(typeof(ChannelResponse))]
+[JsonSerializable(typeof(StreamChannelResponse))]
 [JsonSerializable(typeof(SendMessageResponse))]
 [JsonSerializable(typeof(StreamErrorBody))]
 [JsonSerializable(typeof(JsonObject))]
