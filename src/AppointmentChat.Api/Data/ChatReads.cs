@@ -55,8 +55,8 @@ internal readonly record struct ListPosition(DateTimeOffset LastActivityAt, stri
 /// <summary>
 /// The two reads the apps make on every screen, opening a chat and listing chats, as plain SQL that each
 /// database connection prepares once and keeps. EF Core does everything else; on these paths its
-/// per-query work (query pipeline, connection open and close, statement preparation) cost more than half
-/// of each request (bench/findings.md). The SQL is the same for both databases; only how an instant is
+/// per-query work (query pipeline, connection open and close, statement preparation) is a large share of
+/// each request. The SQL is the same for both databases; only how an instant is
 /// stored differs (SQLite: Unix milliseconds, as <see cref="SqliteChatDbContext"/> maps it).
 /// </summary>
 internal abstract class ChatReads
@@ -78,7 +78,7 @@ internal abstract class ChatReads
 
     /// <param name="fixedLimit">
     /// SQLite recompiles a statement on every execution whose LIMIT is a bound parameter (its planner reads
-    /// the value, so each binding expires the plan: ~25 µs a query, measured), so there the LIMIT is the
+    /// the value, so each binding expires the plan), so there the LIMIT is the
     /// largest page and reading stops at the page's size; SQLite produces rows as they are read, so none past
     /// the page is computed.
     /// </param>
@@ -234,8 +234,7 @@ internal abstract class ChatReads
                 {
                     // Each side exactly as above (its page read from its own index, the names joined row by row); the database
                     // merges the two ordered results and stops after a page. With the join outside the two sides, PostgreSQL's
-                    // generic plan guessed a few rows from the LIMITs and joined them against a scan of every chat user
-                    // (bench/findings.md).
+                    // generic plan guesses a few rows from the LIMITs and joins them against a scan of every chat user.
                     queries[(ChatMembership.Either, byStatus, byCursor)] = $"SELECT * FROM (({asOwner})\nUNION ALL\n({asVet})) l\n{order}{limit}";
                 }
             }
@@ -254,7 +253,7 @@ internal readonly record struct SqlParameter(string Name, object Value);
 /// connection. In WAL mode these readers never wait for the writer and always see the last commit.
 /// The statements are SQLite's own (SQLitePCLRaw, under Microsoft.Data.Sqlite): a list reads 31 rows of 12
 /// columns, and Microsoft.Data.Sqlite's checks around every value (its type, then the value) cost more than
-/// reading it (65 → 48 µs a list, bench/findings.md).
+/// reading it.
 /// </summary>
 internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatReads(fixedLimit: MaxPageSize + 1, eitherInOneStatement: false), IDisposable
 {
@@ -359,7 +358,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
         /// <summary>
         /// Opens <paramref name="file"/> read-only and without SQLite's per-connection mutex: a read connection is only ever
         /// used by the one read that took it from the pool, and in SQLite's default serialised mode every call — ~700 a
-        /// list, one or two per value — locked and unlocked it (bench/findings.md).
+        /// list, one or two per value — would lock and unlock it.
         /// </summary>
         public ReadConnection(string file)
         {
@@ -497,7 +496,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
     /// <summary>
     /// SQLite's calls made per row and per value, on the native statement. Through SQLitePCLRaw each call also took and
     /// released a reference on the statement's SafeHandle — two interlocked operations around a call that reads a few
-    /// bytes, ~7 % of a list's CPU (bench/findings.md). The statement's SafeHandle still owns it and outlives every call.
+    /// bytes. The statement's SafeHandle still owns it and outlives every call.
     /// </summary>
     private static class Native
     {
@@ -533,8 +532,7 @@ internal sealed class SqliteChatReads(IOptions<DatabaseOptions> options) : ChatR
 /// <summary>
 /// PostgreSQL: the reads have a small pool of their own, multiplexed: Npgsql writes the commands of concurrent
 /// requests together onto a few connections and reads their results back in order, so a burst of reads costs a
-/// few system calls and backend wake-ups instead of one round trip each (measured: PostgreSQL's CPU per opened
-/// chat 110 → 35 µs, bench/findings.md). Like every connection of the service's, they are not reset when returned
+/// few system calls and backend wake-ups instead of one round trip each. Like every connection of the service's, they are not reset when returned
 /// (<see cref="DatabaseOptionsSetup.DefaultNoResetOnClose"/>). Npgsql prepares each statement automatically after a
 /// few uses (Max Auto Prepare). EF Core keeps the unmultiplexed data source for every write and transaction.
 /// </summary>
@@ -548,12 +546,11 @@ internal sealed class PostgresChatReads(NpgsqlDataSource dataSource) : ChatReads
 
     /// <summary>
     /// PostgreSQL plans a prepared statement anew for each execution while it guesses that the values might deserve
-    /// another plan, which a bound LIMIT always makes it guess: the list was planned on every request (~150 µs, more
-    /// than running it). These statements' plan is the same whatever the values (an index range read from the
+    /// another plan, which a bound LIMIT always makes it guess: the list would be planned on every request, which costs
+    /// more than running it. These statements' plan is the same whatever the values (an index range read from the
     /// member's key), so the reads' sessions keep the generic one. And they never run in parallel: a generic plan
     /// guesses a vet's chats from the average per vet and the page from a tenth of them, and with every pet owner's
-    /// record joined that looked costly enough for two parallel workers, whose start-up took ~90 ms of a list that
-    /// needs 0.3 (measured among 1,000,000 chats of 101 vets and 1,000,000 users).
+    /// record joined that looks costly enough for two parallel workers, whose start-up costs far more than the list.
     /// </summary>
     private const string SessionSettings = "-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0";
 
@@ -590,9 +587,8 @@ internal sealed class PostgresChatReads(NpgsqlDataSource dataSource) : ChatReads
         }
 
         // A multiplexed command's result arrives on its connection's read loop, and this method continued there. A list
-        // leaves it, so that the rest of its request (a page's JSON, the socket) does not hold up the reads behind it
-        // (p99 370-550 ms when it stayed). An opened chat's response is short, and the hop to the thread pool cost more
-        // than it saved: opens/s 11.0-13.4k with it, 12.9-15.6k without, alternated (bench/findings.md).
+        // leaves it, so that the rest of its request (a page's JSON, the socket) does not hold up the reads behind it.
+        // An opened chat's response is short, and the hop to the thread pool costs more than it saves.
         if (longAfterwards)
         {
             await Task.Yield();

@@ -142,9 +142,9 @@ internal abstract partial class InboxWriter(ILogger<InboxWriter> logger) : Backg
 /// <summary>
 /// SQLite: a webhook is committed to a staging file of its own beside the database (<see cref="StagingFile"/>) and
 /// acknowledged; the processor moves staged events into the inbox, taking its turn at the database's one writer
-/// (<see cref="MoveStagedAsync"/>). With a million chats stored, processing held that writer ~17 ms a batch (each
-/// message moves its chat in three activity-ordered indexes), and acknowledgements waiting for their turn behind it
-/// took p99 50–60 ms (bench/findings.md); the staging file's writer is only ever held for a staging commit.
+/// (<see cref="MoveStagedAsync"/>). With many chats stored, processing holds that writer for milliseconds a batch
+/// (each message moves its chat in three activity-ordered indexes), and acknowledgements would wait for their turn
+/// behind it; the staging file's writer is only ever held for a staging commit.
 /// A redelivery is recognised in either place: the staging file's unique key, or the inbox's (read, never locked).
 /// </summary>
 internal sealed class SqliteInboxWriter(IOptions<DatabaseOptions> options, WriteTurns gate, ILogger<InboxWriter> logger) : InboxWriter(logger)
