@@ -198,22 +198,8 @@ internal sealed partial class AppointmentChats(
     /// For PUT /api/appointments: after the facts of an appointment with a chat change, have the scheduler
     /// apply them; an appointment cancelled, marked no-show or completed (unless kept open) ends its chat.
     /// </summary>
-    public void OnFactsChanged(Appointment appointment, string changedBy, DateTimeOffset now)
-    {
-        if (appointment.ChannelId is null || appointment.ChatStatus == ChatStatus.Ended)
-        {
-            return;
-        }
-
-        if (appointment.ChatEndedAt is null && ChatWindow.StatusEndsChat(appointment.Status, Options))
-        {
-            appointment.ChatEndedAt = now;
-            appointment.ChatEndedBy = changedBy;
-        }
-
-        appointment.ChatSyncDue = now;
-        appointment.ChatSyncAttempts = 0;
-    }
+    public void OnFactsChanged(Appointment appointment, string changedBy, DateTimeOffset now) =>
+        ChatRecord.FactsChanged(appointment, ChatWindow.StatusEndsChat(appointment.Status, Options), changedBy, now);
 
     public void WakeScheduler() => scheduler.Wake();
 

@@ -9,7 +9,8 @@ namespace AppointmentChat.Api.Channels;
 /// The chat's record: its status, what Stream has (channel, members, frozen), its schedule (when the scheduler must
 /// next look at it) and its lease. The only code that writes them, each write one conditional statement named for
 /// what it records, so concurrent writers (requests, the scheduler on several instances, Stream's webhooks) never
-/// undo each other: a write whose condition no longer holds changes nothing and says so.
+/// undo each other: a write whose condition no longer holds changes nothing and says so. The one exception rides on
+/// the appointment's own save (<see cref="FactsChanged"/>), whose version check guards it the same way.
 /// </summary>
 internal sealed class ChatRecord(ChatDbContext db)
 {
@@ -21,6 +22,27 @@ internal sealed class ChatRecord(ChatDbContext db)
     /// <summary>The appointment and its chat as they are now, untracked; null if there is no such appointment.</summary>
     public Task<Appointment?> ReadAsync(string appointmentId, CancellationToken cancellationToken) =>
         Chat(appointmentId).AsNoTracking().FirstOrDefaultAsync(cancellationToken);
+
+    /// <summary>
+    /// The PMS changed the facts of <paramref name="appointment"/> (tracked, saved by the caller with its version check):
+    /// a chat that exists and has not ended is due at once, and ends if <paramref name="endsChat"/>.
+    /// </summary>
+    public static void FactsChanged(Appointment appointment, bool endsChat, string changedBy, DateTimeOffset now)
+    {
+        if (appointment.ChannelId is null || appointment.ChatStatus == ChatStatus.Ended)
+        {
+            return;
+        }
+
+        if (appointment.ChatEndedAt is null && endsChat)
+        {
+            appointment.ChatEndedAt = now;
+            appointment.ChatEndedBy = changedBy;
+        }
+
+        appointment.ChatSyncDue = now;
+        appointment.ChatSyncAttempts = 0;
+    }
 
     /// <summary>
     /// Before a creation's Stream calls: should Stream create the channel but nobody record it, the scheduler finds the
