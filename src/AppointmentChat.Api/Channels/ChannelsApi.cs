@@ -209,7 +209,8 @@ internal static class ChannelsApi
             ChatWindow.ClosesAt(schedule, options));
     }
 
-    private sealed record Schedule(DateTimeOffset StartsAt, int DurationMinutes, int ChatActivationMinutes) : IChatSchedule;
+    /// <summary>A listed chat's schedule, on the stack: the list builds one per chat.</summary>
+    private readonly record struct Schedule(DateTimeOffset StartsAt, int DurationMinutes, int ChatActivationMinutes) : IChatSchedule;
 
     /// <summary>The pet owner and vet of the appointment, an admin of its organisation, or the service.</summary>
     private static bool CanOpen(CurrentUser caller, ChatFacts appointment) =>

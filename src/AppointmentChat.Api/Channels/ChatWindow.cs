@@ -8,10 +8,10 @@ namespace AppointmentChat.Api.Channels;
 /// </summary>
 internal static class ChatWindow
 {
-    public static DateTimeOffset ActivatesAt(IChatSchedule appointment) =>
+    public static DateTimeOffset ActivatesAt<TSchedule>(TSchedule appointment) where TSchedule : IChatSchedule =>
         appointment.StartsAt.AddMinutes(-appointment.ChatActivationMinutes);
 
-    public static DateTimeOffset ClosesAt(IChatSchedule appointment, ChatOptions options) =>
+    public static DateTimeOffset ClosesAt<TSchedule>(TSchedule appointment, ChatOptions options) where TSchedule : IChatSchedule =>
         appointment.StartsAt.AddMinutes(appointment.DurationMinutes + options.CloseGraceMinutes);
 
     /// <summary>Cancelled and no-show appointments end the chat; a completed one too unless it is kept open.</summary>
