@@ -125,8 +125,8 @@ internal sealed record AppointmentResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
-    public static AppointmentResponse From(Appointment a) => new(
+    public static AppointmentResponse From(Appointment a, AppointmentChatState chat) => new(
         a.Id, a.PetOwnerId, a.PetOwnerName, a.PetName, a.VetId, a.VetName, a.OrganisationId,
         a.StartsAt, a.DurationMinutes, a.Status, a.ChatActivationMinutes,
-        a.ChannelId, a.ChatStatus, a.ChatEndedAt, a.ChatEndedBy, a.CreatedAt, a.UpdatedAt);
+        chat.ChannelId, chat.Status, chat.EndedAt, chat.EndedBy, a.CreatedAt, a.UpdatedAt);
 }

@@ -70,7 +70,7 @@ internal static class AppointmentsApi
                 facts.ApplyTo(appointment);
                 if (await db.TryInsertAppointmentAsync(appointment, cancellationToken))
                 {
-                    return TypedResults.Created($"/api/appointments/{appointmentId}", AppointmentResponse.From(appointment));
+                    return TypedResults.Created($"/api/appointments/{appointmentId}", AppointmentResponse.From(appointment, AppointmentChatState.None));
                 }
 
                 // A concurrent PUT created it first (no exception, no error logged): apply ours as an update.
@@ -84,15 +84,16 @@ internal static class AppointmentsApi
 
             if (facts.SameAs(appointment))
             {
-                return TypedResults.Ok(AppointmentResponse.From(appointment));
+                return TypedResults.Ok(AppointmentResponse.From(appointment, await chats.StateAsync(appointmentId, cancellationToken)));
             }
 
             facts.ApplyTo(appointment);
             appointment.UpdatedAt = now;
             appointment.Version++;
-            chats.OnFactsChanged(appointment, caller.Id, now);
+            bool chatDue;
             try
             {
+                chatDue = await chats.OnFactsChangedAsync(appointment, caller.Id, now, cancellationToken);
                 await db.SaveChangesAsync(cancellationToken);
             }
             catch (DbUpdateConcurrencyException)
@@ -102,12 +103,12 @@ internal static class AppointmentsApi
                 continue;
             }
 
-            if (appointment.ChatSyncDue is not null)
+            if (chatDue)
             {
                 chats.WakeScheduler();
             }
 
-            return TypedResults.Ok(AppointmentResponse.From(appointment));
+            return TypedResults.Ok(AppointmentResponse.From(appointment, await chats.StateAsync(appointmentId, cancellationToken)));
         }
 
         return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, detail: "The appointment kept changing while it was being updated; retry.");
@@ -117,6 +118,7 @@ internal static class AppointmentsApi
         string appointmentId,
         CurrentUser caller,
         ChatDbContext db,
+        IAppointmentChat chats,
         CancellationToken cancellationToken)
     {
         if (!IsValidAppointmentId(appointmentId))
@@ -130,7 +132,7 @@ internal static class AppointmentsApi
 
         // "Not yours" and "does not exist" look the same.
         return appointment is not null && CanRead(caller, appointment)
-            ? TypedResults.Ok(AppointmentResponse.From(appointment))
+            ? TypedResults.Ok(AppointmentResponse.From(appointment, await chats.StateAsync(appointmentId, cancellationToken)))
             : NotFound();
     }
 

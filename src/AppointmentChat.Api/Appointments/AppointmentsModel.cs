@@ -12,7 +12,10 @@ internal static class AppointmentsModel
         public DbSet<Appointment> Appointments => db.Set<Appointment>();
     }
 
-    /// <summary>Inserts a new appointment unless one with its id exists (a concurrent first push): true when this call inserted it.</summary>
+    /// <summary>
+    /// Inserts a new appointment unless one with its id exists (a concurrent first push): true when this call inserted it.
+    /// The row is inserted whole, its chat's columns (Channels' <c>Chat</c>, the same row) empty: no chat yet, nothing due.
+    /// </summary>
     public static async Task<bool> TryInsertAppointmentAsync(this ChatDbContext db, Appointment a, CancellationToken cancellationToken)
     {
         var startsAt = db.Stored<Appointment>(nameof(Appointment.StartsAt), a.StartsAt);
@@ -36,30 +39,14 @@ internal sealed class AppointmentConfiguration : IEntityTypeConfiguration<Appoin
         builder.ToTable("appointments");
         builder.HasKey(a => a.Id);
         builder.Property(a => a.Id).HasMaxLength(Appointment.MaxIdLength);
-        builder.Property(a => a.PetOwnerId).HasMaxLength(64);
-        builder.Property(a => a.VetId).HasMaxLength(64);
-        builder.Property(a => a.OrganisationId).HasMaxLength(64);
+        // Named explicitly: the chat list's indexes (Channels' ChatConfiguration) read these columns of the same row.
+        builder.Property(a => a.PetOwnerId).HasColumnName(nameof(Appointment.PetOwnerId)).HasMaxLength(64);
+        builder.Property(a => a.VetId).HasColumnName(nameof(Appointment.VetId)).HasMaxLength(64);
+        builder.Property(a => a.OrganisationId).HasColumnName(nameof(Appointment.OrganisationId)).HasMaxLength(64);
         builder.Property(a => a.PetOwnerName).HasMaxLength(Appointment.MaxNameLength);
         builder.Property(a => a.PetName).HasMaxLength(Appointment.MaxNameLength);
         builder.Property(a => a.VetName).HasMaxLength(Appointment.MaxNameLength);
         builder.Property(a => a.Status).HasConversion(ChatDbContext.KebabCase<AppointmentStatus>()).HasMaxLength(16);
-        builder.Property(a => a.ChannelId).HasMaxLength(64);
-        builder.Property(a => a.ChatStatus).HasConversion(ChatDbContext.KebabCase<ChatStatus>()).HasMaxLength(16);
-        builder.Property(a => a.ChatEndedBy).HasMaxLength(64);
-        builder.Property(a => a.ChannelPetOwnerId).HasMaxLength(64);
-        builder.Property(a => a.ChannelVetId).HasMaxLength(64);
-        builder.Property(a => a.LastMessageText).HasMaxLength(Appointment.MaxLastMessageLength);
-        builder.Property(a => a.LastMessageId).HasMaxLength(255);
-        builder.Property(a => a.ChatSyncError).HasMaxLength(500);
-        builder.Property(a => a.ChatLeaseOwner).HasMaxLength(64);
         builder.Property(a => a.Version).IsConcurrencyToken();
-        builder.HasIndex(a => a.ChannelId).IsUnique();
-
-        // The chat list reads a page in index order, whatever the number of chats stored.
-        const string hasChat = "\"ChannelId\" IS NOT NULL";
-        builder.HasIndex(a => new { a.VetId, a.LastActivityAt, a.Id }).HasFilter(hasChat).HasDatabaseName("ix_chats_by_vet");
-        builder.HasIndex(a => new { a.PetOwnerId, a.LastActivityAt, a.Id }).HasFilter(hasChat).HasDatabaseName("ix_chats_by_pet_owner");
-        builder.HasIndex(a => new { a.OrganisationId, a.LastActivityAt, a.Id }).HasFilter(hasChat).HasDatabaseName("ix_chats_by_organisation");
-        builder.HasIndex(a => a.ChatSyncDue).HasFilter("\"ChatSyncDue\" IS NOT NULL").HasDatabaseName("ix_chats_sync_due");
     }
 }

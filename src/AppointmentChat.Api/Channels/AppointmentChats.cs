@@ -40,7 +40,7 @@ internal sealed partial class AppointmentChats(
     public async Task<bool> CreateAsync(Appointment appointment, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var status = ChatWindow.DesiredStatus(appointment, now, Options);
+        var status = ChatWindow.DesiredStatus(appointment, endedAt: null, now, Options); // an end is decided only for a chat that exists
         var channelId = ChatLimits.ChannelIdFor(appointment.Id);
 
         // Written ahead: should Stream create the channel but this request never record it (a timeout, a lost answer,
@@ -96,9 +96,9 @@ internal sealed partial class AppointmentChats(
     /// every other field, and the record. Ending an ended chat does nothing.
     /// </summary>
     /// <param name="reapply">Apply the end to Stream again though the record says it is ended (Stream may have been changed since).</param>
-    public async Task EndAsync(Appointment appointment, string endedBy, CancellationToken cancellationToken, bool reapply = false)
+    public async Task EndAsync(Chat chat, string endedBy, CancellationToken cancellationToken, bool reapply = false)
     {
-        if ((appointment.ChatStatus == ChatStatus.Ended && !reapply) || appointment.ChannelId is not { } channelId)
+        if ((chat.Status == ChatStatus.Ended && !reapply) || chat.ChannelId is not { } channelId)
         {
             return;
         }
@@ -107,12 +107,12 @@ internal sealed partial class AppointmentChats(
         var safetyNet = decidedAt + RepairDelay;
         // A scheduler pass that read the chat before this decision cannot record over it: it looks again, and applies the
         // end to Stream again should its own write to Stream have landed after ours.
-        var decided = await record.DecideEndAsync(appointment.Id, decidedAt, endedBy, safetyNet, cancellationToken);
+        var decided = await record.DecideEndAsync(chat.AppointmentId, decidedAt, endedBy, safetyNet, cancellationToken);
 
         // The due time this call answers for — the safety net it just set, or, re-applying, the one the scheduler was
         // woken for — is cleared at the end; a newer one (a scheduler pass that lost to this end asks to look again)
         // is left for the scheduler.
-        var handledDue = decided ? safetyNet : appointment.ChatSyncDue;
+        var handledDue = decided ? safetyNet : chat.SyncDue;
 
         await users.WithUsersAsync(
             [(Options.SystemUserId, Options.SystemUserName)],
@@ -120,7 +120,7 @@ internal sealed partial class AppointmentChats(
             cancellationToken);
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, new JsonObject { ["status"] = AppointmentChannel.StatusName(ChatStatus.Ended), ["frozen"] = true }, null, cancellationToken);
 
-        var ended = await record.RecordEndedAsync(appointment.Id, decidedAt, endedBy, handledDue, cancellationToken);
+        var ended = await record.RecordEndedAsync(chat.AppointmentId, decidedAt, endedBy, handledDue, cancellationToken);
         if (ended && !reapply)
         {
             metrics.ChannelsEnded.Add(1);
@@ -134,21 +134,22 @@ internal sealed partial class AppointmentChats(
     /// </summary>
     public async Task ReconcileAsync(string appointmentId, CancellationToken cancellationToken)
     {
-        var appointment = await record.ReadAsync(appointmentId, cancellationToken);
-        if (appointment is null)
+        var chat = await record.ReadAsync(appointmentId, cancellationToken);
+        if (chat is null)
         {
             return;
         }
 
-        if (appointment.ChannelId is not { } channelId)
+        var appointment = chat.Appointment;
+        if (chat.ChannelId is not { } channelId)
         {
             await RepairCreationAsync(appointment, cancellationToken);
             return;
         }
 
         var now = time.GetUtcNow();
-        var desired = ChatWindow.DesiredStatus(appointment, now, Options);
-        if (desired == ChatStatus.Ended && appointment.ChannelDeletedAt is not null)
+        var desired = ChatWindow.DesiredStatus(appointment, chat.EndedAt, now, Options);
+        if (desired == ChatStatus.Ended && chat.ChannelDeletedAt is not null)
         {
             await record.ReleaseAsync(appointmentId, due: null, cancellationToken); // deleted in Stream: nothing to end there
             return;
@@ -158,12 +159,12 @@ internal sealed partial class AppointmentChats(
         {
             // An ended chat is due only when something raced its end (a scheduler pass that lost to it, see below, or
             // Stream's report of the end arriving while work was due): Stream gets the end again, which is harmless.
-            await EndAsync(appointment, appointment.ChatEndedBy ?? Options.SystemUserId, cancellationToken, reapply: appointment.ChatStatus == ChatStatus.Ended);
-            await record.ReleaseHandledAsync(appointmentId, appointment.ChatSyncDue, cancellationToken);
+            await EndAsync(chat, chat.EndedBy ?? Options.SystemUserId, cancellationToken, reapply: chat.Status == ChatStatus.Ended);
+            await record.ReleaseHandledAsync(appointmentId, chat.SyncDue, cancellationToken);
             return;
         }
 
-        string[] recorded = [.. new[] { appointment.ChannelPetOwnerId, appointment.ChannelVetId }.OfType<string>()];
+        string[] recorded = [.. new[] { chat.ChannelPetOwnerId, chat.ChannelVetId }.OfType<string>()];
         string[] wanted = [appointment.PetOwnerId, appointment.VetId];
         await users.WithUsersAsync(
             [(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName)],
@@ -181,16 +182,16 @@ internal sealed partial class AppointmentChats(
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, AppointmentChannel.Data(appointment, desired), null, cancellationToken);
 
         var updated = await record.RecordInLineAsync(
-            appointmentId, appointment.Version, desired, (appointment.PetOwnerId, appointment.VetId), ChatWindow.NextEdge(appointment, desired, Options), cancellationToken);
+            appointmentId, chat.Version, desired, (appointment.PetOwnerId, appointment.VetId), ChatWindow.NextEdge(appointment, desired, Options), cancellationToken);
         if (!updated)
         {
             // The appointment changed while Stream was being updated — perhaps ended, in which case what was just
             // written to Stream may have undone the end: look again at once, ended or not.
             await record.ReleaseAsync(appointmentId, due: now, cancellationToken);
         }
-        else if (appointment.ChatStatus != desired)
+        else if (chat.Status != desired)
         {
-            LogTransition(logger, channelId, appointment.ChatStatus, desired);
+            LogTransition(logger, channelId, chat.Status, desired);
         }
     }
 
@@ -198,10 +199,13 @@ internal sealed partial class AppointmentChats(
     /// For PUT /api/appointments: after the facts of an appointment with a chat change, have the scheduler
     /// apply them; an appointment cancelled, marked no-show or completed (unless kept open) ends its chat.
     /// </summary>
-    public void OnFactsChanged(Appointment appointment, string changedBy, DateTimeOffset now) =>
-        ChatRecord.FactsChanged(appointment, ChatWindow.StatusEndsChat(appointment.Status, Options), changedBy, now);
+    public Task<bool> OnFactsChangedAsync(Appointment appointment, string changedBy, DateTimeOffset now, CancellationToken cancellationToken) =>
+        record.FactsChangedAsync(appointment, ChatWindow.StatusEndsChat(appointment.Status, Options), changedBy, now, cancellationToken);
 
     public void WakeScheduler() => scheduler.Wake();
+
+    public async Task<AppointmentChatState> StateAsync(string appointmentId, CancellationToken cancellationToken) =>
+        await record.StateAsync(appointmentId, cancellationToken) ?? AppointmentChatState.None;
 
 
     /// <summary>

@@ -93,12 +93,12 @@ internal static class ChannelsApi
             // open, needs neither.
             using (await locks.EnterAsync(appointment.Id, cancellationToken))
             {
-                var db = context.RequestServices.GetRequiredService<ChatDbContext>();
+                var record = context.RequestServices.GetRequiredService<ChatRecord>();
                 var chats = context.RequestServices.GetRequiredService<AppointmentChats>();
-                var current = await db.Appointments.AsNoTracking().FirstAsync(a => a.Id == appointment.Id, cancellationToken);
-                if (current.ChannelId is null && current.Version == appointment.Version)
+                var current = await record.ReadAsync(appointment.Id, cancellationToken);
+                if (current is { ChannelId: null } && current.Version == appointment.Version)
                 {
-                    await chats.CreateAsync(current, cancellationToken);
+                    await chats.CreateAsync(current.Appointment, cancellationToken);
                 }
             }
         }
@@ -109,7 +109,7 @@ internal static class ChannelsApi
     internal static async Task<Results<Ok<EndChannelResponse>, ValidationProblem, ProblemHttpResult>> End(
         string channelId,
         CurrentUser caller,
-        ChatDbContext db,
+        ChatRecord record,
         AppointmentChats chats,
         CancellationToken cancellationToken)
     {
@@ -121,8 +121,8 @@ internal static class ChannelsApi
             return errors.ToProblem();
         }
 
-        var appointment = await db.Appointments.AsNoTracking().FirstOrDefaultAsync(a => a.ChannelId == channelId, cancellationToken);
-        if (appointment is null)
+        var chat = await record.ReadByChannelAsync(channelId, cancellationToken);
+        if (chat?.Appointment is not { } appointment)
         {
             return caller.IsService ? Problem(StatusCodes.Status404NotFound, "No chat with this id exists.") : Problem(StatusCodes.Status403Forbidden, ChannelNotOpenToYou);
         }
@@ -132,7 +132,7 @@ internal static class ChannelsApi
             return Problem(StatusCodes.Status403Forbidden, ChannelNotOpenToYou);
         }
 
-        await chats.EndAsync(appointment, caller.Id, cancellationToken);
+        await chats.EndAsync(chat, caller.Id, cancellationToken);
         return TypedResults.Ok(new EndChannelResponse(true));
     }
 

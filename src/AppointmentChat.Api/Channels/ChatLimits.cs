@@ -6,7 +6,7 @@ namespace AppointmentChat.Api.Channels;
 internal static class ChatLimits
 {
     /// <summary>How much of the last message the chat list keeps.</summary>
-    public const int MaxPreviewLength = Appointment.MaxLastMessageLength;
+    public const int MaxPreviewLength = 500;
 
     public const string ChannelType = "messaging";
 

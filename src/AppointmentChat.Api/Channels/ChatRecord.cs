@@ -10,38 +10,56 @@ namespace AppointmentChat.Api.Channels;
 /// next look at it) and its lease. The only code that writes them, each write one conditional statement named for
 /// what it records, so concurrent writers (requests, the scheduler on several instances, Stream's webhooks) never
 /// undo each other: a write whose condition no longer holds changes nothing and says so. The one exception rides on
-/// the appointment's own save (<see cref="FactsChanged"/>), whose version check guards it the same way.
+/// the appointment's own save (<see cref="FactsChangedAsync"/>), whose version check guards it the same way.
 /// </summary>
 internal sealed class ChatRecord(ChatDbContext db)
 {
     /// <summary>Who ended a chat that Stream reports ended (or deleted) before the service recorded an end.</summary>
     public const string EndedByStream = "stream";
 
-    private IQueryable<Appointment> Chat(string appointmentId) => db.Appointments.Where(a => a.Id == appointmentId);
+    private IQueryable<Chat> Of(string appointmentId) => db.Chats.Where(a => a.AppointmentId == appointmentId);
 
-    /// <summary>The appointment and its chat as they are now, untracked; null if there is no such appointment.</summary>
-    public Task<Appointment?> ReadAsync(string appointmentId, CancellationToken cancellationToken) =>
-        Chat(appointmentId).AsNoTracking().FirstOrDefaultAsync(cancellationToken);
+    /// <summary>The chat and its appointment as they are now, untracked; null if there is no such appointment.</summary>
+    public Task<Chat?> ReadAsync(string appointmentId, CancellationToken cancellationToken) =>
+        Of(appointmentId).Include(c => c.Appointment).AsNoTracking().FirstOrDefaultAsync(cancellationToken);
+
+    /// <summary>The chat of the appointment whose channel this is, with its appointment, untracked; null for an unknown channel.</summary>
+    public Task<Chat?> ReadByChannelAsync(string channelId, CancellationToken cancellationToken) =>
+        db.Chats.Where(c => c.ChannelId == channelId).Include(c => c.Appointment).AsNoTracking().FirstOrDefaultAsync(cancellationToken);
+
+    /// <summary>The chat as the appointment shows it; null if there is no such appointment.</summary>
+    public Task<AppointmentChatState?> StateAsync(string appointmentId, CancellationToken cancellationToken) =>
+        Of(appointmentId).Select(c => new AppointmentChatState(c.ChannelId, c.Status, c.EndedAt, c.EndedBy)).FirstOrDefaultAsync(cancellationToken)!;
 
     /// <summary>
-    /// The PMS changed the facts of <paramref name="appointment"/> (tracked, saved by the caller with its version check):
-    /// a chat that exists and has not ended is due at once, and ends if <paramref name="endsChat"/>.
+    /// The PMS changed the facts of <paramref name="appointment"/> (tracked, its version moved; saved by the caller with its
+    /// version check, and the chat with it): a chat that exists and has not ended is due at once, and ends if
+    /// <paramref name="endsChat"/>. True when it is due.
     /// </summary>
-    public static void FactsChanged(Appointment appointment, bool endsChat, string changedBy, DateTimeOffset now)
+    public async Task<bool> FactsChangedAsync(Appointment appointment, bool endsChat, string changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (appointment.ChannelId is null || appointment.ChatStatus == ChatStatus.Ended)
+        var chat = await Of(appointment.Id).FirstOrDefaultAsync(cancellationToken);
+        if (chat is not null && chat.Version != db.Entry(appointment).Property(a => a.Version).OriginalValue)
         {
-            return;
+            // The row changed since the appointment was read (the scheduler, a webhook): the caller reads it again.
+            throw new DbUpdateConcurrencyException("The appointment's row changed since it was read.");
         }
 
-        if (appointment.ChatEndedAt is null && endsChat)
+        if (chat is null || chat.ChannelId is null || chat.Status == ChatStatus.Ended)
         {
-            appointment.ChatEndedAt = now;
-            appointment.ChatEndedBy = changedBy;
+            return false;
         }
 
-        appointment.ChatSyncDue = now;
-        appointment.ChatSyncAttempts = 0;
+        if (chat.EndedAt is null && endsChat)
+        {
+            chat.EndedAt = now;
+            chat.EndedBy = changedBy;
+        }
+
+        chat.SyncDue = now;
+        chat.SyncAttempts = 0;
+        chat.Version = appointment.Version; // one row, one version: the save writes it once
+        return true;
     }
 
     /// <summary>
@@ -49,25 +67,25 @@ internal sealed class ChatRecord(ChatDbContext db)
     /// chat due at <paramref name="repairAt"/> and adopts what Stream has. False when an earlier due time stands.
     /// </summary>
     public async Task<bool> ExpectCreationAsync(string appointmentId, DateTimeOffset repairAt, CancellationToken cancellationToken) =>
-        await Chat(appointmentId)
-            .Where(a => a.ChannelId == null && (a.ChatSyncDue == null || a.ChatSyncDue > repairAt))
-            .ExecuteUpdateAsync(set => set.SetProperty(a => a.ChatSyncDue, repairAt), cancellationToken) == 1;
+        await Of(appointmentId)
+            .Where(a => a.ChannelId == null && (a.SyncDue == null || a.SyncDue > repairAt))
+            .ExecuteUpdateAsync(set => set.SetProperty(a => a.SyncDue, repairAt), cancellationToken) == 1;
 
     /// <summary>The channel exists in Stream as this request made it; false if another recorded it first or the appointment changed.</summary>
     public async Task<bool> RecordCreatedAsync(
         string appointmentId, int version, string channelId, ChatStatus status, (string? PetOwner, string? Vet) members, DateTimeOffset now, DateTimeOffset? due,
         CancellationToken cancellationToken) =>
-        await Chat(appointmentId)
+        await Of(appointmentId)
             .Where(a => a.ChannelId == null && a.Version == version)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(a => a.ChannelId, channelId)
-                .SetProperty(a => a.ChatStatus, status)
-                .SetProperty(a => a.ChatCreatedAt, now)
-                .SetProperty(a => a.ChatFrozen, status != ChatStatus.Active)
+                .SetProperty(a => a.Status, status)
+                .SetProperty(a => a.CreatedAt, now)
+                .SetProperty(a => a.Frozen, status != ChatStatus.Active)
                 .SetProperty(a => a.ChannelPetOwnerId, members.PetOwner)
                 .SetProperty(a => a.ChannelVetId, members.Vet)
                 .SetProperty(a => a.LastActivityAt, now)
-                .SetProperty(a => a.ChatSyncDue, due)
+                .SetProperty(a => a.SyncDue, due)
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken) == 1;
 
     /// <summary>
@@ -77,26 +95,26 @@ internal sealed class ChatRecord(ChatDbContext db)
     public async Task<bool> AdoptAsync(
         string appointmentId, string channelId, ChatStatus status, bool frozen, (string? PetOwner, string? Vet) members, DateTimeOffset now,
         CancellationToken cancellationToken) =>
-        await Chat(appointmentId)
+        await Of(appointmentId)
             .Where(a => a.ChannelId == null)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(a => a.ChannelId, channelId)
-                .SetProperty(a => a.ChatStatus, status)
-                .SetProperty(a => a.ChatCreatedAt, now)
-                .SetProperty(a => a.ChatFrozen, frozen)
+                .SetProperty(a => a.Status, status)
+                .SetProperty(a => a.CreatedAt, now)
+                .SetProperty(a => a.Frozen, frozen)
                 .SetProperty(a => a.ChannelPetOwnerId, members.PetOwner)
                 .SetProperty(a => a.ChannelVetId, members.Vet)
                 .SetProperty(a => a.LastActivityAt, now)
-                .SetProperty(a => a.ChatSyncDue, now)
-                .SetProperty(a => a.ChatSyncAttempts, 0)
+                .SetProperty(a => a.SyncDue, now)
+                .SetProperty(a => a.SyncAttempts, 0)
                 .Released()
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken) == 1;
 
     /// <summary>A creation begun and never recorded, and Stream has no channel: nothing to repair, nothing due.</summary>
     public Task ForgetCreationAsync(string appointmentId, CancellationToken cancellationToken) =>
-        Chat(appointmentId)
+        Of(appointmentId)
             .Where(a => a.ChannelId == null)
-            .ExecuteUpdateAsync(set => set.SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null).Released(), cancellationToken);
+            .ExecuteUpdateAsync(set => set.SetProperty(a => a.SyncDue, (DateTimeOffset?)null).Released(), cancellationToken);
 
     /// <summary>
     /// The decision to end (when, by whom) before Stream hears of it, with a safety net: should Stream fail, the scheduler
@@ -104,12 +122,12 @@ internal sealed class ChatRecord(ChatDbContext db)
     /// cannot record over the decision. False when the chat had already ended.
     /// </summary>
     public async Task<bool> DecideEndAsync(string appointmentId, DateTimeOffset decidedAt, string endedBy, DateTimeOffset safetyNet, CancellationToken cancellationToken) =>
-        await Chat(appointmentId)
-            .Where(a => a.ChatStatus != ChatStatus.Ended)
+        await Of(appointmentId)
+            .Where(a => a.Status != ChatStatus.Ended)
             .ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? decidedAt)
-                .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? endedBy)
-                .SetProperty(a => a.ChatSyncDue, safetyNet)
+                .SetProperty(a => a.EndedAt, a => a.EndedAt ?? decidedAt)
+                .SetProperty(a => a.EndedBy, a => a.EndedBy ?? endedBy)
+                .SetProperty(a => a.SyncDue, safetyNet)
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken) == 1;
 
     /// <summary>
@@ -117,17 +135,17 @@ internal sealed class ChatRecord(ChatDbContext db)
     /// left for the scheduler. True when this call recorded the end.
     /// </summary>
     public async Task<bool> RecordEndedAsync(string appointmentId, DateTimeOffset decidedAt, string endedBy, DateTimeOffset? handledDue, CancellationToken cancellationToken) =>
-        await Chat(appointmentId)
-            .Where(a => a.ChatStatus != ChatStatus.Ended || a.ChatSyncDue != null)
+        await Of(appointmentId)
+            .Where(a => a.Status != ChatStatus.Ended || a.SyncDue != null)
             .ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
-                .SetProperty(a => a.ChatFrozen, true)
-                .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? decidedAt)
-                .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? endedBy)
-                .SetProperty(a => a.ChatSyncDue, a => a.ChatSyncDue == handledDue ? null : a.ChatSyncDue)
-                .SetProperty(a => a.ChatSyncAttempts, 0)
-                .SetProperty(a => a.ChatSyncError, (string?)null)
-                .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
+                .SetProperty(a => a.Status, ChatStatus.Ended)
+                .SetProperty(a => a.Frozen, true)
+                .SetProperty(a => a.EndedAt, a => a.EndedAt ?? decidedAt)
+                .SetProperty(a => a.EndedBy, a => a.EndedBy ?? endedBy)
+                .SetProperty(a => a.SyncDue, a => a.SyncDue == handledDue ? null : a.SyncDue)
+                .SetProperty(a => a.SyncAttempts, 0)
+                .SetProperty(a => a.SyncError, (string?)null)
+                .SetProperty(a => a.LeaseUntil, (DateTimeOffset?)null)
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken) == 1;
 
     /// <summary>
@@ -136,48 +154,48 @@ internal sealed class ChatRecord(ChatDbContext db)
     /// </summary>
     public async Task<bool> RecordInLineAsync(
         string appointmentId, int version, ChatStatus status, (string PetOwner, string Vet) members, DateTimeOffset? nextEdge, CancellationToken cancellationToken) =>
-        await Chat(appointmentId)
+        await Of(appointmentId)
             .Where(a => a.Version == version)
             .ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatStatus, status)
-                .SetProperty(a => a.ChatFrozen, status != ChatStatus.Active)
+                .SetProperty(a => a.Status, status)
+                .SetProperty(a => a.Frozen, status != ChatStatus.Active)
                 .SetProperty(a => a.ChannelPetOwnerId, members.PetOwner)
                 .SetProperty(a => a.ChannelVetId, members.Vet)
-                .SetProperty(a => a.ChatSyncDue, nextEdge)
-                .SetProperty(a => a.ChatSyncAttempts, 0)
-                .SetProperty(a => a.ChatSyncError, (string?)null)
+                .SetProperty(a => a.SyncDue, nextEdge)
+                .SetProperty(a => a.SyncAttempts, 0)
+                .SetProperty(a => a.SyncError, (string?)null)
                 .Released()
                 .SetProperty(a => a.Version, a => a.Version + 1), cancellationToken) == 1;
 
     /// <summary>The channel's members as Stream has them, whatever else happens to the appointment.</summary>
     public Task RecordMembersAsync(string appointmentId, (string? PetOwner, string? Vet) members, CancellationToken cancellationToken) =>
-        Chat(appointmentId).ExecuteUpdateAsync(set => set
+        Of(appointmentId).ExecuteUpdateAsync(set => set
             .SetProperty(a => a.ChannelPetOwnerId, members.PetOwner)
             .SetProperty(a => a.ChannelVetId, members.Vet), cancellationToken);
 
     /// <summary>Gives the chat back (the lease ends) with its next due time: <paramref name="due"/>, or none.</summary>
     public Task ReleaseAsync(string appointmentId, DateTimeOffset? due, CancellationToken cancellationToken) =>
-        Chat(appointmentId).ExecuteUpdateAsync(set => set.SetProperty(a => a.ChatSyncDue, due).Released(), cancellationToken);
+        Of(appointmentId).ExecuteUpdateAsync(set => set.SetProperty(a => a.SyncDue, due).Released(), cancellationToken);
 
     /// <summary>Gives the chat back, clearing the due time this pass answered for; a newer one stays.</summary>
     public Task ReleaseHandledAsync(string appointmentId, DateTimeOffset? handledDue, CancellationToken cancellationToken) =>
-        Chat(appointmentId).ExecuteUpdateAsync(set => set
-            .SetProperty(a => a.ChatSyncDue, a => a.ChatSyncDue == handledDue ? null : a.ChatSyncDue)
+        Of(appointmentId).ExecuteUpdateAsync(set => set
+            .SetProperty(a => a.SyncDue, a => a.SyncDue == handledDue ? null : a.SyncDue)
             .Released(), cancellationToken);
 
     /// <summary>A pass that failed: counted, with why, and due again at <paramref name="retryAt"/>; the lease ends.</summary>
     public Task RecordFailureAsync(string appointmentId, int attempts, string error, DateTimeOffset retryAt, CancellationToken cancellationToken) =>
-        Chat(appointmentId).ExecuteUpdateAsync(set => set
-            .SetProperty(a => a.ChatSyncDue, retryAt)
-            .SetProperty(a => a.ChatSyncAttempts, attempts)
-            .SetProperty(a => a.ChatSyncError, error)
+        Of(appointmentId).ExecuteUpdateAsync(set => set
+            .SetProperty(a => a.SyncDue, retryAt)
+            .SetProperty(a => a.SyncAttempts, attempts)
+            .SetProperty(a => a.SyncError, error)
             .Released(), cancellationToken);
 
     // ---- what Stream reports (webhooks) ----
 
     /// <summary>Whether a chat has this channel.</summary>
     public Task<bool> HasChannelAsync(string channelId, CancellationToken cancellationToken) =>
-        db.Appointments.AnyAsync(a => a.ChannelId == channelId, cancellationToken);
+        db.Chats.AnyAsync(a => a.ChannelId == channelId, cancellationToken);
 
     /// <summary>
     /// Stream's frozen flag and status as of <paramref name="updatedAt"/>, unless a newer report was recorded: "ended"
@@ -187,46 +205,56 @@ internal sealed class ChatRecord(ChatDbContext db)
     /// </summary>
     public async Task RecordStreamUpdateAsync(string channelId, bool frozen, string? status, DateTimeOffset updatedAt, CancellationToken cancellationToken)
     {
-        var newer = db.Appointments.Where(a => a.ChannelId == channelId && (a.ChannelUpdatedAt == null || a.ChannelUpdatedAt <= updatedAt));
+        var newer = db.Chats.Where(a => a.ChannelId == channelId && (a.ChannelUpdatedAt == null || a.ChannelUpdatedAt <= updatedAt));
         if (status == Infrastructure.EnumNames<ChatStatus>.ToName(ChatStatus.Ended))
         {
             await newer.ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatFrozen, frozen)
+                .SetProperty(a => a.Frozen, frozen)
                 .SetProperty(a => a.ChannelUpdatedAt, updatedAt)
-                .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
-                .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? updatedAt)
-                .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? EndedByStream), cancellationToken);
+                .SetProperty(a => a.Status, ChatStatus.Ended)
+                .SetProperty(a => a.EndedAt, a => a.EndedAt ?? updatedAt)
+                .SetProperty(a => a.EndedBy, a => a.EndedBy ?? EndedByStream), cancellationToken);
         }
         else if (Infrastructure.EnumNames<ChatStatus>.TryParse(status, out var parsed))
         {
             await newer.ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatFrozen, frozen)
+                .SetProperty(a => a.Frozen, frozen)
                 .SetProperty(a => a.ChannelUpdatedAt, updatedAt)
-                .SetProperty(a => a.ChatStatus, a => a.ChatStatus == ChatStatus.Ended ? ChatStatus.Ended : parsed), cancellationToken);
+                .SetProperty(a => a.Status, a => a.Status == ChatStatus.Ended ? ChatStatus.Ended : parsed), cancellationToken);
         }
         else
         {
             await newer.ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.ChatFrozen, frozen)
+                .SetProperty(a => a.Frozen, frozen)
                 .SetProperty(a => a.ChannelUpdatedAt, updatedAt), cancellationToken);
         }
     }
 
     /// <summary>Stream deleted the channel: the chat has ended (by Stream, if nobody had), with nothing left to do. False for an unknown channel.</summary>
     public async Task<bool> RecordDeletedInStreamAsync(string channelId, DateTimeOffset at, CancellationToken cancellationToken) =>
-        await db.Appointments.Where(a => a.ChannelId == channelId).ExecuteUpdateAsync(set => set
-            .SetProperty(a => a.ChatStatus, ChatStatus.Ended)
-            .SetProperty(a => a.ChatFrozen, true)
+        await db.Chats.Where(a => a.ChannelId == channelId).ExecuteUpdateAsync(set => set
+            .SetProperty(a => a.Status, ChatStatus.Ended)
+            .SetProperty(a => a.Frozen, true)
             .SetProperty(a => a.ChannelDeletedAt, at)
-            .SetProperty(a => a.ChatEndedAt, a => a.ChatEndedAt ?? at)
-            .SetProperty(a => a.ChatEndedBy, a => a.ChatEndedBy ?? EndedByStream)
-            .SetProperty(a => a.ChatSyncDue, (DateTimeOffset?)null), cancellationToken) > 0;
+            .SetProperty(a => a.EndedAt, a => a.EndedAt ?? at)
+            .SetProperty(a => a.EndedBy, a => a.EndedBy ?? EndedByStream)
+            .SetProperty(a => a.SyncDue, (DateTimeOffset?)null), cancellationToken) > 0;
 
     /// <summary>A message changed or was deleted: the chat list's preview follows, if it is the chat's last message.</summary>
     public async Task<bool> RecordMessageChangedAsync(string channelId, string messageId, string preview, CancellationToken cancellationToken) =>
-        await db.Appointments
+        await db.Chats
             .Where(a => a.ChannelId == channelId && a.LastMessageId == messageId)
             .ExecuteUpdateAsync(set => set.SetProperty(a => a.LastMessageText, preview), cancellationToken) > 0;
+
+    /// <summary>A chat's last message, unless the stored one is newer: deliveries can come out of order.</summary>
+    public Task RecordLastMessageAsync(LastMessage last, CancellationToken cancellationToken) =>
+        db.Chats
+            .Where(a => a.ChannelId == last.ChannelId && (a.LastMessageAt == null || a.LastMessageAt <= last.At))
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(a => a.LastMessageId, last.MessageId)
+                .SetProperty(a => a.LastMessageText, last.Preview)
+                .SetProperty(a => a.LastMessageAt, last.At)
+                .SetProperty(a => a.LastActivityAt, a => a.LastActivityAt > last.At ? a.LastActivityAt : last.At), cancellationToken);
 
     /// <summary>
     /// Sets the last message of many chats in one statement (<c>UPDATE … FROM (VALUES …)</c>, which SQLite and
@@ -245,7 +273,7 @@ internal sealed class ChatRecord(ChatDbContext db)
         {
             var n = parameters.Count;
             values.Append(values.Length == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"({{{n}}}, {{{n + 1}}}, {{{n + 2}}}, {{{n + 3}}})");
-            parameters.AddRange([m.ChannelId, m.MessageId, m.Preview, db.Stored<Appointments.Appointment>(nameof(Appointments.Appointment.LastMessageAt), m.At)]);
+            parameters.AddRange([m.ChannelId, m.MessageId, m.Preview, db.Stored<Chat>(nameof(Chat.LastMessageAt), m.At)]);
         }
 
         // VALUES columns are column1… on both databases.
@@ -264,19 +292,19 @@ internal sealed class ChatRecord(ChatDbContext db)
 
     /// <summary>How many passes in a row have failed.</summary>
     public Task<int> FailedAttemptsAsync(string appointmentId, CancellationToken cancellationToken) =>
-        Chat(appointmentId).Select(a => a.ChatSyncAttempts).FirstOrDefaultAsync(cancellationToken);
+        Of(appointmentId).Select(a => a.SyncAttempts).FirstOrDefaultAsync(cancellationToken);
 
     /// <summary>When the next chat nobody holds is due; null when none is.</summary>
     public Task<DateTimeOffset?> NextDueAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-        db.Appointments
-            .Where(a => a.ChatSyncDue != null && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now))
-            .MinAsync(a => a.ChatSyncDue, cancellationToken);
+        db.Chats
+            .Where(a => a.SyncDue != null && (a.LeaseUntil == null || a.LeaseUntil < now))
+            .MinAsync(a => a.SyncDue, cancellationToken);
 }
 
 internal static class ChatLease
 {
     /// <summary>The lease ends: another pass, on any instance, may take the chat.</summary>
-    public static UpdateSettersBuilder<Appointment> Released(this UpdateSettersBuilder<Appointment> set) => set
-        .SetProperty(a => a.ChatLeaseUntil, (DateTimeOffset?)null)
-        .SetProperty(a => a.ChatLeaseOwner, (string?)null);
+    public static UpdateSettersBuilder<Chat> Released(this UpdateSettersBuilder<Chat> set) => set
+        .SetProperty(a => a.LeaseUntil, (DateTimeOffset?)null)
+        .SetProperty(a => a.LeaseOwner, (string?)null);
 }

@@ -12,7 +12,7 @@ internal sealed class ChatSchedulerSignal : WorkSignal;
 /// <summary>
 /// Runs every chat on its appointment's clock, with no client call: unfreezes it at <c>activatesAt</c>,
 /// ends it at <c>closesAt</c>, applies reschedules, vet changes and cancellations. Its state is in the
-/// database (<see cref="Appointment.ChatSyncDue"/>), so it survives restarts and catches up on anything
+/// database (<see cref="Chat.SyncDue"/>), so it survives restarts and catches up on anything
 /// missed; a row is claimed with a lease, so several instances never act on one chat at once.
 /// </summary>
 internal sealed partial class ChatScheduler(
@@ -58,14 +58,14 @@ internal sealed partial class ChatScheduler(
         await using var scope = scopes.CreateAsyncScope();
         var now = Time.GetUtcNow();
         return await scope.ServiceProvider.GetRequiredService<Leases>().ClaimAsync(
-            scope.ServiceProvider.GetRequiredService<ChatDbContext>().Appointments,
-            // Appointments are locked by ordinary writes too (a chat opened, a message recorded): wait for those.
+            scope.ServiceProvider.GetRequiredService<ChatDbContext>().Chats,
+            // Chats are locked by ordinary writes too (a chat opened, a message recorded, the appointment changed): wait for those.
             LockedRows.Wait,
-            a => a.ChatSyncDue <= now && (a.ChatLeaseUntil == null || a.ChatLeaseUntil < now),
-            a => a.Id,
-            a => a.ChatSyncDue,
-            a => a.ChatLeaseUntil,
-            a => a.ChatLeaseOwner,
+            c => c.SyncDue <= now && (c.LeaseUntil == null || c.LeaseUntil < now),
+            c => c.AppointmentId,
+            c => c.SyncDue,
+            c => c.LeaseUntil,
+            c => c.LeaseOwner,
             now + workers.Value.LeaseDuration,
             BatchSize,
             cancellationToken);

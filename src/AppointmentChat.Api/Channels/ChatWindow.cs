@@ -19,10 +19,10 @@ internal static class ChatWindow
         status is AppointmentStatus.Cancelled or AppointmentStatus.NoShow
         || (status == AppointmentStatus.Completed && !options.KeepOpenAfterCompletion);
 
-    /// <summary>What the chat should be at <paramref name="now"/>, given the appointment as it is.</summary>
-    public static ChatStatus DesiredStatus(Appointment appointment, DateTimeOffset now, ChatOptions options)
+    /// <summary>What the chat should be at <paramref name="now"/>, given the appointment as it is and when its end was decided (if it was).</summary>
+    public static ChatStatus DesiredStatus(Appointment appointment, DateTimeOffset? endedAt, DateTimeOffset now, ChatOptions options)
     {
-        if (appointment.ChatEndedAt is not null || StatusEndsChat(appointment.Status, options) || now >= ClosesAt(appointment, options))
+        if (endedAt is not null || StatusEndsChat(appointment.Status, options) || now >= ClosesAt(appointment, options))
         {
             return ChatStatus.Ended;
         }

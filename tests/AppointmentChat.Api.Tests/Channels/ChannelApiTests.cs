@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
@@ -100,7 +101,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
         await (await s.CreateChatAsync(owner, new { appointmentId = s.AppointmentId, appointmentTime = start.AddHours(1).ToString("O") })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
 
         Assert.Null(s.StreamChannel(stack.Emulator));
-        Assert.Null(await stack.App.InDatabaseAsync(db => db.Appointments.Where(a => a.Id == s.AppointmentId).Select(a => a.ChannelId).SingleAsync()));
+        Assert.Null(await stack.App.InDatabaseAsync(db => db.Chats.Where(a => a.AppointmentId == s.AppointmentId).Select(a => a.ChannelId).SingleAsync()));
 
         // The guide's full body, agreeing with the record, is fine.
         var body = new { appointmentId = s.AppointmentId, petOwnerId = s.PetOwnerId, vetId = s.VetId, appointmentTime = start.ToString("O"), activationMinutes = 5 };
@@ -188,7 +189,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
         var bodies = await Task.WhenAll(responses.Select(r => r.ShouldBeOkJsonAsync()));
         Assert.Single(bodies.Select(b => b.GetRawText()).Distinct());
         Assert.Single(stack.Emulator.Store.ChannelIds(), c => c == $"messaging:{s.ChannelId}");
-        Assert.Equal(1, await stack.App.InDatabaseAsync(db => db.Appointments.CountAsync(a => a.ChannelId == s.ChannelId)));
+        Assert.Equal(1, await stack.App.InDatabaseAsync(db => db.Chats.CountAsync(a => a.ChannelId == s.ChannelId)));
     }
 
     [Fact]
@@ -232,11 +233,11 @@ public abstract class ChannelApiTests(StackFixture fixture)
         Assert.Equal(s.Org, Scenario.Custom(channel, "organisationId"));
         Assert.Equal(HttpStatusCode.Forbidden, Scenario.UserSend(stack.Emulator, s, s.PetOwnerId, "hello?"));
 
-        var record = await stack.App.InDatabaseAsync(db => db.Appointments.AsNoTracking().SingleAsync(a => a.Id == s.AppointmentId));
-        Assert.Equal(ChatStatus.Ended, record.ChatStatus);
-        Assert.Equal(s.VetId, record.ChatEndedBy);
-        Assert.NotNull(record.ChatEndedAt);
-        Assert.Null(record.ChatSyncDue);
+        var record = await stack.App.InDatabaseAsync(db => db.Chats.AsNoTracking().SingleAsync(a => a.AppointmentId == s.AppointmentId));
+        Assert.Equal(ChatStatus.Ended, record.Status);
+        Assert.Equal(s.VetId, record.EndedBy);
+        Assert.NotNull(record.EndedAt);
+        Assert.Null(record.SyncDue);
 
         var read = await (await stack.App.ClientFor(s.PetOwnerId, "pet-owner").GetAsync($"/api/appointments/{s.AppointmentId}")).ShouldBeOkJsonAsync();
         Assert.Equal("ended", read.GetProperty("chatStatus").GetString());

@@ -21,7 +21,7 @@ public abstract class ChannelListTests(StackFixture fixture)
         if (activity is { } at)
         {
             // What the message.new webhook does to the mirror.
-            await stack.App.InDatabaseAsync(db => db.Appointments.Where(a => a.Id == s.AppointmentId).ExecuteUpdateAsync(set => set
+            await stack.App.InDatabaseAsync(db => db.Chats.Where(a => a.AppointmentId == s.AppointmentId).ExecuteUpdateAsync(set => set
                 .SetProperty(a => a.LastActivityAt, at)
                 .SetProperty(a => a.LastMessageAt, at)
                 .SetProperty(a => a.LastMessageText, lastMessage)));

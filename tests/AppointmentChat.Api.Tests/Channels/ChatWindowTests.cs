@@ -1,5 +1,6 @@
 using System.Net;
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,7 +47,7 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
         await Eventually.TrueAsync(() => s.StreamChannel(_emulator) is { } c && Scenario.Custom(c, "status") == status && Scenario.Frozen(c) == frozen,
             $"the channel in Stream to be {status} (frozen: {frozen})");
         var expected = status switch { "pending" => ChatStatus.Pending, "active" => ChatStatus.Active, _ => ChatStatus.Ended };
-        await Eventually.TrueAsync(async () => await app.InDatabaseAsync(db => db.Appointments.AnyAsync(a => a.Id == s.AppointmentId && a.ChatStatus == expected)),
+        await Eventually.TrueAsync(async () => await app.InDatabaseAsync(db => db.Chats.AnyAsync(a => a.AppointmentId == s.AppointmentId && a.Status == expected)),
             $"the chat to be recorded as {status}");
     }
 
@@ -75,9 +76,9 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
         var messages = Scenario.Messages(s.StreamChannel(_emulator)!);
         Assert.Equal(2, messages.Count);
         Assert.Equal("system", messages[1]!["user"]!["id"]!.GetValue<string>());
-        var record = await app.InDatabaseAsync(db => db.Appointments.AsNoTracking().SingleAsync(a => a.Id == s.AppointmentId));
-        Assert.Equal("system", record.ChatEndedBy);
-        Assert.Equal(start.AddMinutes(60).ToUnixTimeSeconds(), record.ChatEndedAt!.Value.ToUnixTimeSeconds());
+        var record = await app.InDatabaseAsync(db => db.Chats.AsNoTracking().SingleAsync(a => a.AppointmentId == s.AppointmentId));
+        Assert.Equal("system", record.EndedBy);
+        Assert.Equal(start.AddMinutes(60).ToUnixTimeSeconds(), record.EndedAt!.Value.ToUnixTimeSeconds());
     }
 
     [Fact]
@@ -157,8 +158,8 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
 
         await ChatBecomesAsync(app, s, "ended", frozen: true);
         Assert.Single(Scenario.Messages(s.StreamChannel(_emulator)!));
-        var record = await app.InDatabaseAsync(db => db.Appointments.AsNoTracking().SingleAsync(a => a.Id == s.AppointmentId));
-        Assert.Equal("pms", record.ChatEndedBy);
+        var record = await app.InDatabaseAsync(db => db.Chats.AsNoTracking().SingleAsync(a => a.AppointmentId == s.AppointmentId));
+        Assert.Equal("pms", record.EndedBy);
     }
 
     [Fact]

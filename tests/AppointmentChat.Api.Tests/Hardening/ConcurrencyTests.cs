@@ -1,4 +1,5 @@
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Notifications;
 using System.Collections.Concurrent;
 using System.Diagnostics;
@@ -33,7 +34,7 @@ public sealed class ConcurrencyTests(ThreeInstances fixture) : IClassFixture<Thr
         var bodies = await Task.WhenAll(responses.Select(r => r.ShouldBeOkJsonAsync()));
         Assert.Single(bodies.Select(b => b.GetRawText()).Distinct());
         Assert.Single(emulator.Store.ChannelIds(), id => id == "messaging:" + s.ChannelId);
-        Assert.Equal(1, await apps[1].InDatabaseAsync(db => db.Appointments.CountAsync(a => a.ChannelId == s.ChannelId)));
+        Assert.Equal(1, await apps[1].InDatabaseAsync(db => db.Chats.CountAsync(a => a.ChannelId == s.ChannelId)));
         await Consistency.AgreeAsync(apps[0], emulator, TimeSpan.FromSeconds(20));
     }
 
@@ -151,7 +152,7 @@ public sealed class SchedulerRaceTests
         await s.CreateChatOkAsync(stack.App);
 
         // What a vet change applied to Stream, whose record then lost to a concurrent update, leaves: the record behind Stream.
-        await stack.App.InDatabaseAsync(db => db.Appointments.Where(a => a.Id == s.AppointmentId).ExecuteUpdateAsync(set => set.SetProperty(a => a.ChannelVetId, "vet-who-left")));
+        await stack.App.InDatabaseAsync(db => db.Chats.Where(a => a.AppointmentId == s.AppointmentId).ExecuteUpdateAsync(set => set.SetProperty(a => a.ChannelVetId, "vet-who-left")));
         var newVet = Ids.New("vet");
         await s.PushAsync(stack.App, start, vetId: newVet);
 

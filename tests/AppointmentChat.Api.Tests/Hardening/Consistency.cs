@@ -1,4 +1,5 @@
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -16,24 +17,24 @@ internal static class Consistency
 
     public static async Task<List<string>> DifferencesAsync(ChatApp app, EmulatorHost emulator)
     {
-        var appointments = await app.InDatabaseAsync(db => db.Appointments.AsNoTracking().ToListAsync());
+        var chats = await app.InDatabaseAsync(db => db.Chats.Include(c => c.Appointment).AsNoTracking().ToListAsync());
         var now = app.Now;
         var differences = new List<string>();
-        var recorded = appointments.Where(a => a.ChannelId is not null).ToDictionary(a => a.ChannelId!, StringComparer.Ordinal);
+        var recorded = chats.Where(a => a.ChannelId is not null).ToDictionary(a => a.ChannelId!, StringComparer.Ordinal);
 
-        foreach (var a in appointments)
+        foreach (var a in chats)
         {
-            if (a.ChatSyncDue <= now || a.ChatLeaseUntil > now)
+            if (a.SyncDue <= now || a.LeaseUntil > now)
             {
-                differences.Add($"{a.Id}: the scheduler still has work on it (due {a.ChatSyncDue:O}, attempts {a.ChatSyncAttempts}, {a.ChatSyncError})");
+                differences.Add($"{a.AppointmentId}: the scheduler still has work on it (due {a.SyncDue:O}, attempts {a.SyncAttempts}, {a.SyncError})");
             }
-            else if (a.ChannelId is null && a.ChatSyncDue is not null)
+            else if (a.ChannelId is null && a.SyncDue is not null)
             {
-                differences.Add($"{a.Id}: a chat's creation was begun and is neither recorded nor repaired yet");
+                differences.Add($"{a.AppointmentId}: a chat's creation was begun and is neither recorded nor repaired yet");
             }
-            else if (a.ChatEndedAt is not null && a.ChatStatus != ChatStatus.Ended)
+            else if (a.EndedAt is not null && a.Status != ChatStatus.Ended)
             {
-                differences.Add($"{a.Id}: its chat's end was decided and is not applied yet");
+                differences.Add($"{a.AppointmentId}: its chat's end was decided and is not applied yet");
             }
         }
 
@@ -76,16 +77,16 @@ internal static class Consistency
     private static async Task<string> HistoryAsync(ChatApp app, EmulatorHost emulator, List<string> differences)
     {
         var history = new System.Text.StringBuilder();
-        var appointments = await app.InDatabaseAsync(db => db.Appointments.AsNoTracking().ToListAsync());
-        foreach (var a in appointments.Where(a => differences.Any(d => d.Contains(a.Id, StringComparison.Ordinal))).Take(3))
+        var chats = await app.InDatabaseAsync(db => db.Chats.Include(c => c.Appointment).AsNoTracking().ToListAsync());
+        foreach (var a in chats.Where(a => differences.Any(d => d.Contains(a.AppointmentId, StringComparison.Ordinal))).Take(3))
         {
-            history.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"{a.Id}: status {a.Status}, chat {a.ChatStatus}, frozen {a.ChatFrozen}, ended {a.ChatEndedAt:O} by {a.ChatEndedBy}, version {a.Version}, due {a.ChatSyncDue:O}, attempts {a.ChatSyncAttempts} {a.ChatSyncError}, starts {a.StartsAt:O}");
-            foreach (var call in emulator.Calls.Where(c => c.Path.Contains(ChatLimitsChannel(a.Id), StringComparison.Ordinal)).OrderBy(c => c.At))
+            history.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"{a.AppointmentId}: status {a.Appointment.Status}, chat {a.Status}, frozen {a.Frozen}, ended {a.EndedAt:O} by {a.EndedBy}, version {a.Version}, due {a.SyncDue:O}, attempts {a.SyncAttempts} {a.SyncError}, starts {a.Appointment.StartsAt:O}");
+            foreach (var call in emulator.Calls.Where(c => c.Path.Contains(ChatLimitsChannel(a.AppointmentId), StringComparison.Ordinal)).OrderBy(c => c.At))
             {
                 history.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"  {call.At:HH:mm:ss.fff} {call.Endpoint} {call.Method} {call.Status}");
             }
 
-            foreach (var line in app.Logs.Lines.Where(l => l.Message.Contains(a.Id, StringComparison.Ordinal)).Take(30))
+            foreach (var line in app.Logs.Lines.Where(l => l.Message.Contains(a.AppointmentId, StringComparison.Ordinal)).Take(30))
             {
                 history.AppendLine("  log: " + line.Message);
             }
@@ -96,12 +97,12 @@ internal static class Consistency
 
     private static string ChatLimitsChannel(string appointmentId) => "appointment-" + appointmentId;
 
-    private static IEnumerable<string> Compare(EmulatorHost emulator, Appointment a)
+    private static IEnumerable<string> Compare(EmulatorHost emulator, Chat a)
     {
         var snapshot = emulator.Store.ChannelSnapshot("messaging", a.ChannelId!);
         if (snapshot is null)
         {
-            yield return $"{a.ChannelId}: recorded as a chat ({a.ChatStatus}), but Stream has no such channel";
+            yield return $"{a.ChannelId}: recorded as a chat ({a.Status}), but Stream has no such channel";
             yield break;
         }
 
@@ -109,27 +110,27 @@ internal static class Consistency
         var members = snapshot["members"]!.AsArray().Select(m => m!["user_id"]!.GetValue<string>()).Order().ToList();
         var recordedMembers = new[] { a.ChannelPetOwnerId, a.ChannelVetId }.OfType<string>().Order().ToList();
         // An ended chat keeps the members it ended with; a live one follows the appointment's people.
-        var wanted = new[] { a.PetOwnerId, a.VetId }.Order();
-        if (!members.SequenceEqual(recordedMembers) || (a.ChatStatus != ChatStatus.Ended && !members.SequenceEqual(wanted)))
+        var wanted = new[] { a.Appointment.PetOwnerId, a.Appointment.VetId }.Order();
+        if (!members.SequenceEqual(recordedMembers) || (a.Status != ChatStatus.Ended && !members.SequenceEqual(wanted)))
         {
-            yield return $"{a.ChannelId}: Stream's members are [{string.Join(", ", members)}], the database's [{string.Join(", ", recordedMembers)}], the appointment's [{a.PetOwnerId}, {a.VetId}]";
+            yield return $"{a.ChannelId}: Stream's members are [{string.Join(", ", members)}], the database's [{string.Join(", ", recordedMembers)}], the appointment's [{a.Appointment.PetOwnerId}, {a.Appointment.VetId}]";
         }
 
         var status = channel["custom"]?["status"]?.ToString();
-        var recordedStatus = a.ChatStatus is { } s ? EnumNames<ChatStatus>.ToName(s) : null;
+        var recordedStatus = a.Status is { } s ? EnumNames<ChatStatus>.ToName(s) : null;
         if (status != recordedStatus)
         {
             yield return $"{a.ChannelId}: Stream says {status}, the database {recordedStatus}";
         }
 
         var frozen = channel["frozen"]!.GetValue<bool>();
-        if (frozen != a.ChatFrozen || frozen != (a.ChatStatus != ChatStatus.Active))
+        if (frozen != a.Frozen || frozen != (a.Status != ChatStatus.Active))
         {
-            yield return $"{a.ChannelId}: frozen in Stream {frozen}, in the database {a.ChatFrozen}, status {recordedStatus}";
+            yield return $"{a.ChannelId}: frozen in Stream {frozen}, in the database {a.Frozen}, status {recordedStatus}";
         }
 
         var endMessages = snapshot["messages"]!.AsArray().Count(m => m!["id"]?.ToString() == a.ChannelId + "-ended");
-        if (endMessages != (a.ChatStatus == ChatStatus.Ended ? 1 : 0))
+        if (endMessages != (a.Status == ChatStatus.Ended ? 1 : 0))
         {
             yield return $"{a.ChannelId}: {endMessages} end message(s) in Stream for a chat the database has {recordedStatus}";
         }

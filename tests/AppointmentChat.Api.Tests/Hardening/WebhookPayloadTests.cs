@@ -1,4 +1,5 @@
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Notifications;
 using System.Net;
 using AppointmentChat.Api.Tests.Infrastructure;
@@ -50,7 +51,7 @@ public abstract class WebhookPayloadTests(HardeningFixture fixture)
             return stored is not null && (stored.Status != InboxStatus.Pending || stored.Attempts > 0);
         }, "the event to be processed (or to fail)");
         Assert.True(stored!.Status == InboxStatus.Processed, $"{stored.Status}: {stored.Note}");
-        var chat = await stack.App.InDatabaseAsync(db => db.Appointments.AsNoTracking().SingleAsync(a => a.Id == s.AppointmentId));
+        var chat = await stack.App.InDatabaseAsync(db => db.Chats.AsNoTracking().SingleAsync(c => c.AppointmentId == s.AppointmentId));
         Assert.Equal((messageId, "beforeafter"), (chat.LastMessageId, chat.LastMessageText));
         var push = await stack.App.InDatabaseAsync(db => db.Notifications.AsNoTracking().SingleAsync(n => n.MessageId == messageId && n.RecipientUserId == s.VetId));
         Assert.Equal(("Alex \\ud800", "beforeafter"), (push.Title, push.Body));

@@ -171,7 +171,7 @@ public abstract class PushTests(DatabaseKind kind) : IAsyncLifetime
         var s = await OpenChatAsync(stack);
 
         await stack.Emulator.CallAsync(HttpMethod.Patch, $"channels/messaging/{s.ChannelId}", new JsonObject { ["set"] = new JsonObject { ["frozen"] = true } });
-        await Eventually.TrueAsync(async () => await stack.App.InDatabaseAsync(db => db.Appointments.AnyAsync(a => a.Id == s.AppointmentId && a.ChatFrozen)), "the mirror to be frozen");
+        await Eventually.TrueAsync(async () => await stack.App.InDatabaseAsync(db => db.Chats.AnyAsync(a => a.AppointmentId == s.AppointmentId && a.Frozen)), "the mirror to be frozen");
 
         await stack.Emulator.CallAsync(HttpMethod.Delete, $"channels/messaging/{s.ChannelId}");
         await Eventually.TrueAsync(async () =>

@@ -1,4 +1,5 @@
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Tests.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
 using AppointmentChat.Api.Webhooks;
@@ -47,22 +48,26 @@ internal static class WebhookTestData
         var now = DateTimeOffset.UtcNow;
         await app.InDatabaseAsync(async db =>
         {
-            db.Appointments.Add(new Appointment
+            db.Chats.Add(new Chat
             {
-                Id = s.AppointmentId,
-                PetOwnerId = s.PetOwnerId,
-                PetOwnerName = "Alex Owner",
-                VetId = s.VetId,
-                OrganisationId = s.Org,
-                StartsAt = now.AddMinutes(2),
-                DurationMinutes = 30,
-                ChatActivationMinutes = 5,
+                AppointmentId = s.AppointmentId,
+                Appointment = new Appointment
+                {
+                    Id = s.AppointmentId,
+                    PetOwnerId = s.PetOwnerId,
+                    PetOwnerName = "Alex Owner",
+                    VetId = s.VetId,
+                    OrganisationId = s.Org,
+                    StartsAt = now.AddMinutes(2),
+                    DurationMinutes = 30,
+                    ChatActivationMinutes = 5,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                },
                 ChannelId = s.ChannelId,
-                ChatStatus = ChatStatus.Active,
-                ChatCreatedAt = now,
-                LastActivityAt = now,
+                Status = ChatStatus.Active,
                 CreatedAt = now,
-                UpdatedAt = now,
+                LastActivityAt = now,
             });
             return await db.SaveChangesAsync();
         });

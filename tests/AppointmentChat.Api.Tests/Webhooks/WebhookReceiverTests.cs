@@ -1,4 +1,5 @@
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Channels;
 using System.IO.Compression;
 using System.Net;
 using System.Text;
@@ -261,7 +262,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
         Assert.Equal(4, notifications.Count(n => n.ChannelId == s.ChannelId));
         Assert.Equal("Renamed Owner", notifications.Last(n => n.ChannelId == s.ChannelId).Title);
         Assert.Contains(second.Logs.Lines, l => l.Message.Contains("processed together failed", StringComparison.Ordinal));
-        var lastMessage = await second.InDatabaseAsync(db => db.Appointments.Where(a => a.ChannelId == s.ChannelId).Select(a => a.LastMessageText).SingleAsync());
+        var lastMessage = await second.InDatabaseAsync(db => db.Chats.Where(a => a.ChannelId == s.ChannelId).Select(a => a.LastMessageText).SingleAsync());
         Assert.Equal("after the rename", lastMessage);
     }
 
@@ -314,7 +315,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
             Assert.Null(processed.LeaseOwner);
         }
 
-        var chats = await second.InDatabaseAsync(db => db.Appointments.AsNoTracking()
+        var chats = await second.InDatabaseAsync(db => db.Chats.AsNoTracking()
             .Where(a => a.ChannelId == s.ChannelId || a.ChannelId == other.ChannelId)
             .ToDictionaryAsync(a => a.ChannelId!, a => new { a.LastMessageId, a.LastMessageText, a.LastMessageAt }));
         Assert.Equal(("m-3", "third, edited"), (chats[s.ChannelId].LastMessageId, chats[s.ChannelId].LastMessageText));

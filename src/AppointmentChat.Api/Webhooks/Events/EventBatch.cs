@@ -46,9 +46,9 @@ internal sealed class EventBatch(ChatDbContext db, ChatRecord record)
             }
         }
 
-        var chats = await db.Appointments.AsNoTracking()
-            .Where(a => a.ChannelId != null && channels.Contains(a.ChannelId))
-            .Select(a => new ChatMembers(a.ChannelId!, a.Id, a.PetOwnerId, a.VetId))
+        var chats = await db.Chats.AsNoTracking()
+            .Where(c => c.ChannelId != null && channels.Contains(c.ChannelId))
+            .Select(c => new ChatMembers(c.ChannelId!, c.AppointmentId, c.Appointment.PetOwnerId, c.Appointment.VetId))
             .ToDictionaryAsync(c => c.ChannelId, StringComparer.Ordinal, cancellationToken);
         var names = await db.ChatUsers.AsNoTracking()
             .Where(u => senders.Contains(u.Id))

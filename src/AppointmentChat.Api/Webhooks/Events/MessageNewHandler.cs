@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace AppointmentChat.Api.Webhooks.Events;
 
 /// <summary><c>message.new</c>: the chat list's last message, and a push for every member but the sender and the system user.</summary>
-internal sealed class MessageNewHandler(ChatDbContext db, EventBatch batch, TimeProvider time, IOptions<ChatOptions> chat, IOptions<PushOptions> push) : IStreamEventHandler
+internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, EventBatch batch, TimeProvider time, IOptions<ChatOptions> chat, IOptions<PushOptions> push) : IStreamEventHandler
 {
     public const string EventType = "message.new";
 
@@ -44,9 +44,9 @@ internal sealed class MessageNewHandler(ChatDbContext db, EventBatch batch, Time
         }
         else
         {
-            var found = await db.Appointments.AsNoTracking()
-                .Where(a => a.ChannelId == channelId)
-                .Select(a => new { Chat = new ChatMembers(channelId, a.Id, a.PetOwnerId, a.VetId), SenderName = db.Set<ChatUser>().Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
+            var found = await db.Chats.AsNoTracking()
+                .Where(c => c.ChannelId == channelId)
+                .Select(c => new { Chat = new ChatMembers(channelId, c.AppointmentId, c.Appointment.PetOwnerId, c.Appointment.VetId), SenderName = db.Set<ChatUser>().Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
                 .FirstOrDefaultAsync(cancellationToken);
             (appointment, knownName) = (found?.Chat, found?.SenderName);
         }
@@ -123,12 +123,6 @@ internal sealed class MessageNewHandler(ChatDbContext db, EventBatch batch, Time
             return;
         }
 
-        await db.Appointments
-            .Where(a => a.ChannelId == last.ChannelId && (a.LastMessageAt == null || a.LastMessageAt <= last.At))
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(a => a.LastMessageId, last.MessageId)
-                .SetProperty(a => a.LastMessageText, last.Preview)
-                .SetProperty(a => a.LastMessageAt, last.At)
-                .SetProperty(a => a.LastActivityAt, a => a.LastActivityAt > last.At ? a.LastActivityAt : last.At), cancellationToken);
+        await record.RecordLastMessageAsync(last, cancellationToken);
     }
 }
