@@ -14,7 +14,7 @@ namespace AppointmentChat.Api.Channels;
 internal static class ChannelsApi
 {
     public const int DefaultPageSize = 30;
-    public const int MaxPageSize = ChatReads.MaxPageSize;
+    public const int MaxPageSize = IChatReads.MaxPageSize;
 
     // The same answer for "not yours" and "does not exist", so ids cannot be probed.
     private const string NotOpenToYou = "No appointment with this id is open to you.";
@@ -46,7 +46,7 @@ internal static class ChannelsApi
     internal static async Task<Results<Ok<ChannelResponse>, ValidationProblem, ProblemHttpResult>> CreateOrGet(
         CreateChannelRequest request,
         CurrentUser caller,
-        ChatReads reads,
+        IChatReads reads,
         HttpContext context,
         StripedLocks locks,
         TimeProvider time,
@@ -139,7 +139,7 @@ internal static class ChannelsApi
     internal static async Task<Results<Ok<ChannelListResponse>, ValidationProblem, ProblemHttpResult>> List(
         [AsParameters] ListChannelsQuery query,
         CurrentUser caller,
-        ChatReads reads,
+        IChatReads reads,
         IOptions<ChatOptions> options,
         CancellationToken cancellationToken)
     {

@@ -6,7 +6,7 @@ namespace AppointmentChat.Api.Channels;
 
 /// <summary>
 /// What decides who may open an appointment's chat and when it is open: the few columns of its row that
-/// <c>POST /api/chat/channels</c> reads on every open (<see cref="ChatReads"/>).
+/// <c>POST /api/chat/channels</c> reads on every open (<see cref="IChatReads"/>).
 /// </summary>
 internal sealed record ChatFacts(
     string Id,

@@ -1,4 +1,5 @@
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -81,6 +82,7 @@ internal static class ChatSetup
         builder.Services.AddScoped<AppointmentChats>();
         builder.Services.AddScoped<IAppointmentChat>(sp => sp.GetRequiredService<AppointmentChats>());
         builder.Services.AddScoped<ChatRecord>();
+        builder.Services.AddChatReads<ChatQueries>();
         builder.Services.AddScoped<ChatUsersInStream>();
         builder.Services.AddSingleton<Infrastructure.StripedLocks>();
         builder.Services.AddSingleton<ChatSchedulerSignal>();

@@ -166,13 +166,25 @@ internal static class DatabaseSetup
         });
         services.AddSingleton(sp => new WriteTurns(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Sqlite));
         services.AddSingleton<Leases>();
-        services.AddSingleton<ChatReads>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
-        {
-            DatabaseProvider.Postgres => new PostgresChatReads(NpgsqlDataSource.Create(
-                PostgresChatReads.ConnectionString(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString))),
-            _ => new SqliteChatReads(sp.GetRequiredService<IOptions<DatabaseOptions>>()),
-        });
         return builder;
+    }
+
+    /// <summary>
+    /// The hot reads (<see cref="IChatReads"/>): the chat feature's own queries (<typeparamref name="TPlain"/>), or on
+    /// PostgreSQL the fast path that answers as they do (<see cref="PostgresChatReads"/>, its own multiplexed pool).
+    /// </summary>
+    public static IServiceCollection AddChatReads<TPlain>(this IServiceCollection services) where TPlain : class, IChatReads
+    {
+        services.AddScoped<TPlain>();
+        services.AddKeyedSingleton(PostgresChatReads.DataSourceKey, (sp, _) => NpgsqlDataSource.Create(
+            PostgresChatReads.ConnectionString(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString)));
+        services.AddSingleton<PostgresChatReads>();
+        services.AddScoped<IChatReads>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
+        {
+            DatabaseProvider.Postgres => sp.GetRequiredService<PostgresChatReads>(),
+            _ => sp.GetRequiredService<TPlain>(),
+        });
+        return services;
     }
 
     /// <summary>
