@@ -61,15 +61,6 @@ public sealed class ServiceWithEmulator : IAsyncDisposable
     }
 }
 
-public sealed class ServiceWithEmulatorFixture : IAsyncLifetime
-{
-    public ServiceWithEmulator Stack { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync() => Stack = await ServiceWithEmulator.StartAsync();
-
-    public ValueTask DisposeAsync() => Stack.DisposeAsync();
-}
-
 /// <summary>
 /// The service and an emulator for one test class and database kind, started on first use (so that
 /// the PostgreSQL variant can skip when there is no server).

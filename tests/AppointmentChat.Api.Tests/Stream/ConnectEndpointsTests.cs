@@ -7,62 +7,64 @@ using AppointmentChat.StreamEmulator;
 namespace AppointmentChat.Api.Tests.Stream;
 
 /// <summary>GET /api/chat/config and POST /api/chat/token/revoke, against the emulator as Stream.</summary>
-public sealed class ConnectEndpointsTests(ServiceWithEmulatorFixture fixture) : IClassFixture<ServiceWithEmulatorFixture>
+public sealed class ConnectEndpointsTests(SqliteWithEmulator fixture) : IClassFixture<SqliteWithEmulator>
 {
-    private ServiceWithEmulator Stack => fixture.Stack;
-
     [Fact]
     public async Task ConfigGivesTheApiKeyAndStreamUrlButNeverTheSecret()
     {
-        var response = await Stack.App.ClientFor("owner-1", "pet-owner").GetAsync("/api/chat/config");
+        var stack = await fixture.StartAsync();
+        var response = await stack.App.ClientFor("owner-1", "pet-owner").GetAsync("/api/chat/config");
 
         var text = await response.Content.ReadAsStringAsync();
         var body = await response.ShouldBeOkJsonAsync();
         Assert.Equal(ChatApp.StreamApiKey, body.GetProperty("apiKey").GetString());
-        Assert.Equal(Stack.Emulator.BaseUrl.ToString().TrimEnd('/'), body.GetProperty("baseUrl").GetString());
+        Assert.Equal(stack.Emulator.BaseUrl.ToString().TrimEnd('/'), body.GetProperty("baseUrl").GetString());
         Assert.DoesNotContain(ChatApp.StreamSecret, text, StringComparison.Ordinal);
-        await (await Stack.App.AnonymousClient().GetAsync("/api/chat/config")).ShouldBeProblemAsync(HttpStatusCode.Unauthorized);
+        await (await stack.App.AnonymousClient().GetAsync("/api/chat/config")).ShouldBeProblemAsync(HttpStatusCode.Unauthorized);
     }
 
     [Fact]
     public async Task RevokingMakesStreamRefuseTheTokensIssuedBefore()
     {
-        Stack.Emulator.Faults.Clear();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
         var owner = Ids.New("owner");
-        var client = Stack.App.ClientFor(owner, "pet-owner");
+        var client = stack.App.ClientFor(owner, "pet-owner");
         var issued = await (await client.PostJsonAsync("/api/chat/token", new { })).ShouldBeOkJsonAsync();
         var streamToken = issued.GetProperty("token").GetString()!;
         var query = new JsonObject { ["filter_conditions"] = new JsonObject() };
-        Assert.Equal(201, (await Stack.Emulator.CallAsync(HttpMethod.Post, "channels", query, streamToken)).Status);
+        Assert.Equal(201, (await stack.Emulator.CallAsync(HttpMethod.Post, "channels", query, streamToken)).Status);
 
         var revoked = await (await client.PostJsonAsync("/api/chat/token/revoke", new { })).ShouldBeOkJsonAsync();
 
         Assert.Equal(owner, revoked.GetProperty("userId").GetString());
-        var (status, body, _) = await Stack.Emulator.CallAsync(HttpMethod.Post, "channels", new JsonObject { ["filter_conditions"] = new JsonObject() }, streamToken);
+        var (status, body, _) = await stack.Emulator.CallAsync(HttpMethod.Post, "channels", new JsonObject { ["filter_conditions"] = new JsonObject() }, streamToken);
         Assert.Equal((401, 40), (status, body["code"]!.GetValue<int>()));
     }
 
     [Fact]
     public async Task OnlyTheServiceMayRevokeSomeoneElsesTokens()
     {
-        Stack.Emulator.Faults.Clear();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
         var victim = Ids.New("owner");
 
-        await (await Stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { userId = victim })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
-        await (await Stack.App.ClientFor("admin-1", "admin", "clinic-1").PostJsonAsync("/api/chat/token/revoke", new { userId = victim })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
-        Assert.Null(Stack.Emulator.Store.FindUser(victim));
+        await (await stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { userId = victim })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        await (await stack.App.ClientFor("admin-1", "admin", "clinic-1").PostJsonAsync("/api/chat/token/revoke", new { userId = victim })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        Assert.Null(stack.Emulator.Store.FindUser(victim));
 
-        await (await Stack.App.ClientFor("pms", "service").PostJsonAsync("/api/chat/token/revoke", new { userId = victim })).ShouldBeOkJsonAsync();
-        Assert.NotNull(Stack.Emulator.Store.FindUser(victim)!.RevokeTokensIssuedBefore);
+        await (await stack.App.ClientFor("pms", "service").PostJsonAsync("/api/chat/token/revoke", new { userId = victim })).ShouldBeOkJsonAsync();
+        Assert.NotNull(stack.Emulator.Store.FindUser(victim)!.RevokeTokensIssuedBefore);
     }
 
     [Fact]
     public async Task AStreamRefusalBecomes502WithStreamsMessage()
     {
-        Stack.Emulator.Faults.Clear();
-        Stack.Emulator.Faults.Add(new FaultRule { Status = 400, PathContains = "/users", Times = 1 });
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        stack.Emulator.Faults.Add(new FaultRule { Status = 400, PathContains = "/users", Times = 1 });
 
-        var response = await Stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { });
+        var response = await stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { });
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadGateway);
         Assert.Contains("injected fault", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
@@ -71,10 +73,11 @@ public sealed class ConnectEndpointsTests(ServiceWithEmulatorFixture fixture) : 
     [Fact]
     public async Task StreamRateLimitingBecomes503WithRetryAfter()
     {
-        Stack.Emulator.Faults.Clear();
-        Stack.Emulator.Faults.Add(new FaultRule { Status = 429, PathContains = "/users", ResetInSeconds = 40, Times = 1 });
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        stack.Emulator.Faults.Add(new FaultRule { Status = 429, PathContains = "/users", ResetInSeconds = 40, Times = 1 });
 
-        var response = await Stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { });
+        var response = await stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { });
 
         await response.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
         Assert.InRange(int.Parse(response.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture), 30, 41);
@@ -83,23 +86,24 @@ public sealed class ConnectEndpointsTests(ServiceWithEmulatorFixture fixture) : 
     [Fact]
     public async Task AStreamThatKeepsFailingOrHangingBecomes503WithinTheTimeBudget()
     {
-        Stack.Emulator.Faults.Clear();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
         try
         {
-            Stack.Emulator.Faults.Add(new FaultRule { Status = 500, PathContains = "/users", Times = 0 });
-            var failing = await Stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { });
+            stack.Emulator.Faults.Add(new FaultRule { Status = 500, PathContains = "/users", Times = 0 });
+            var failing = await stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { });
             await failing.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
 
-            Stack.Emulator.Faults.Clear();
-            Stack.Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Delay, DelayMilliseconds = 4000, PathContains = "/users", Times = 0 });
+            stack.Emulator.Faults.Clear();
+            stack.Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Delay, DelayMilliseconds = 4000, PathContains = "/users", Times = 0 });
             var started = DateTime.UtcNow;
-            var hanging = await Stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { });
+            var hanging = await stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { });
             await hanging.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
             Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(8));
         }
         finally
         {
-            Stack.Emulator.Faults.Clear();
+            stack.Emulator.Faults.Clear();
         }
     }
 }

@@ -7,17 +7,14 @@ using AppointmentChat.StreamEmulator;
 namespace AppointmentChat.Api.Tests.Stream;
 
 /// <summary>Our Stream client against the emulator over loopback: every operation, errors and retries.</summary>
-public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : IClassFixture<ServiceWithEmulatorFixture>
+public sealed class StreamClientTests(SqliteWithEmulator fixture) : IClassFixture<SqliteWithEmulator>
 {
-    private ServiceWithEmulator Stack => fixture.Stack;
-
-    private EmulatorHost Emulator => fixture.Stack.Emulator;
-
     [Fact]
     public async Task UpsertsUsersAndPartiallyUpdatesThemIncludingTokenRevocation()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
         var id = Ids.New("user");
 
         var upserted = await client.UpsertUsersAsync([new StreamUser(id, "Dr. Vet")], CancellationToken.None);
@@ -27,7 +24,7 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
         await client.PartialUpdateUsersAsync([new UserPartialUpdate(id, new() { ["name"] = "Dr. Renamed" })], CancellationToken.None);
         await client.RevokeUserTokensAsync(id, revokeAt, CancellationToken.None);
 
-        var stored = Emulator.Store.FindUser(id)!;
+        var stored = stack.Emulator.Store.FindUser(id)!;
         Assert.Equal("Dr. Renamed", stored.Custom["name"]!.GetValue<string>());
         Assert.Equal(revokeAt.ToUnixTimeMilliseconds(), stored.RevokeTokensIssuedBefore!.Value.ToUnixTimeMilliseconds());
     }
@@ -35,8 +32,9 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
     [Fact]
     public async Task GetOrCreateCreatesOnceWithMembersAndCustomDataAndThenReturnsTheSameChannel()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
         var (vet, owner, channelId) = (Ids.New("vet"), Ids.New("owner"), Ids.New("appointment"));
         await client.UpsertUsersAsync([new StreamUser(vet), new StreamUser(owner)], CancellationToken.None);
 
@@ -47,15 +45,16 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
         Assert.Equal(("a-1", "Chat with Alex"), (first.Channel.CustomString("appointmentId"), first.Channel.CustomString("name")));
         Assert.Equal("Chat with Alex", second.Channel.CustomString("name"));
         Assert.Equal(new[] { owner, vet }.Order(), second.Members!.Select(m => m.UserId).Order());
-        Assert.Equal(1, Emulator.Store.ChannelIds().Count(c => c == $"messaging:{channelId}"));
+        Assert.Equal(1, stack.Emulator.Store.ChannelIds().Count(c => c == $"messaging:{channelId}"));
     }
 
     [Fact]
     public async Task PartialUpdateKeepsOtherCustomDataWhileAFullUpdateReplacesIt()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
-        var channelId = await Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), Ids.New("owner")], new JsonObject { ["appointmentId"] = "a-2", ["status"] = "active" });
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
+        var channelId = await stack.Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), Ids.New("owner")], new JsonObject { ["appointmentId"] = "a-2", ["status"] = "active" });
 
         var partial = await client.PartialUpdateChannelAsync("messaging", channelId, new JsonObject { ["status"] = "ended", ["frozen"] = true }, ["obsolete"], CancellationToken.None);
         Assert.True(partial.Channel.Frozen);
@@ -70,10 +69,11 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
     [Fact]
     public async Task AddsAndRemovesMembers()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
         var (vet, owner, newVet) = (Ids.New("vet"), Ids.New("owner"), Ids.New("vet"));
-        var channelId = await Emulator.CreateChannelAsync(Ids.New("appointment"), [vet, owner]);
+        var channelId = await stack.Emulator.CreateChannelAsync(Ids.New("appointment"), [vet, owner]);
         await client.UpsertUsersAsync([new StreamUser(newVet)], CancellationToken.None);
 
         var updated = await client.UpdateMembersAsync("messaging", channelId, [newVet], [vet], CancellationToken.None);
@@ -84,29 +84,31 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
     [Fact]
     public async Task SendsMessagesIncludingAsTheSystemUserEvenToAFrozenChannel()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
-        var channelId = await Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), Ids.New("owner")], new JsonObject { ["frozen"] = true });
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
+        var channelId = await stack.Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), Ids.New("owner")], new JsonObject { ["frozen"] = true });
         await client.UpsertUsersAsync([new StreamUser("system", "Veterinary practice")], CancellationToken.None);
 
         var sent = await client.SendMessageAsync("messaging", channelId, new NewMessage("Chat ended.", "system", Id: $"{channelId}-ended", Type: "system"), CancellationToken.None);
 
         Assert.Equal("Chat ended.", sent!.Text);
         Assert.Equal("system", sent.User!.Id);
-        var snapshot = Emulator.Store.ChannelSnapshot("messaging", channelId)!;
+        var snapshot = stack.Emulator.Store.ChannelSnapshot("messaging", channelId)!;
         Assert.Single(snapshot["messages"]!.AsArray());
     }
 
     [Fact]
     public async Task QueriesChannelsByMemberWithSortLimitAndOffset()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
         var owner = Ids.New("owner");
         var channels = new List<string>();
         for (var i = 0; i < 4; i++)
         {
-            channels.Add(await Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), owner], new JsonObject { ["order"] = i }));
+            channels.Add(await stack.Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), owner], new JsonObject { ["order"] = i }));
         }
 
         await client.SendMessageAsync("messaging", channels[1], new NewMessage("latest", owner), CancellationToken.None);
@@ -124,13 +126,14 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
     [Fact]
     public async Task DeletesAChannel()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
-        var channelId = await Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), Ids.New("owner")]);
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
+        var channelId = await stack.Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), Ids.New("owner")]);
 
         await client.DeleteChannelAsync("messaging", channelId, CancellationToken.None);
 
-        Assert.Null(Emulator.Store.ChannelSnapshot("messaging", channelId));
+        Assert.Null(stack.Emulator.Store.ChannelSnapshot("messaging", channelId));
         var missing = await Assert.ThrowsAsync<StreamApiException>(() => client.DeleteChannelAsync("messaging", channelId, CancellationToken.None));
         Assert.True(missing.IsNotFound);
     }
@@ -138,8 +141,9 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
     [Fact]
     public async Task AStreamInputErrorBecomesATypedExceptionWithStreamsCodeAndMessage()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
         var vet = Ids.New("vet");
         await client.UpsertUsersAsync([new StreamUser(vet)], CancellationToken.None);
 
@@ -155,24 +159,26 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
     [Fact]
     public async Task A429WithANearResetIsWaitedOutAndRetried()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
         var id = Ids.New("user");
-        Emulator.Faults.Add(new FaultRule { Status = 429, PathContains = "/users", ResetInSeconds = 2, Times = 1 });
+        stack.Emulator.Faults.Add(new FaultRule { Status = 429, PathContains = "/users", ResetInSeconds = 2, Times = 1 });
         var started = DateTime.UtcNow;
 
         await client.UpsertUsersAsync([new StreamUser(id)], CancellationToken.None);
 
-        Assert.NotNull(Emulator.Store.FindUser(id));
+        Assert.NotNull(stack.Emulator.Store.FindUser(id));
         Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(900), "the client should wait for X-RateLimit-Reset");
     }
 
     [Fact]
     public async Task A429WithAFarResetIsNotWaitedForAndSaysWhenToRetry()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
-        Emulator.Faults.Add(new FaultRule { Status = 429, PathContains = "/users", ResetInSeconds = 50, Times = 1 });
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
+        stack.Emulator.Faults.Add(new FaultRule { Status = 429, PathContains = "/users", ResetInSeconds = 50, Times = 1 });
 
         var error = await Assert.ThrowsAsync<StreamApiException>(() => client.UpsertUsersAsync([new StreamUser(Ids.New("user"))], CancellationToken.None));
 
@@ -184,24 +190,26 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
     [Fact]
     public async Task IdempotentCallsAreRetriedThrough503sAndTimeouts()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
         var id = Ids.New("user");
-        Emulator.Faults.Add(new FaultRule { Status = 503, PathContains = "/users", Times = 1 });
-        Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Delay, DelayMilliseconds = 2500, PathContains = "/users", Times = 1 });
-        Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Drop, PathContains = "/users", Times = 1 });
+        stack.Emulator.Faults.Add(new FaultRule { Status = 503, PathContains = "/users", Times = 1 });
+        stack.Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Delay, DelayMilliseconds = 2500, PathContains = "/users", Times = 1 });
+        stack.Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Drop, PathContains = "/users", Times = 1 });
 
         await client.UpsertUsersAsync([new StreamUser(id)], CancellationToken.None);
 
-        Assert.NotNull(Emulator.Store.FindUser(id));
+        Assert.NotNull(stack.Emulator.Store.FindUser(id));
     }
 
     [Fact]
     public async Task APersistentlyFailingStreamEndsInStreamUnavailableWithinTheTotalBudget()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
-        Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Delay, DelayMilliseconds = 3000, PathContains = "/users", Times = 0 });
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
+        stack.Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Delay, DelayMilliseconds = 3000, PathContains = "/users", Times = 0 });
         var started = DateTime.UtcNow;
         try
         {
@@ -210,16 +218,17 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
         }
         finally
         {
-            Emulator.Faults.Clear();
+            stack.Emulator.Faults.Clear();
         }
     }
 
     [Fact]
     public async Task TheCallsOfOneRequestShareOneTimeBudgetSoSlowCallsInARowEndIn503NotInMinutes()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client(); // one request's client: Stream__TotalTimeout (6 s here) for all its calls
-        Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Delay, DelayMilliseconds = 900, PathContains = "/users", Times = 0 });
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client(); // one request's client: Stream__TotalTimeout (6 s here) for all its calls
+        stack.Emulator.Faults.Add(new FaultRule { Kind = FaultKind.Delay, DelayMilliseconds = 900, PathContains = "/users", Times = 0 });
         var started = DateTime.UtcNow;
         try
         {
@@ -237,16 +246,17 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
         }
         finally
         {
-            Emulator.Faults.Clear();
+            stack.Emulator.Faults.Clear();
         }
     }
 
     [Fact]
     public async Task ARetryAfterFurtherOffThanAFewSecondsIsNotWaitedForAndReachesTheCaller()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
-        Emulator.Faults.Add(new FaultRule { Status = 503, RetryAfterSeconds = 30, PathContains = "/users", Times = 1 });
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
+        stack.Emulator.Faults.Add(new FaultRule { Status = 503, RetryAfterSeconds = 30, PathContains = "/users", Times = 1 });
         var started = DateTime.UtcNow;
 
         var error = await Assert.ThrowsAsync<StreamApiException>(() => client.UpsertUsersAsync([new StreamUser(Ids.New("user"))], CancellationToken.None));
@@ -259,32 +269,34 @@ public sealed class StreamClientTests(ServiceWithEmulatorFixture fixture) : ICla
     [Fact]
     public async Task ASendWithoutAnIdIsNotRetriedOnceStreamMayHaveAppliedIt()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
         var owner = Ids.New("owner");
-        var channelId = await Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), owner]);
-        Emulator.Faults.Add(new FaultRule { Kind = FaultKind.ErrorAfterApply, Status = 503, PathContains = "/message", Times = 1 });
+        var channelId = await stack.Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), owner]);
+        stack.Emulator.Faults.Add(new FaultRule { Kind = FaultKind.ErrorAfterApply, Status = 503, PathContains = "/message", Times = 1 });
 
         var error = await Assert.ThrowsAsync<StreamApiException>(() => client.SendMessageAsync("messaging", channelId, new NewMessage("hello", owner), CancellationToken.None));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, error.Status);
-        Assert.Single(Emulator.Store.ChannelSnapshot("messaging", channelId)!["messages"]!.AsArray());
-        Assert.Single(Emulator.Calls, c => c.Endpoint == "SendMessage" && c.Path.Contains(channelId, StringComparison.Ordinal));
+        Assert.Single(stack.Emulator.Store.ChannelSnapshot("messaging", channelId)!["messages"]!.AsArray());
+        Assert.Single(stack.Emulator.Calls, c => c.Endpoint == "SendMessage" && c.Path.Contains(channelId, StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task ASendWithOurOwnIdIsRetriedAndTheDuplicateCountsAsDelivered()
     {
-        Emulator.Faults.Clear();
-        var client = Stack.Client();
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var client = stack.Client();
         var owner = Ids.New("owner");
-        var channelId = await Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), owner]);
-        Emulator.Faults.Add(new FaultRule { Kind = FaultKind.DropAfterApply, PathContains = "/message", Times = 1 });
+        var channelId = await stack.Emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("vet"), owner]);
+        stack.Emulator.Faults.Add(new FaultRule { Kind = FaultKind.DropAfterApply, PathContains = "/message", Times = 1 });
 
         await client.SendMessageAsync("messaging", channelId, new NewMessage("hello", owner, Id: channelId + "-m1"), CancellationToken.None);
 
-        Assert.Single(Emulator.Store.ChannelSnapshot("messaging", channelId)!["messages"]!.AsArray());
-        Assert.Equal(2, Emulator.Calls.Count(c => c.Endpoint == "SendMessage" && c.Path.Contains(channelId, StringComparison.Ordinal)));
+        Assert.Single(stack.Emulator.Store.ChannelSnapshot("messaging", channelId)!["messages"]!.AsArray());
+        Assert.Equal(2, stack.Emulator.Calls.Count(c => c.Endpoint == "SendMessage" && c.Path.Contains(channelId, StringComparison.Ordinal)));
     }
 
     private static (int Status, bool HasRetryAfter) StatusCodesFor(StreamApiException error) =>
