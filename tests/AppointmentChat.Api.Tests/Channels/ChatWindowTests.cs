@@ -42,6 +42,18 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
 
     private static FakeTimeProvider Clock() => new(DateTimeOffset.UtcNow);
 
+    /// <summary>A service on its own clock with a chat opened for an appointment starting two minutes from now.</summary>
+    private async Task<(FakeTimeProvider Clock, ChatApp App, Scenario S, DateTimeOffset Soon)> ChatStartingSoonAsync(bool? keepOpenAfterCompletion = null)
+    {
+        var clock = Clock();
+        var app = keepOpenAfterCompletion is { } keep ? await StartAsync(clock, keep) : await StartAsync(clock);
+        var s = Scenario.New();
+        var soon = clock.GetUtcNow().AddMinutes(2);
+        await s.PushAsync(app, soon);
+        await s.CreateChatOkAsync(app);
+        return (clock, app, s, soon);
+    }
+
     private async Task ChatBecomesAsync(ChatApp app, Scenario s, string status, bool frozen)
     {
         await Eventually.TrueAsync(() => s.StreamChannel(_emulator) is { } c && Scenario.Custom(c, "status") == status && Scenario.Frozen(c) == frozen,
@@ -106,12 +118,7 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
     [Fact]
     public async Task ARescheduleMovesTheWindowFreezingAndReopeningTheChat()
     {
-        var clock = Clock();
-        var app = await StartAsync(clock);
-        var s = Scenario.New();
-        var soon = clock.GetUtcNow().AddMinutes(2);
-        await s.PushAsync(app, soon);
-        await s.CreateChatOkAsync(app);
+        var (_, app, s, soon) = await ChatStartingSoonAsync();
         await ChatBecomesAsync(app, s, "active", frozen: false);
 
         await s.PushAsync(app, soon.AddDays(1));
@@ -125,12 +132,7 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
     [Fact]
     public async Task ANewVetReplacesTheOldOneInTheChannel()
     {
-        var clock = Clock();
-        var app = await StartAsync(clock);
-        var s = Scenario.New();
-        var soon = clock.GetUtcNow().AddMinutes(2);
-        await s.PushAsync(app, soon);
-        await s.CreateChatOkAsync(app);
+        var (_, app, s, soon) = await ChatStartingSoonAsync();
         var newVet = Ids.New("vet");
 
         await s.PushAsync(app, soon, vetId: newVet);
@@ -147,12 +149,7 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
     [InlineData("no-show")]
     public async Task CancellingOrANoShowEndsTheChat(string status)
     {
-        var clock = Clock();
-        var app = await StartAsync(clock);
-        var s = Scenario.New();
-        var soon = clock.GetUtcNow().AddMinutes(2);
-        await s.PushAsync(app, soon);
-        await s.CreateChatOkAsync(app);
+        var (_, app, s, soon) = await ChatStartingSoonAsync();
 
         await s.PushAsync(app, soon, status);
 
@@ -165,12 +162,7 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
     [Fact]
     public async Task ACompletedAppointmentsChatStaysOpenUntilItClosesWhenKeptOpen()
     {
-        var clock = Clock();
-        var app = await StartAsync(clock, keepOpenAfterCompletion: true);
-        var s = Scenario.New();
-        var soon = clock.GetUtcNow().AddMinutes(2);
-        await s.PushAsync(app, soon);
-        await s.CreateChatOkAsync(app);
+        var (clock, app, s, soon) = await ChatStartingSoonAsync(keepOpenAfterCompletion: true);
 
         await s.PushAsync(app, soon, "completed");
         await ChatBecomesAsync(app, s, "active", frozen: false);
@@ -184,12 +176,7 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
     [Fact]
     public async Task ACompletedAppointmentsChatEndsAtOnceWhenNotKeptOpen()
     {
-        var clock = Clock();
-        var app = await StartAsync(clock, keepOpenAfterCompletion: false);
-        var s = Scenario.New();
-        var soon = clock.GetUtcNow().AddMinutes(2);
-        await s.PushAsync(app, soon);
-        await s.CreateChatOkAsync(app);
+        var (_, app, s, soon) = await ChatStartingSoonAsync(keepOpenAfterCompletion: false);
 
         await s.PushAsync(app, soon, "completed");
 
