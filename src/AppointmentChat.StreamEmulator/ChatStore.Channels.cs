@@ -107,6 +107,13 @@ public sealed partial class ChatStore
             var now = time.GetUtcNow();
             var add = StreamRules.MemberIds(op, body["add_members"]);
             var remove = StreamRules.MemberIds(op, body["remove_members"]);
+            if (add.Count > 0 && remove.Count > 0)
+            {
+                // Stricter than Stream may be: its spec (UpdateChannelRequest) has both fields and says nothing of sending
+                // them together, and every official SDK sends them apart (stream-chat-go channel.go AddMembers/RemoveMembers,
+                // stream-chat-js channel.ts addMembers/removeMembers), so the emulator refuses the combination.
+                throw StreamErrorException.Input(op, "add_members and remove_members must be sent in separate requests.");
+            }
             var missing = add.Where(u => !_users.ContainsKey(u)).ToList();
             if (missing.Count > 0)
             {

@@ -64,7 +64,7 @@ internal sealed partial class AppointmentChats(
         if (strangers.Count > 0)
         {
             LogStrangersRemoved(logger, channelId, strangers.Count);
-            await stream.UpdateMembersAsync(ChatLimits.ChannelType, channelId, [.. members.Except(present)], strangers, cancellationToken);
+            await ChangeMembersAsync(channelId, [.. members.Except(present)], strangers, cancellationToken);
             await stream.UpdateChannelAsync(ChatLimits.ChannelType, channelId, AppointmentChannel.Data(appointment, status), cancellationToken);
         }
 
@@ -222,11 +222,31 @@ internal sealed partial class AppointmentChats(
         var remove = actual.Except(wanted).ToList();
         if (add.Count > 0 || remove.Count > 0)
         {
-            var updated = await stream.UpdateMembersAsync(ChatLimits.ChannelType, channelId, add, remove, cancellationToken);
-            actual = updated.Members?.Select(m => m.UserId).ToList() ?? [.. actual.Except(remove).Concat(add)];
+            var updated = await ChangeMembersAsync(channelId, add, remove, cancellationToken);
+            actual = updated?.Members?.Select(m => m.UserId).ToList() ?? [.. actual.Except(remove).Concat(add)];
         }
 
         await record.RecordMembersAsync(appointment.Id, MemberSlots(actual, appointment), cancellationToken);
+    }
+
+    /// <summary>
+    /// Adds, then removes, in two requests (see <see cref="StreamChatClient.AddMembersAsync"/>): a replaced vet leaves only
+    /// once the new one is in, so the channel never has fewer people than it should. Stream's answer to the last request.
+    /// </summary>
+    private async Task<StreamChannelResponse?> ChangeMembersAsync(string channelId, List<string> add, List<string> remove, CancellationToken cancellationToken)
+    {
+        StreamChannelResponse? last = null;
+        if (add.Count > 0)
+        {
+            last = await stream.AddMembersAsync(ChatLimits.ChannelType, channelId, add, cancellationToken);
+        }
+
+        if (remove.Count > 0)
+        {
+            last = await stream.RemoveMembersAsync(ChatLimits.ChannelType, channelId, remove, cancellationToken);
+        }
+
+        return last;
     }
 
     /// <summary>Stream's members as the two people the record keeps: the pet owner's place and the vet's.</summary>

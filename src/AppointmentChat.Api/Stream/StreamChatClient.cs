@@ -111,22 +111,24 @@ internal sealed partial class StreamChatClient(
         SendAsync(HttpMethod.Post, $"channels/{Escape(type)}/{Escape(id)}", new JsonObject { ["data"] = data.DeepClone() }, StreamJsonContext.Default.JsonObject,
             StreamJsonContext.Default.StreamChannelResponse, "UpdateChannel", idempotent: true, cancellationToken);
 
-    /// <summary>Adds and removes members (<c>POST /channels/{type}/{id}</c>); idempotent.</summary>
-    public Task<StreamChannelResponse> UpdateMembersAsync(string type, string id, IReadOnlyList<string> add, IReadOnlyList<string> remove, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds members (<c>POST /channels/{type}/{id}</c> with <c>add_members</c> alone); idempotent. Members are added and
+    /// removed in separate requests, as every official SDK sends them (stream-chat-go <c>channel.go</c> AddMembers and
+    /// RemoveMembers; stream-chat-js <c>channel.ts</c> addMembers and removeMembers): Stream's spec does not say that one
+    /// request may carry both.
+    /// </summary>
+    public Task<StreamChannelResponse> AddMembersAsync(string type, string id, IReadOnlyList<string> userIds, CancellationToken cancellationToken) =>
+        UpdateMembersAsync(type, id, "add_members", userIds, "AddChannelMembers", cancellationToken);
+
+    /// <summary>Removes members (<c>POST /channels/{type}/{id}</c> with <c>remove_members</c> alone); idempotent.</summary>
+    public Task<StreamChannelResponse> RemoveMembersAsync(string type, string id, IReadOnlyList<string> userIds, CancellationToken cancellationToken) =>
+        UpdateMembersAsync(type, id, "remove_members", userIds, "RemoveChannelMembers", cancellationToken);
+
+    private Task<StreamChannelResponse> UpdateMembersAsync(string type, string id, string field, IReadOnlyList<string> userIds, string operation, CancellationToken cancellationToken)
     {
-        var body = new JsonObject();
-        if (add.Count > 0)
-        {
-            body["add_members"] = new JsonArray([.. add.Select(m => (JsonNode)m)]);
-        }
-
-        if (remove.Count > 0)
-        {
-            body["remove_members"] = new JsonArray([.. remove.Select(m => (JsonNode)m)]);
-        }
-
+        var body = new JsonObject { [field] = new JsonArray([.. userIds.Select(m => (JsonNode)m)]) };
         return SendAsync(HttpMethod.Post, $"channels/{Escape(type)}/{Escape(id)}", body, StreamJsonContext.Default.JsonObject,
-            StreamJsonContext.Default.StreamChannelResponse, "UpdateChannelMembers", idempotent: true, cancellationToken);
+            StreamJsonContext.Default.StreamChannelResponse, operation, idempotent: true, cancellationToken);
     }
 
     /// <summary>

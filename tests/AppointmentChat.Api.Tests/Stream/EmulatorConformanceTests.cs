@@ -92,6 +92,30 @@ public sealed class EmulatorConformanceTests(EmulatorFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task MembersAreAddedAndRemovedInSeparateRequestsOnly()
+    {
+        var (vet, owner, newVet) = (Ids.New("vet"), Ids.New("owner"), Ids.New("vet"));
+        var channelId = await Emulator.CreateChannelAsync(Ids.New("appointment"), [vet, owner]);
+        await Emulator.CallAsync(HttpMethod.Post, "users", new JsonObject { ["users"] = new JsonObject { [newVet] = new JsonObject { ["id"] = newVet } } });
+
+        var (status, body, _) = await Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channelId}", new JsonObject
+        {
+            ["add_members"] = new JsonArray(newVet),
+            ["remove_members"] = new JsonArray(vet),
+        });
+
+        Assert.Equal(400, status);
+        Assert.Equal(4, body["code"]!.GetValue<int>());
+        var members = Emulator.Store.ChannelSnapshot("messaging", channelId)!["members"]!.AsArray().Select(m => m!["user_id"]!.GetValue<string>());
+        Assert.Equal(new[] { owner, vet }.Order(), members.Order());
+
+        Assert.Equal(201, (await Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channelId}", new JsonObject { ["add_members"] = new JsonArray(newVet) })).Status);
+        Assert.Equal(201, (await Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channelId}", new JsonObject { ["remove_members"] = new JsonArray(vet) })).Status);
+        members = Emulator.Store.ChannelSnapshot("messaging", channelId)!["members"]!.AsArray().Select(m => m!["user_id"]!.GetValue<string>());
+        Assert.Equal(new[] { owner, newVet }.Order(), members.Order());
+    }
+
+    [Fact]
     public async Task ServerSideCreationNeedsCreatedBy()
     {
         var (status, body, _) = await Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{Ids.New("appointment")}/query", new JsonObject
@@ -289,7 +313,8 @@ public sealed class EmulatorConformanceTests(EmulatorFixture fixture) : IClassFi
         await emulator.CallAsync(HttpMethod.Post, $"messages/{messageId}", new JsonObject { ["message"] = new JsonObject { ["text"] = "v2" } });
         await emulator.CallAsync(HttpMethod.Delete, $"messages/{messageId}");
         await emulator.CallAsync(HttpMethod.Patch, $"channels/messaging/{channel}", new JsonObject { ["set"] = new JsonObject { ["frozen"] = true } });
-        await emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channel}", new JsonObject { ["add_members"] = new JsonArray(newVet), ["remove_members"] = new JsonArray(vet) });
+        await emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channel}", new JsonObject { ["add_members"] = new JsonArray(newVet) });
+        await emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channel}", new JsonObject { ["remove_members"] = new JsonArray(vet) });
         await emulator.CallAsync(HttpMethod.Patch, "users", new JsonObject { ["users"] = new JsonArray(new JsonObject { ["id"] = owner, ["set"] = new JsonObject { ["name"] = "Alex" } }) });
         await emulator.CallAsync(HttpMethod.Delete, $"channels/messaging/{channel}");
 

@@ -67,7 +67,7 @@ public sealed class StreamClientTests(SqliteWithEmulator fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task AddsAndRemovesMembers()
+    public async Task AddsAndRemovesMembersInSeparateRequests()
     {
         var stack = await fixture.StartAsync();
         stack.Emulator.Faults.Clear();
@@ -76,9 +76,11 @@ public sealed class StreamClientTests(SqliteWithEmulator fixture) : IClassFixtur
         var channelId = await stack.Emulator.CreateChannelAsync(Ids.New("appointment"), [vet, owner]);
         await client.UpsertUsersAsync([new StreamUser(newVet)], CancellationToken.None);
 
-        var updated = await client.UpdateMembersAsync("messaging", channelId, [newVet], [vet], CancellationToken.None);
+        var added = await client.AddMembersAsync("messaging", channelId, [newVet], CancellationToken.None);
+        var removed = await client.RemoveMembersAsync("messaging", channelId, [vet], CancellationToken.None);
 
-        Assert.Equal(new[] { owner, newVet }.Order(), updated.Members!.Select(m => m.UserId).Order());
+        Assert.Equal(new[] { owner, vet, newVet }.Order(), added.Members!.Select(m => m.UserId).Order());
+        Assert.Equal(new[] { owner, newVet }.Order(), removed.Members!.Select(m => m.UserId).Order());
     }
 
     [Fact]
