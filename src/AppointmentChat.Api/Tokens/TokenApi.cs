@@ -104,9 +104,15 @@ internal static class TokenApi
         {
             await stream.RevokeUserTokensAsync(userId, before, cancellationToken);
         }
-        catch (StreamApiException ex) when (ex.Status == System.Net.HttpStatusCode.BadRequest && ex.StreamMessage.Contains("does not exist", StringComparison.Ordinal))
+        catch (StreamApiException ex) when (ex.MayBeMissingUser)
         {
-            // Never connected, so unknown to Stream: create the user bare (nothing to overwrite), then revoke.
+            // Perhaps never connected, so unknown to Stream. Decided by looking the user up, never by the refusal's wording:
+            // a user Stream has keeps the refusal; one it lacks is created bare (nothing to overwrite), then revoked.
+            if ((await stream.ExistingUserIdsAsync([userId], cancellationToken)).Contains(userId))
+            {
+                throw;
+            }
+
             await stream.UpsertUsersAsync([new StreamUser(userId)], cancellationToken);
             await stream.RevokeUserTokensAsync(userId, before, cancellationToken);
         }

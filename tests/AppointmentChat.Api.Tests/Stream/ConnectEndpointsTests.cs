@@ -58,13 +58,45 @@ public sealed class ConnectEndpointsTests(SqliteWithEmulator fixture) : IClassFi
     }
 
     [Fact]
+    public async Task RevokingAUserStreamHasNeverSeenCreatesItWhateverTheRefusalSays()
+    {
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var stranger = Ids.New("owner");
+        // Stream refuses the revocation with an input error whose wording names nothing; the user is missing all the same.
+        stack.Emulator.Faults.Add(new FaultRule { Status = 400, Method = "PATCH", PathContains = "/users", Times = 1 });
+
+        await (await stack.App.ClientFor(stranger, "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { })).ShouldBeOkJsonAsync();
+
+        Assert.NotNull(stack.Emulator.Store.FindUser(stranger)!.RevokeTokensIssuedBefore);
+    }
+
+    [Fact]
+    public async Task ARefusedRevocationOfAUserStreamHasIsNotAnsweredByRecreatingIt()
+    {
+        var stack = await fixture.StartAsync();
+        stack.Emulator.Faults.Clear();
+        var owner = Ids.New("owner");
+        await stack.Emulator.CallAsync(HttpMethod.Post, "users", new JsonObject { ["users"] = new JsonObject { [owner] = new JsonObject { ["id"] = owner, ["name"] = "Kept Name" } } });
+        stack.Emulator.Faults.Add(new FaultRule { Status = 400, Method = "PATCH", PathContains = "/users", Times = 1 });
+
+        await (await stack.App.ClientFor(owner, "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { })).ShouldBeProblemAsync(HttpStatusCode.BadGateway);
+
+        var user = stack.Emulator.Store.FindUser(owner)!;
+        Assert.Equal("Kept Name", user.Custom["name"]!.GetValue<string>());
+        Assert.Null(user.RevokeTokensIssuedBefore);
+    }
+
+    [Fact]
     public async Task AStreamRefusalBecomes502WithStreamsMessage()
     {
         var stack = await fixture.StartAsync();
         stack.Emulator.Faults.Clear();
+        var owner = Ids.New("owner");
+        await stack.Emulator.CallAsync(HttpMethod.Post, "users", new JsonObject { ["users"] = new JsonObject { [owner] = new JsonObject { ["id"] = owner } } });
         stack.Emulator.Faults.Add(new FaultRule { Status = 400, PathContains = "/users", Times = 1 });
 
-        var response = await stack.App.ClientFor(Ids.New("owner"), "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { });
+        var response = await stack.App.ClientFor(owner, "pet-owner").PostJsonAsync("/api/chat/token/revoke", new { });
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadGateway);
         Assert.Contains("injected fault", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
