@@ -83,7 +83,10 @@ internal static partial class WebhooksApi
             return Rejected(metrics, logger, StatusCodes.Status413PayloadTooLarge, $"The webhook body is larger than {limit} bytes.");
         }
 
-        if (gzipped)
+        // Stream may compress a webhook without saying so in Content-Encoding: its SDKs recognise gzip by its magic bytes
+        // (stream-chat-js src/signing.ts gunzipPayload; stream-chat-go GunzipPayload, GetStream/stream-chat-go#391) and check
+        // the signature over the uncompressed body. A JSON body never starts with 0x1f.
+        if (gzipped || body is [0x1f, 0x8b, ..])
         {
             try
             {
