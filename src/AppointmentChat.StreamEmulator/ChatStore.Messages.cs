@@ -186,6 +186,19 @@ public sealed partial class ChatStore
             }
         }
 
+        // A new message is "regular" or "system" (the spec's MessageRequest.type); a user needs the Create System Message
+        // permission for a system one (stream-chat-go docs/messages/silent_messages.md), which no user here has.
+        var type = message["type"]?.GetValue<string>() ?? "regular";
+        if (type is not ("regular" or "system"))
+        {
+            throw StreamErrorException.Input(op, $"message.type must be one of [regular system], not '{type}'");
+        }
+
+        if (type == "system" && !caller.IsServer)
+        {
+            throw StreamErrorException.NotAllowed(op, $"user '{userId}' is not allowed to perform action CreateSystemMessage in scope '{channel.Type}'");
+        }
+
         var text = message["text"]?.GetValue<string>() ?? "";
         StreamRules.CheckMessageLength(op, text);
         var attachments = message["attachments"] as JsonArray;
@@ -205,7 +218,7 @@ public sealed partial class ChatStore
             Id = id ?? Guid.NewGuid().ToString(),
             UserId = userId,
             Text = text,
-            Type = message["type"]?.GetValue<string>() == "system" ? "system" : "regular",
+            Type = type,
             Attachments = attachments is null ? [] : (JsonArray)attachments.DeepClone(),
             Custom = StreamRules.CustomFields(message, StreamRules.ReservedMessageFields),
             Silent = message["silent"]?.GetValueKind() == System.Text.Json.JsonValueKind.True,

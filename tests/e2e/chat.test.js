@@ -159,6 +159,7 @@ describe('an appointment chat through the official Stream SDK', () => {
     assert.equal(update.channel.status, 'ended');
     assert.equal(ownerChannel.data.frozen, true);
     assert.match(systemMessage.message.text, /ended/);
+    assert.equal(systemMessage.message.type, 'system'); // Stream's system message type, sent server-side
     await assert.rejects(ownerChannel.sendMessage({ text: 'One more question…' }), (error) => error.code === 17 && error.status === 403);
     await waitFor(async () => (await ownerApi.expect(200, 'GET', '/api/chat/channels')).channels.find((c) => c.id === chat.channelId)?.status === 'ended',
       { what: 'the pet owner\'s chat list to show the chat ended' });

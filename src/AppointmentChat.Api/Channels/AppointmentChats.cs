@@ -93,7 +93,8 @@ internal sealed partial class AppointmentChats(
     /// change, which may arrive before this finishes, attribute it rightly; and should Stream fail here,
     /// the scheduler finishes the job once it is reachable. Then the end message from the system user (its
     /// own id, so a repeat sends nothing), a partial update <c>status: ended, frozen: true</c> that keeps
-    /// every other field, and the record. Ending an ended chat does nothing.
+    /// every other field, and the record. Ending an ended chat does nothing. The end message is Stream's system message
+    /// type, which a server-side send may use (the spec's MessageRequest.type: regular or system).
     /// </summary>
     /// <param name="reapply">Apply the end to Stream again though the record says it is ended (Stream may have been changed since).</param>
     public async Task EndAsync(Chat chat, string endedBy, CancellationToken cancellationToken, bool reapply = false)
@@ -116,7 +117,7 @@ internal sealed partial class AppointmentChats(
 
         await users.WithUsersAsync(
             [(Options.SystemUserId, Options.SystemUserName)],
-            () => stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended"), cancellationToken),
+            () => stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended", Type: "system"), cancellationToken),
             cancellationToken);
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, new JsonObject { ["status"] = AppointmentChannel.StatusName(ChatStatus.Ended), ["frozen"] = true }, null, cancellationToken);
 

@@ -88,6 +88,7 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
         var messages = Scenario.Messages(s.StreamChannel(_emulator)!);
         Assert.Equal(2, messages.Count);
         Assert.Equal("system", messages[1]!["user"]!["id"]!.GetValue<string>());
+        Assert.Equal("system", messages[1]!["type"]!.GetValue<string>());
         var record = await app.InDatabaseAsync(db => db.Chats.AsNoTracking().SingleAsync(a => a.AppointmentId == s.AppointmentId));
         Assert.Equal("system", record.EndedBy);
         Assert.Equal(start.AddMinutes(60).ToUnixTimeSeconds(), record.EndedAt!.Value.ToUnixTimeSeconds());

@@ -175,6 +175,23 @@ public sealed class EmulatorConformanceTests(EmulatorFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task ASystemMessageIsTheServersAndOtherTypesAreRefused()
+    {
+        var (vet, owner) = (Ids.New("vet"), Ids.New("owner"));
+        var channel = await Emulator.CreateChannelAsync(Ids.New("appointment"), [vet, owner]);
+        JsonObject Message(string type, string? userId = null) => new() { ["message"] = new JsonObject { ["text"] = "hi", ["type"] = type, ["user_id"] = userId } };
+
+        var server = await Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channel}/message", Message("system", vet));
+        var user = await Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channel}/message", Message("system"), EmulatorHost.UserToken(owner));
+        var error = await Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channel}/message", Message("error", vet));
+
+        Assert.Equal(201, server.Status);
+        Assert.Equal("system", server.Body["message"]!["type"]!.GetValue<string>());
+        Assert.Equal((403, 17), (user.Status, user.Body["code"]!.GetValue<int>()));
+        Assert.Equal((400, 4), (error.Status, error.Body["code"]!.GetValue<int>()));
+    }
+
+    [Fact]
     public async Task MessagesAreCheckedForLengthAndDuplicateIds()
     {
         var owner = Ids.New("owner");
