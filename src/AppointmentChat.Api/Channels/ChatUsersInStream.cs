@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Stream;
 using Microsoft.EntityFrameworkCore;
@@ -5,9 +6,9 @@ using Microsoft.EntityFrameworkCore;
 namespace AppointmentChat.Api.Channels;
 
 /// <summary>
-/// The chat's people as Stream users: upserted when new to Stream or renamed by the PMS, and made again when Stream no
-/// longer has them. Remembered in <see cref="ChatUser"/>, so they are not upserted for nothing (an upsert replaces what
-/// the apps set on the user, and Stream allows 300 a minute per app).
+/// The chat's people as Stream users: created when new to Stream, renamed (their name alone) when the PMS renames them,
+/// and made again when Stream no longer has them. Remembered in <see cref="ChatUser"/>, so Stream is not written for
+/// nothing (Stream allows 300 user updates a minute per app).
 /// </summary>
 internal sealed partial class ChatUsersInStream(ChatDbContext db, StreamChatClient stream, TimeProvider time, ILogger<ChatUsersInStream> logger)
 {
@@ -43,8 +44,10 @@ internal sealed partial class ChatUsersInStream(ChatDbContext db, StreamChatClie
     }
 
     /// <summary>
-    /// Upserts to Stream the users it has not seen, or whose name the PMS changed, and remembers them.
-    /// An upsert replaces a Stream user's data, so users are not upserted again for nothing.
+    /// Brings Stream the users it has not been given yet, or whose name the PMS changed, and remembers them. A user Stream
+    /// lacks is created (upsert); one it has — perhaps made by the app's own connect, with an image or other fields the app
+    /// set — only gets its name set (partial update), because an upsert replaces every field of a user
+    /// (stream-chat-go docs/init_and_users/update_users.md). Which users Stream has is looked up, not guessed.
     /// </summary>
     private async Task SyncUsersAsync(IReadOnlyList<(string Id, string? Name)> users, CancellationToken cancellationToken)
     {
@@ -52,13 +55,30 @@ internal sealed partial class ChatUsersInStream(ChatDbContext db, StreamChatClie
         var known = await db.ChatUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, cancellationToken);
         var stale = users
             .Where(u => !known.TryGetValue(u.Id, out var user) || user.SyncedAt is null || (u.Name is not null && user.PushedName != u.Name))
+            .Select(u => (u.Id, Name: u.Name ?? known.GetValueOrDefault(u.Id)?.Name))
             .ToList();
         if (stale.Count == 0)
         {
             return;
         }
 
-        await stream.UpsertUsersAsync(stale.Select(u => new StreamUser(u.Id, u.Name ?? known.GetValueOrDefault(u.Id)?.Name)), cancellationToken);
+        var inStream = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var page in stale.Select(u => u.Id).Distinct().Chunk(100))
+        {
+            inStream.UnionWith(await stream.ExistingUserIdsAsync(page, cancellationToken));
+        }
+
+        var created = stale.Where(u => !inStream.Contains(u.Id)).ToList();
+        if (created.Count > 0)
+        {
+            await stream.UpsertUsersAsync(created.Select(u => new StreamUser(u.Id, u.Name)), cancellationToken);
+        }
+
+        var renamed = stale.Where(u => inStream.Contains(u.Id) && u.Name is not null).ToList();
+        if (renamed.Count > 0)
+        {
+            await stream.PartialUpdateUsersAsync([.. renamed.Select(u => new UserPartialUpdate(u.Id, new Dictionary<string, JsonNode?> { ["name"] = u.Name }))], cancellationToken);
+        }
 
         var now = time.GetUtcNow();
         foreach (var (id, name) in stale)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
@@ -12,6 +13,27 @@ namespace AppointmentChat.Api.Tests.Channels;
 public abstract class ChannelApiTests(StackFixture fixture)
 {
     private static DateTimeOffset SoonStart => DateTimeOffset.UtcNow.AddMinutes(2);
+
+    [Fact]
+    public async Task ARenameChangesTheNameInStreamAndKeepsWhatTheAppSetOnTheUser()
+    {
+        var stack = await fixture.StartAsync();
+        var s = Scenario.New();
+        var start = SoonStart;
+        await s.PushAsync(stack.App, start);
+        // The app connected first and set the pet owner's picture (a user may upsert themself).
+        var appSet = new JsonObject { ["users"] = new JsonObject { [s.PetOwnerId] = new JsonObject { ["id"] = s.PetOwnerId, ["name"] = "Alex", ["image"] = "https://img.example/alex.png" } } };
+        Assert.Equal(201, (await stack.Emulator.CallAsync(HttpMethod.Post, "users", appSet, EmulatorHost.UserToken(s.PetOwnerId))).Status);
+
+        await s.CreateChatOkAsync(stack.App);
+        var renamed = s.Facts(start);
+        renamed["petOwnerName"] = "Alexandra Owner";
+        (await stack.App.ClientFor("pms", "service").PutAsJsonAsync($"/api/appointments/{s.AppointmentId}", renamed)).EnsureSuccessStatusCode();
+
+        await Eventually.TrueAsync(() => stack.Emulator.Store.FindUser(s.PetOwnerId)!.Custom["name"]?.GetValue<string>() == "Alexandra Owner",
+            "Stream to have the pet owner's new name");
+        Assert.Equal("https://img.example/alex.png", stack.Emulator.Store.FindUser(s.PetOwnerId)!.Custom["image"]?.GetValue<string>());
+    }
 
     [Fact]
     public async Task ThePetOwnerCreatesTheChatAndGetsTheGuidesResponse()
