@@ -18,10 +18,8 @@ internal static class ChatsModel
 /// The chat's half of the <c>appointments</c> row (table splitting). Every appointment has its chat: the row is
 /// inserted whole (<see cref="AppointmentsModel.TryInsertAppointmentAsync"/>), the chat's columns empty until it is
 /// created. The column names are the row's, as they have always been, so the schema did not change when the chat got
-/// a type of its own; the migrations' snapshot still describes the row as one entity. It cannot describe it as two: a
-/// required dependent without a navigation from the appointment (which would point up, into this feature) is not
-/// written into a snapshot, and read back it would make the chat's NOT NULL columns nullable. A migration added later
-/// must keep <c>ChatFrozen</c> and <c>ChatSyncAttempts</c> NOT NULL; TheMigrationsOfEachDatabaseMatchTheModel checks it.
+/// a type of its own. The appointment has no navigation to its chat (it would point up, into this feature), so the
+/// migrations' snapshot says the chat is required in a line of its own (Data/Migrations/DesignTimeServices.cs).
 /// </summary>
 internal sealed class ChatConfiguration : IEntityTypeConfiguration<Chat>
 {

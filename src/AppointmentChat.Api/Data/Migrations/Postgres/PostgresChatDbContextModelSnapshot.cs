@@ -29,67 +29,8 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                         .HasColumnType("character varying(52)")
                         .UseCollation("C");
 
-                    b.Property<DateTimeOffset?>("ChannelDeletedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("ChannelId")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .UseCollation("C");
-
-                    b.Property<string>("ChannelPetOwnerId")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .UseCollation("C");
-
-                    b.Property<DateTimeOffset?>("ChannelUpdatedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("ChannelVetId")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .UseCollation("C");
-
                     b.Property<int>("ChatActivationMinutes")
                         .HasColumnType("integer");
-
-                    b.Property<DateTimeOffset?>("ChatCreatedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<DateTimeOffset?>("ChatEndedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("ChatEndedBy")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .UseCollation("C");
-
-                    b.Property<bool>("ChatFrozen")
-                        .HasColumnType("boolean");
-
-                    b.Property<string>("ChatLeaseOwner")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .UseCollation("C");
-
-                    b.Property<DateTimeOffset?>("ChatLeaseUntil")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("ChatStatus")
-                        .HasMaxLength(16)
-                        .HasColumnType("character varying(16)")
-                        .UseCollation("C");
-
-                    b.Property<int>("ChatSyncAttempts")
-                        .HasColumnType("integer");
-
-                    b.Property<DateTimeOffset?>("ChatSyncDue")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("ChatSyncError")
-                        .HasMaxLength(500)
-                        .HasColumnType("character varying(500)")
-                        .UseCollation("C");
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
@@ -97,26 +38,12 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                     b.Property<int>("DurationMinutes")
                         .HasColumnType("integer");
 
-                    b.Property<DateTimeOffset?>("LastActivityAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<DateTimeOffset?>("LastMessageAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("LastMessageId")
-                        .HasMaxLength(255)
-                        .HasColumnType("character varying(255)")
-                        .UseCollation("C");
-
-                    b.Property<string>("LastMessageText")
-                        .HasMaxLength(500)
-                        .HasColumnType("character varying(500)")
-                        .UseCollation("C");
-
                     b.Property<string>("OrganisationId")
                         .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
+                        .HasColumnName("OrganisationId")
                         .UseCollation("C");
 
                     b.Property<string>("PetName")
@@ -126,8 +53,10 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
 
                     b.Property<string>("PetOwnerId")
                         .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
+                        .HasColumnName("PetOwnerId")
                         .UseCollation("C");
 
                     b.Property<string>("PetOwnerName")
@@ -149,12 +78,15 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
 
                     b.Property<int>("Version")
                         .IsConcurrencyToken()
+                        .ValueGeneratedOnUpdateSometimes()
                         .HasColumnType("integer");
 
                     b.Property<string>("VetId")
                         .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
+                        .HasColumnName("VetId")
                         .UseCollation("C");
 
                     b.Property<string>("VetName")
@@ -164,22 +96,150 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
+                    b.ToTable("appointments", (string)null);
+                });
+
+            modelBuilder.Entity("AppointmentChat.Api.Channels.Chat", b =>
+                {
+                    b.Property<string>("AppointmentId")
+                        .HasMaxLength(52)
+                        .HasColumnType("character varying(52)")
+                        .HasColumnName("Id")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset?>("ChannelDeletedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ChannelId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C");
+
+                    b.Property<string>("ChannelPetOwnerId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset?>("ChannelUpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ChannelVetId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset?>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ChatCreatedAt");
+
+                    b.Property<DateTimeOffset?>("EndedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ChatEndedAt");
+
+                    b.Property<string>("EndedBy")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("ChatEndedBy")
+                        .UseCollation("C");
+
+                    b.Property<bool>("Frozen")
+                        .HasColumnType("boolean")
+                        .HasColumnName("ChatFrozen");
+
+                    b.Property<DateTimeOffset?>("LastActivityAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("LastMessageAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastMessageId")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .UseCollation("C");
+
+                    b.Property<string>("LastMessageText")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .UseCollation("C");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("ChatLeaseOwner")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ChatLeaseUntil");
+
+                    b.Property<string>("OrganisationId")
+                        .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("OrganisationId")
+                        .UseCollation("C");
+
+                    b.Property<string>("PetOwnerId")
+                        .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("PetOwnerId")
+                        .UseCollation("C");
+
+                    b.Property<string>("Status")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("ChatStatus")
+                        .UseCollation("C");
+
+                    b.Property<int>("SyncAttempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("ChatSyncAttempts");
+
+                    b.Property<DateTimeOffset?>("SyncDue")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ChatSyncDue");
+
+                    b.Property<string>("SyncError")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("ChatSyncError")
+                        .UseCollation("C");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnUpdateSometimes()
+                        .HasColumnType("integer")
+                        .HasColumnName("Version");
+
+                    b.Property<string>("VetId")
+                        .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("VetId")
+                        .UseCollation("C");
+
+                    b.HasKey("AppointmentId");
+
                     b.HasIndex("ChannelId")
                         .IsUnique();
 
-                    b.HasIndex("ChatSyncDue")
+                    b.HasIndex("SyncDue")
                         .HasDatabaseName("ix_chats_sync_due")
                         .HasFilter("\"ChatSyncDue\" IS NOT NULL");
 
-                    b.HasIndex("OrganisationId", "LastActivityAt", "Id")
+                    b.HasIndex("OrganisationId", "LastActivityAt", "AppointmentId")
                         .HasDatabaseName("ix_chats_by_organisation")
                         .HasFilter("\"ChannelId\" IS NOT NULL");
 
-                    b.HasIndex("PetOwnerId", "LastActivityAt", "Id")
+                    b.HasIndex("PetOwnerId", "LastActivityAt", "AppointmentId")
                         .HasDatabaseName("ix_chats_by_pet_owner")
                         .HasFilter("\"ChannelId\" IS NOT NULL");
 
-                    b.HasIndex("VetId", "LastActivityAt", "Id")
+                    b.HasIndex("VetId", "LastActivityAt", "AppointmentId")
                         .HasDatabaseName("ix_chats_by_vet")
                         .HasFilter("\"ChannelId\" IS NOT NULL");
 
@@ -465,6 +525,19 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                         .HasFilter("\"Status\" = 'pending'");
 
                     b.ToTable("webhook_inbox", (string)null);
+                });
+
+            modelBuilder.Entity("AppointmentChat.Api.Channels.Chat", b =>
+                {
+                    b.HasOne("AppointmentChat.Api.Appointments.Appointment", "Appointment")
+                        .WithOne()
+                        .HasForeignKey("AppointmentChat.Api.Channels.Chat", "AppointmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Metadata.GetForeignKeys().Single(fk => fk.PrincipalEntityType.Name == "AppointmentChat.Api.Appointments.Appointment").IsRequiredDependent = true;
+
+                    b.Navigation("Appointment");
                 });
 #pragma warning restore 612, 618
         }

@@ -22,60 +22,8 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                         .HasMaxLength(52)
                         .HasColumnType("TEXT");
 
-                    b.Property<long?>("ChannelDeletedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ChannelId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("ChannelPetOwnerId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.Property<long?>("ChannelUpdatedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ChannelVetId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
                     b.Property<int>("ChatActivationMinutes")
                         .HasColumnType("INTEGER");
-
-                    b.Property<long?>("ChatCreatedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long?>("ChatEndedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ChatEndedBy")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.Property<bool>("ChatFrozen")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ChatLeaseOwner")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.Property<long?>("ChatLeaseUntil")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ChatStatus")
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT");
-
-                    b.Property<int>("ChatSyncAttempts")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long?>("ChatSyncDue")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ChatSyncError")
-                        .HasMaxLength(500)
-                        .HasColumnType("TEXT");
 
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
@@ -83,24 +31,12 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                     b.Property<int>("DurationMinutes")
                         .HasColumnType("INTEGER");
 
-                    b.Property<long?>("LastActivityAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long?>("LastMessageAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("LastMessageId")
-                        .HasMaxLength(255)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("LastMessageText")
-                        .HasMaxLength(500)
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("OrganisationId")
                         .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
                         .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("TEXT")
+                        .HasColumnName("OrganisationId");
 
                     b.Property<string>("PetName")
                         .HasMaxLength(200)
@@ -108,8 +44,10 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
 
                     b.Property<string>("PetOwnerId")
                         .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
                         .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("TEXT")
+                        .HasColumnName("PetOwnerId");
 
                     b.Property<string>("PetOwnerName")
                         .HasMaxLength(200)
@@ -128,12 +66,15 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
 
                     b.Property<int>("Version")
                         .IsConcurrencyToken()
+                        .ValueGeneratedOnUpdateSometimes()
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("VetId")
                         .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
                         .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("TEXT")
+                        .HasColumnName("VetId");
 
                     b.Property<string>("VetName")
                         .HasMaxLength(200)
@@ -141,22 +82,137 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
+                    b.ToTable("appointments", (string)null);
+                });
+
+            modelBuilder.Entity("AppointmentChat.Api.Channels.Chat", b =>
+                {
+                    b.Property<string>("AppointmentId")
+                        .HasMaxLength(52)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("Id");
+
+                    b.Property<long?>("ChannelDeletedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ChannelId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ChannelPetOwnerId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ChannelUpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ChannelVetId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("ChatCreatedAt");
+
+                    b.Property<long?>("EndedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("ChatEndedAt");
+
+                    b.Property<string>("EndedBy")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ChatEndedBy");
+
+                    b.Property<bool>("Frozen")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("ChatFrozen");
+
+                    b.Property<long?>("LastActivityAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LastMessageAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LastMessageId")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LastMessageText")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ChatLeaseOwner");
+
+                    b.Property<long?>("LeaseUntil")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("ChatLeaseUntil");
+
+                    b.Property<string>("OrganisationId")
+                        .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("OrganisationId");
+
+                    b.Property<string>("PetOwnerId")
+                        .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("PetOwnerId");
+
+                    b.Property<string>("Status")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ChatStatus");
+
+                    b.Property<int>("SyncAttempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("ChatSyncAttempts");
+
+                    b.Property<long?>("SyncDue")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("ChatSyncDue");
+
+                    b.Property<string>("SyncError")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ChatSyncError");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnUpdateSometimes()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("Version");
+
+                    b.Property<string>("VetId")
+                        .IsRequired()
+                        .ValueGeneratedOnUpdateSometimes()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("VetId");
+
+                    b.HasKey("AppointmentId");
+
                     b.HasIndex("ChannelId")
                         .IsUnique();
 
-                    b.HasIndex("ChatSyncDue")
+                    b.HasIndex("SyncDue")
                         .HasDatabaseName("ix_chats_sync_due")
                         .HasFilter("\"ChatSyncDue\" IS NOT NULL");
 
-                    b.HasIndex("OrganisationId", "LastActivityAt", "Id")
+                    b.HasIndex("OrganisationId", "LastActivityAt", "AppointmentId")
                         .HasDatabaseName("ix_chats_by_organisation")
                         .HasFilter("\"ChannelId\" IS NOT NULL");
 
-                    b.HasIndex("PetOwnerId", "LastActivityAt", "Id")
+                    b.HasIndex("PetOwnerId", "LastActivityAt", "AppointmentId")
                         .HasDatabaseName("ix_chats_by_pet_owner")
                         .HasFilter("\"ChannelId\" IS NOT NULL");
 
-                    b.HasIndex("VetId", "LastActivityAt", "Id")
+                    b.HasIndex("VetId", "LastActivityAt", "AppointmentId")
                         .HasDatabaseName("ix_chats_by_vet")
                         .HasFilter("\"ChannelId\" IS NOT NULL");
 
@@ -410,6 +466,19 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                         .HasFilter("\"Status\" = 'pending'");
 
                     b.ToTable("webhook_inbox", (string)null);
+                });
+
+            modelBuilder.Entity("AppointmentChat.Api.Channels.Chat", b =>
+                {
+                    b.HasOne("AppointmentChat.Api.Appointments.Appointment", "Appointment")
+                        .WithOne()
+                        .HasForeignKey("AppointmentChat.Api.Channels.Chat", "AppointmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Metadata.GetForeignKeys().Single(fk => fk.PrincipalEntityType.Name == "AppointmentChat.Api.Appointments.Appointment").IsRequiredDependent = true;
+
+                    b.Navigation("Appointment");
                 });
 #pragma warning restore 612, 618
         }
