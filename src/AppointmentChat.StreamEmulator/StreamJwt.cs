@@ -15,7 +15,11 @@ public sealed record StreamCaller(bool IsServer, string? UserId, DateTimeOffset?
 /// <summary>Verifies the HS256 JWTs Stream accepts, with Stream's error codes for each failure.</summary>
 public static class StreamJwt
 {
-    /// <summary>Clock skew allowed on <c>exp</c>, <c>nbf</c> and <c>iat</c>.</summary>
+    /// <summary>
+    /// Clock skew allowed on <c>exp</c> and <c>nbf</c>. None on <c>iat</c>: Stream documents none, refuses a token issued
+    /// after its own now with code 42 (stream-chat-go docs/debugging_and_cli/api_errors_response.md; users meet it with
+    /// iat = now, GetStream/stream-chat-net#209), so the emulator is as strict.
+    /// </summary>
     public static readonly TimeSpan Leeway = TimeSpan.FromSeconds(5);
 
     public const string RevokedMessage = "JWTAuth error: token has been revoked";
@@ -75,7 +79,7 @@ public static class StreamJwt
         }
 
         var issuedAt = Seconds(payload, "iat");
-        if (issuedAt is { } iat && iat - Leeway > now)
+        if (issuedAt is { } iat && iat > now)
         {
             throw Unauthorized(StreamCodes.TokenBeforeIssuedAt, "JWTAuth error: token used before issue at (iat)");
         }
@@ -101,10 +105,11 @@ public static class StreamJwt
     /// <summary>
     /// Whether a user token issued at <paramref name="issuedAt"/> falls under the user's
     /// <c>revoke_tokens_issued_before</c>. Without <c>iat</c> a token cannot be shown to predate a
-    /// revocation, so Stream treats it as revoked.
+    /// revocation, so Stream treats it as revoked. Stream's docs say "issued before" and nothing of a token issued in the
+    /// very second: the emulator takes the stricter reading and revokes that one too.
     /// </summary>
     public static bool IsRevoked(DateTimeOffset? issuedAt, DateTimeOffset? revokedBefore) =>
-        revokedBefore is { } revoked && (issuedAt is null || issuedAt < revoked);
+        revokedBefore is { } revoked && (issuedAt is null || issuedAt <= revoked);
 
     private static DateTimeOffset? Seconds(JsonElement payload, string name) =>
         payload.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seconds)

@@ -10,8 +10,14 @@ internal sealed class ChatOptions
 {
     public const string Section = "Chat";
 
-    /// <summary>Lifetime of the Stream user tokens handed to the apps (<c>exp = iat + TokenLifetime</c>).</summary>
+    /// <summary>Lifetime of the Stream user tokens handed to the apps (<c>exp</c> = when minted + this).</summary>
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// How far in the past a token's <c>iat</c> is put: Stream refuses a token issued after its own clock's now (code 42,
+    /// which the JS SDK does not answer by refreshing), so a service clock ahead of Stream's by up to this much is harmless.
+    /// </summary>
+    public TimeSpan TokenBackdate { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The Stream user that speaks for the practice (system messages).</summary>
     public string SystemUserId { get; set; } = "system";
@@ -41,6 +47,11 @@ internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
         if (options.TokenLifetime < TimeSpan.FromMinutes(1) || options.TokenLifetime > TimeSpan.FromDays(30))
         {
             failures.Add("Chat__TokenLifetime must be between 00:01:00 and 30.00:00:00.");
+        }
+
+        if (options.TokenBackdate < TimeSpan.Zero || options.TokenBackdate > TimeSpan.FromMinutes(10) || options.TokenBackdate >= options.TokenLifetime)
+        {
+            failures.Add("Chat__TokenBackdate must be between 00:00:00 and 00:10:00, and shorter than Chat__TokenLifetime.");
         }
 
         if (!Infrastructure.StreamIds.IsValidUserId(options.SystemUserId))

@@ -14,6 +14,16 @@ namespace AppointmentChat.Api.Tokens;
 /// </summary>
 internal static class TokenApi
 {
+    /// <summary>How much longer a revocation waits before it answers, for another instance's clock a little behind this one's.</summary>
+    private static readonly TimeSpan RevocationClockMargin = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// A token's <c>iat</c>, minted at <paramref name="now"/> (whole seconds): <c>Chat__TokenBackdate</c> earlier, so that a
+    /// service clock ahead of Stream's does not make Stream refuse the token as used before it was issued (code 42; see
+    /// GetStream/stream-chat-net#209 and the backdating in GetStream/stream-py#198). Stream documents no leeway on iat.
+    /// </summary>
+    internal static DateTimeOffset TokenIssuedAt(DateTimeOffset now, ChatOptions options) => now.AddSeconds(-Math.Ceiling(options.TokenBackdate.TotalSeconds));
+
     public static RouteGroupBuilder MapTokens(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/chat")
@@ -67,9 +77,10 @@ internal static class TokenApi
                 detail: $"The caller's user id (the bearer token's subject) is not a valid Stream user id: it {StreamIds.Describe(StreamIds.MaxUserIdLength, allowAt: true)}");
         }
 
-        // Whole seconds, so that expiresAt is exactly exp in milliseconds.
-        var issuedAt = DateTimeOffset.FromUnixTimeSeconds(time.GetUtcNow().ToUnixTimeSeconds());
-        var expiresAt = issuedAt + chat.Value.TokenLifetime;
+        // Whole seconds, so that expiresAt is exactly exp in milliseconds. iat is put in the past (TokenIssuedAt), exp is not.
+        var now = DateTimeOffset.FromUnixTimeSeconds(time.GetUtcNow().ToUnixTimeSeconds());
+        var issuedAt = TokenIssuedAt(now, chat.Value);
+        var expiresAt = now + chat.Value.TokenLifetime;
         var token = signer.CreateUserToken(userId, issuedAt, expiresAt);
         metrics.TokensIssued.Add(1);
         // A bearer credential: no browser, proxy or CDN may keep a copy of it (as RFC 6749 §5.1 asks of token responses).
@@ -83,6 +94,7 @@ internal static class TokenApi
         CurrentUser caller,
         StreamChatClient stream,
         TimeProvider time,
+        IOptions<ChatOptions> chat,
         CancellationToken cancellationToken)
     {
         var userId = request?.UserId ?? caller.Id;
@@ -98,8 +110,10 @@ internal static class TokenApi
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, detail: "Only the user themself or the service role may revoke a user's tokens.");
         }
 
-        // Stream compares whole seconds (iat): everything issued up to now, this second included, is revoked.
-        var before = DateTimeOffset.FromUnixTimeSeconds(time.GetUtcNow().ToUnixTimeSeconds() + 1);
+        // Every token minted up to now, this second included, has iat <= now - backdate < before: revoked. Set on the same
+        // backdated scale as iat, the instant is never ahead of Stream's clock either.
+        var now = DateTimeOffset.FromUnixTimeSeconds(time.GetUtcNow().ToUnixTimeSeconds());
+        var before = TokenIssuedAt(now, chat.Value).AddSeconds(1);
         try
         {
             await stream.RevokeUserTokensAsync(userId, before, cancellationToken);
@@ -115,6 +129,16 @@ internal static class TokenApi
 
             await stream.UpsertUsersAsync([new StreamUser(userId)], cancellationToken);
             await stream.RevokeUserTokensAsync(userId, before, cancellationToken);
+        }
+
+        // A token minted after this answer must not count as revoked: it is minted in a later whole second, so its iat is
+        // at least one second past `before` — past it whether Stream compares iat < before or <= (its docs say only
+        // "issued before"). Hence the answer waits for the second after next to begin, with a margin for the clocks of
+        // other instances. Revocation is rare (a sign-out, a lost phone); the wait is at most ~2.2 s.
+        var mintable = now.AddSeconds(2) + RevocationClockMargin;
+        if (mintable > time.GetUtcNow())
+        {
+            await Task.Delay(mintable - time.GetUtcNow(), time, cancellationToken);
         }
 
         return TypedResults.Ok(new RevokeResponse(userId, before));

@@ -76,6 +76,18 @@ public sealed class EmulatorConformanceTests(EmulatorFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task ATokenIssuedEvenTwoSecondsAheadIsRefusedAsUsedBeforeIssued()
+    {
+        var ahead = EmulatorHost.UserToken(Ids.New("owner"), DateTimeOffset.UtcNow.AddSeconds(2), TimeSpan.FromHours(1));
+        var now = EmulatorHost.UserToken(Ids.New("owner"), DateTimeOffset.UtcNow, TimeSpan.FromHours(1));
+
+        var (status, body, _) = await Emulator.CallAsync(HttpMethod.Post, "channels", new JsonObject { ["filter_conditions"] = new JsonObject() }, ahead);
+
+        Assert.Equal((401, 42), (status, body["code"]!.GetValue<int>()));
+        Assert.Equal(201, (await Emulator.CallAsync(HttpMethod.Post, "channels", new JsonObject { ["filter_conditions"] = new JsonObject() }, now)).Status);
+    }
+
+    [Fact]
     public async Task MembersMustExistAsUsersBeforeTheyJoinAChannel()
     {
         var vet = Ids.New("vet");

@@ -31,8 +31,9 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
         Assert.Equal(userId, payload.GetProperty("user_id").GetString());
         var iat = payload.GetProperty("iat").GetInt64();
         var exp = payload.GetProperty("exp").GetInt64();
-        Assert.InRange(iat, before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
-        Assert.Equal(24 * 3600, exp - iat);
+        // Issued a minute in the past (Chat__TokenBackdate), valid for 24 hours from now.
+        Assert.InRange(iat, before - 60 - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60 + 1);
+        Assert.Equal(24 * 3600 + 60, exp - iat);
         Assert.Equal(exp * 1000, body.GetProperty("expiresAt").GetInt64());
     }
 
@@ -136,14 +137,14 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
 public sealed class TokenSettingsTests
 {
     [Fact]
-    public async Task TokenLifetimeFollowsTheChatTokenLifetimeSetting()
+    public async Task TokenLifetimeAndBackdateFollowTheirSettings()
     {
-        await using var app = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["Chat:TokenLifetime"] = "01:30:00" });
+        await using var app = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["Chat:TokenLifetime"] = "01:30:00", ["Chat:TokenBackdate"] = "00:00:10" });
 
         var body = await (await app.ClientFor("vet-1", "vet").PostJsonAsync("/api/chat/token", new { })).ShouldBeOkJsonAsync();
 
         var payload = TestJwt.DecodePart(body.GetProperty("token").GetString()!, 1);
-        Assert.Equal(90 * 60, payload.GetProperty("exp").GetInt64() - payload.GetProperty("iat").GetInt64());
+        Assert.Equal(90 * 60 + 10, payload.GetProperty("exp").GetInt64() - payload.GetProperty("iat").GetInt64());
     }
 
     [Fact]
