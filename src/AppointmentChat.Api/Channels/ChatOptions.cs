@@ -49,9 +49,9 @@ internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
             failures.Add("Chat__TokenLifetime must be between 00:01:00 and 30.00:00:00.");
         }
 
-        if (options.TokenBackdate < TimeSpan.Zero || options.TokenBackdate > TimeSpan.FromMinutes(10) || options.TokenBackdate >= options.TokenLifetime)
+        if (options.TokenBackdate < TimeSpan.Zero || options.TokenBackdate > TimeSpan.FromMinutes(10))
         {
-            failures.Add("Chat__TokenBackdate must be between 00:00:00 and 00:10:00, and shorter than Chat__TokenLifetime.");
+            failures.Add("Chat__TokenBackdate must be between 00:00:00 and 00:10:00.");
         }
 
         if (!Infrastructure.StreamIds.IsValidUserId(options.SystemUserId))
