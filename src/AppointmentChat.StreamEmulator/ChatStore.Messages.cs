@@ -23,6 +23,11 @@ public sealed partial class ChatStore
         lock (_gate)
         {
             var channel = RequireChannel(op, type, id);
+            if (FrozenRefusal(op, caller, channel, message) is { } refusal)
+            {
+                return new JsonObject { ["message"] = Wire.Message(refusal, channel, FindUserLocked) };
+            }
+
             var (stored, evt) = AddMessage(op, caller, channel, message, time.GetUtcNow());
             created = evt;
             result = new JsonObject { ["message"] = Wire.Message(stored, channel, FindUserLocked) };
@@ -158,6 +163,38 @@ public sealed partial class ChatStore
         return user;
     }
 
+    /// <summary>The text of the error message Stream answers a member's message to a frozen channel with.</summary>
+    public const string FrozenChannelText = "Sorry, this channel has been frozen by the admin";
+
+    /// <summary>
+    /// A member's message to a frozen channel: Stream does not refuse the request, it answers with a message of type
+    /// <c>error</c> — stored nowhere, sent to nobody (stream-chat-go docs/channels/channel_management/freezing.md: sending
+    /// "returns an error message"; the text is the one stream-chat-js's integration tests expected, and the type is
+    /// <c>error</c>, GetStream/stream-chat-flutter#360). Whether it has an id or raises any event no source says: here it
+    /// has a fresh id and raises none. Server-side sends are not refused. Null when the message goes ahead.
+    /// </summary>
+    private EmulatedMessage? FrozenRefusal(string op, StreamCaller caller, EmulatedChannel channel, JsonObject message)
+    {
+        if (caller.IsServer || !channel.Frozen || caller.UserId is not { } userId || !channel.IsMember(userId))
+        {
+            return null;
+        }
+
+        StreamRules.CheckMessageLength(op, message["text"]?.GetValue<string>() ?? "");
+        var now = time.GetUtcNow();
+        return new EmulatedMessage
+        {
+            Id = Guid.NewGuid().ToString(),
+            UserId = userId,
+            Text = FrozenChannelText,
+            Type = "error",
+            Attachments = [],
+            Custom = [],
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+    }
+
     private (EmulatedMessage Message, EmulatorEvent Event) AddMessage(string op, StreamCaller caller, EmulatedChannel channel, JsonObject message, DateTimeOffset now)
     {
         var userId = caller.IsServer
@@ -180,10 +217,6 @@ public sealed partial class ChatStore
                 throw StreamErrorException.NotAllowed(op, $"user '{userId}' is not allowed to perform action CreateMessage in scope '{channel.Type}'");
             }
 
-            if (channel.Frozen)
-            {
-                throw StreamErrorException.NotAllowed(op, $"channel '{channel.Cid}' is frozen: user '{userId}' is not allowed to perform action CreateMessage");
-            }
         }
 
         // A new message is "regular" or "system" (the spec's MessageRequest.type); a user needs the Create System Message

@@ -142,13 +142,18 @@ async function send(event) {
     return;
   }
   try {
-    await channel.sendMessage({ text });
+    const sent = await channel.sendMessage({ text });
+    // Stream answers a message to a frozen channel (the chat is not open yet, or has ended) with a message of type
+    // "error" rather than an HTTP error: nothing was sent.
+    if (sent.message?.type === 'error') {
+      fail(`Not sent: the chat is ${$('status').textContent}.`);
+      return;
+    }
     $('text').value = '';
     await channel.stopTyping();
     say('Sent.');
   } catch (error) {
-    // Stream refuses messages to a frozen channel with code 17: the chat is not open yet, or has ended.
-    fail(error.code === 17 ? `Not sent: the chat is ${$('status').textContent}.` : `Not sent: ${error.message}`);
+    fail(`Not sent: ${error.message}`);
   }
 }
 

@@ -253,7 +253,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
         Assert.Equal("Chat with Alex Owner", Scenario.Custom(channel, "name"));
         Assert.Equal("Rex", Scenario.Custom(channel, "petName"));
         Assert.Equal(s.Org, Scenario.Custom(channel, "organisationId"));
-        Assert.Equal(HttpStatusCode.Forbidden, Scenario.UserSend(stack.Emulator, s, s.PetOwnerId, "hello?"));
+        Assert.Equal(SendOutcome.Frozen, Scenario.UserSend(stack.Emulator, s, s.PetOwnerId, "hello?"));
 
         var record = await stack.App.InDatabaseAsync(db => db.Chats.AsNoTracking().SingleAsync(a => a.AppointmentId == s.AppointmentId));
         Assert.Equal(ChatStatus.Ended, record.Status);

@@ -77,11 +77,11 @@ public abstract class ChatWindowTests(DatabaseKind kind) : IAsyncLifetime
         Assert.Equal(start.AddMinutes(-10).ToUnixTimeSeconds(), created.GetProperty("activatesAt").GetDateTimeOffset().ToUnixTimeSeconds());
         Assert.Equal(start.AddMinutes(30 + 30).ToUnixTimeSeconds(), created.GetProperty("closesAt").GetDateTimeOffset().ToUnixTimeSeconds());
         await ChatBecomesAsync(app, s, "pending", frozen: true);
-        Assert.Equal(HttpStatusCode.Forbidden, Scenario.UserSend(_emulator, s, s.PetOwnerId, "too early"));
+        Assert.Equal(SendOutcome.Frozen, Scenario.UserSend(_emulator, s, s.PetOwnerId, "too early"));
 
         clock.SetUtcNow(start.AddMinutes(-10));
         await ChatBecomesAsync(app, s, "active", frozen: false);
-        Assert.Equal(HttpStatusCode.Created, Scenario.UserSend(_emulator, s, s.PetOwnerId, "hello"));
+        Assert.Equal(SendOutcome.Sent, Scenario.UserSend(_emulator, s, s.PetOwnerId, "hello"));
 
         clock.SetUtcNow(start.AddMinutes(60));
         await ChatBecomesAsync(app, s, "ended", frozen: true);

@@ -49,16 +49,28 @@ public sealed record Scenario(string AppointmentId, string PetOwnerId, string Ve
 
     public static JsonArray Messages(JsonObject snapshot) => snapshot["messages"]!.AsArray();
 
-    public static HttpStatusCode UserSend(EmulatorHost emulator, Scenario scenario, string userId, string text)
+    /// <summary>A member sends a message as the app would: sent, answered with Stream's frozen-channel error message, or refused.</summary>
+    public static SendOutcome UserSend(EmulatorHost emulator, Scenario scenario, string userId, string text)
     {
         try
         {
-            emulator.Store.SendMessage(new AppointmentChat.StreamEmulator.StreamCaller(false, userId, null), "messaging", scenario.ChannelId, new JsonObject { ["text"] = text });
-            return HttpStatusCode.Created;
+            var sent = emulator.Store.SendMessage(new AppointmentChat.StreamEmulator.StreamCaller(false, userId, null), "messaging", scenario.ChannelId, new JsonObject { ["text"] = text });
+            return sent["message"]!["type"]!.GetValue<string>() == "error" ? SendOutcome.Frozen : SendOutcome.Sent;
         }
-        catch (AppointmentChat.StreamEmulator.StreamErrorException error)
+        catch (AppointmentChat.StreamEmulator.StreamErrorException)
         {
-            return (HttpStatusCode)error.Status;
+            return SendOutcome.Refused;
         }
     }
+}
+
+/// <summary>What became of a member's message.</summary>
+public enum SendOutcome
+{
+    Sent,
+
+    /// <summary>Stream answered with its "channel frozen" error message: nothing was stored or sent.</summary>
+    Frozen,
+
+    Refused,
 }

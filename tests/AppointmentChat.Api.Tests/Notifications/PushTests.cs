@@ -69,7 +69,7 @@ public abstract class PushTests(DatabaseKind kind) : IAsyncLifetime
         await WebhookTestData.RegisterDeviceAsync(stack.App, s.VetId, vetBrowser, "web");
         await WebhookTestData.RegisterDeviceAsync(stack.App, s.PetOwnerId, ownerPhone);
 
-        Assert.Equal(HttpStatusCode.Created, Scenario.UserSend(stack.Emulator, s, s.PetOwnerId, "Rex is limping on his left paw"));
+        Assert.Equal(SendOutcome.Sent, Scenario.UserSend(stack.Emulator, s, s.PetOwnerId, "Rex is limping on his left paw"));
 
         await Eventually.TrueAsync(() => _fcm.DeliveredTo(vetPhone).Any() && _fcm.DeliveredTo(vetBrowser).Any(), "a push to each of the vet's devices");
         var list = await (await stack.App.ClientFor(s.VetId, "vet").GetAsync("/api/chat/channels")).ShouldBeOkJsonAsync();

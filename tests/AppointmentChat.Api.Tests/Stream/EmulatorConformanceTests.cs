@@ -169,21 +169,29 @@ public sealed class EmulatorConformanceTests(EmulatorFixture fixture) : IClassFi
     }
 
     [Fact]
-    public async Task AFrozenChannelRefusesUserMessagesButNotServerSideOnes()
+    public async Task AFrozenChannelAnswersUserMessagesWithAnErrorMessageAndTakesServerSideOnes()
     {
         var (vet, owner) = (Ids.New("vet"), Ids.New("owner"));
         var channel = await Emulator.CreateChannelAsync(Ids.New("appointment"), [vet, owner]);
         await Emulator.CallAsync(HttpMethod.Patch, $"channels/messaging/{channel}", new JsonObject { ["set"] = new JsonObject { ["frozen"] = true } });
+        var webhooksBefore = Emulator.Webhooks.Count;
 
         var (userStatus, userBody, _) = await Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channel}/message",
             new JsonObject { ["message"] = new JsonObject { ["text"] = "hello?" } }, EmulatorHost.UserToken(owner));
-        var (controlStatus, _, _) = await Emulator.ControlAsync(HttpMethod.Post, $"channels/messaging/{channel}/messages", new { user_id = owner, text = "still?" });
+        var (controlStatus, controlBody, _) = await Emulator.ControlAsync(HttpMethod.Post, $"channels/messaging/{channel}/messages", new { user_id = owner, text = "still?" });
         var (serverStatus, _, _) = await Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{channel}/message",
             new JsonObject { ["message"] = new JsonObject { ["text"] = "closed", ["user_id"] = vet } });
 
-        Assert.Equal((403, 17), (userStatus, userBody["code"]!.GetValue<int>()));
-        Assert.Equal(403, controlStatus);
+        // Stream's answer to a member: the request succeeds, the message is an error one, and nothing is kept or sent.
+        Assert.Equal(201, userStatus);
+        Assert.Equal(("error", "Sorry, this channel has been frozen by the admin"), (userBody["message"]!["type"]!.GetValue<string>(), userBody["message"]!["text"]!.GetValue<string>()));
+        Assert.Equal(201, controlStatus);
+        Assert.Equal("error", controlBody["message"]!["type"]!.GetValue<string>());
         Assert.Equal(201, serverStatus);
+        var kept = Emulator.Store.ChannelSnapshot("messaging", channel)!["messages"]!.AsArray().Select(m => m!["text"]!.GetValue<string>());
+        Assert.Equal(["closed"], kept);
+        await Task.Delay(300);
+        Assert.DoesNotContain(Emulator.Webhooks.Skip(webhooksBefore), w => w.EventType == "message.new" && System.Text.Encoding.UTF8.GetString(w.Body).Contains("hello?", StringComparison.Ordinal));
     }
 
     [Fact]
