@@ -120,14 +120,12 @@ internal static class Health
         }
     }
 
-    private sealed class BacklogCheck(ChatDbContext db, InboxWriter inbox, TimeProvider time, IOptions<HealthOptions> options) : IHealthCheck
+    private sealed class BacklogCheck(ChatDbContext db, TimeProvider time, IOptions<HealthOptions> options) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             var cutoff = time.GetUtcNow() - options.Value.BacklogThreshold;
-            // On SQLite an acknowledged webhook waits in a staging file until the processor moves it into the inbox.
-            var stuckWebhooks = await inbox.StagedBeforeAsync(cutoff, cancellationToken)
-                + await db.Set<InboxEvent>().CountAsync(e => e.Status == InboxStatus.Pending && e.ReceivedAt < cutoff, cancellationToken);
+            var stuckWebhooks = await db.Set<InboxEvent>().CountAsync(e => e.Status == InboxStatus.Pending && e.ReceivedAt < cutoff, cancellationToken);
             var stuckPushes = await db.Set<Notification>().CountAsync(n => n.Status == NotificationStatus.Pending && n.NextAttemptAt < cutoff, cancellationToken);
             if (stuckWebhooks == 0 && stuckPushes == 0)
             {

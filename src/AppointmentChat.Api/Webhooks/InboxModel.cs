@@ -11,6 +11,29 @@ internal static class InboxModel
     {
         public DbSet<InboxEvent> InboxEvents => db.Set<InboxEvent>();
     }
+
+    /// <summary>
+    /// Stores one event as pending unless an event with its key is stored (placeholders <c>{0}</c>–<c>{6}</c>: key,
+    /// type, channel, payload, received, status, next attempt). A redelivery meets the unique key without an exception.
+    /// </summary>
+    public const string InsertSql = """
+        INSERT INTO webhook_inbox ("DedupKey", "EventType", "ChannelId", "Payload", "ReceivedAt", "Status", "Attempts", "NextAttemptAt")
+        VALUES ({0}, {1}, {2}, {3}, {4}, {5}, 0, {6})
+        ON CONFLICT ("DedupKey") DO NOTHING
+        """;
+
+    /// <summary>Stores <paramref name="e"/> as pending unless an event with its key is stored; true when this call stored it.</summary>
+    public static async Task<bool> InsertInboxEventAsync(this ChatDbContext db, InboxEvent e, CancellationToken cancellationToken)
+    {
+        object?[] values =
+        [
+            e.DedupKey, e.EventType, e.ChannelId, e.Payload,
+            db.Stored<InboxEvent>(nameof(InboxEvent.ReceivedAt), e.ReceivedAt),
+            db.Stored<InboxEvent>(nameof(InboxEvent.Status), InboxStatus.Pending),
+            db.Stored<InboxEvent>(nameof(InboxEvent.NextAttemptAt), e.NextAttemptAt),
+        ];
+        return await db.Database.ExecuteSqlRawAsync(InsertSql, values!, cancellationToken) == 1;
+    }
 }
 
 internal sealed class InboxEventConfiguration : IEntityTypeConfiguration<InboxEvent>

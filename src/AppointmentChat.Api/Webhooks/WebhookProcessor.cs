@@ -20,7 +20,6 @@ internal sealed partial class WebhookProcessor(
     WriteTurns writeTurns,
     Leases leases,
     WebhookProcessorSignal signal,
-    InboxWriter inbox,
     Notifications.PushDispatcherSignal push,
     Infrastructure.ChatMetrics metrics,
     TimeProvider time,
@@ -31,8 +30,8 @@ internal sealed partial class WebhookProcessor(
     private const int BatchSize = 100;
 
     /// <summary>
-    /// How long one transaction goes on taking events of a claimed batch: on SQLite the moves of newly acknowledged
-    /// webhooks into the inbox wait for it to commit, so that they are not held up behind a long one.
+    /// How long one transaction goes on taking events of a claimed batch: on SQLite the receiver's inbox commits wait
+    /// for it to commit (one writer at a time), so that acknowledgements are not held up behind a long one.
     /// </summary>
     private static readonly TimeSpan TransactionBudget = TimeSpan.FromMilliseconds(8);
 
@@ -46,23 +45,13 @@ internal sealed partial class WebhookProcessor(
             await Task.Delay(options.Value.GatherDelay, cancellationToken);
         }
 
-        while (true)
+        List<long> claimed;
+        do
         {
-            // SQLite: what was acknowledged since the last batch waits in a staging file; it joins the inbox leased to
-            // this processor, which goes on to process it without a claim of its own.
-            var moved = await inbox.MoveStagedAsync(Time.GetUtcNow() + workers.Value.LeaseDuration, InstanceId, cancellationToken);
-            foreach (var batch in moved.Chunk(BatchSize))
-            {
-                await ProcessClaimedAsync([.. batch], cancellationToken);
-            }
-
-            var claimed = await ClaimAsync(cancellationToken);
+            claimed = await ClaimAsync(cancellationToken);
             await ProcessClaimedAsync(claimed, cancellationToken);
-            if (claimed.Count < BatchSize && moved.Count < BatchSize)
-            {
-                break;
-            }
         }
+        while (claimed.Count == BatchSize);
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();

@@ -15,11 +15,14 @@ internal static class WebhooksSetup
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>();
         services.AddSingleton<WebhookSignature>();
-        services.AddSingleton<InboxWriter>(sp => sp.GetRequiredService<IOptions<Data.DatabaseOptions>>().Value.Provider switch
+        services.AddSingleton<IInboxInsert>(sp => sp.GetRequiredService<IOptions<Data.DatabaseOptions>>().Value.Provider switch
         {
-            Data.DatabaseProvider.Postgres => ActivatorUtilities.CreateInstance<PostgresInboxWriter>(sp),
-            _ => ActivatorUtilities.CreateInstance<SqliteInboxWriter>(sp),
+            Data.DatabaseProvider.Postgres => ActivatorUtilities.CreateInstance<NpgsqlBatchInboxInsert>(sp),
+            _ => ActivatorUtilities.CreateInstance<EfInboxInsert>(sp),
         });
+        services.AddSingleton<InboxWriter>();
+        // Before the writer and the processor start: webhooks an earlier version acknowledged join the inbox first.
+        services.AddHostedService<StagingFileUpgrade>();
         services.AddHostedService(sp => sp.GetRequiredService<InboxWriter>());
         services.AddStreamEventHandlers();
         services.AddSingleton<WebhookProcessorSignal>();

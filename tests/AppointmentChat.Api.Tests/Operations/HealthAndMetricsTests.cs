@@ -68,9 +68,7 @@ public sealed class HealthTests
         Assert.Equal("Unhealthy", CheckStatus(body, "backlog"));
         Assert.Contains("1 webhook(s)", body.GetProperty("checks").GetProperty("backlog").GetProperty("description").GetString(), StringComparison.Ordinal);
 
-        // What the processor (left out here) does: move the staged event into the inbox, and process it.
-        await app.Services.GetRequiredService<InboxWriter>().MoveStagedAsync(app.Now.AddMinutes(1), "test", CancellationToken.None);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await ReadyAsync(app)).Status);
+        // What the processor (left out here) does: process it.
         await app.InDatabaseAsync(db => db.InboxEvents.ExecuteUpdateAsync(set => set.SetProperty(e => e.Status, InboxStatus.Processed)));
         Assert.Equal(HttpStatusCode.OK, (await ReadyAsync(app)).Status);
     }

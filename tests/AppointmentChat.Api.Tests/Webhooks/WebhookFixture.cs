@@ -3,11 +3,7 @@ using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Tests.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
 using AppointmentChat.Api.Webhooks;
-using AppointmentChat.Api.Data;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Tests.Webhooks;
 
@@ -80,51 +76,11 @@ internal static class WebhookTestData
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>
-    /// Every stored webhook: the inbox's, and on SQLite those acknowledged but still in the staging file (as pending
-    /// events without an id). Staged ones are read first, so one moved meanwhile is found in the inbox and not lost.
-    /// </summary>
+    /// <summary>Every stored webhook (an acknowledged one is in the inbox).</summary>
     internal static async Task<List<InboxEvent>> InboxAsync(ChatApp app, Func<InboxEvent, bool>? filter = null)
     {
-        var staged = await StagedAsync(app);
         var inbox = await app.InDatabaseAsync(db => db.InboxEvents.AsNoTracking().ToListAsync());
-        var moved = inbox.Select(e => e.DedupKey).ToHashSet();
-        return [.. inbox.Concat(staged.Where(e => !moved.Contains(e.DedupKey))).Where(filter ?? (_ => true))];
-    }
-
-    /// <summary>The webhooks waiting in SQLite's staging file (none on PostgreSQL, or before the first one arrived).</summary>
-    internal static async Task<List<InboxEvent>> StagedAsync(ChatApp app)
-    {
-        var database = app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-        return database.Provider == DatabaseProvider.Sqlite ? await StagedAsync(SqliteInboxWriter.StagingFile(database.ConnectionString)) : [];
-    }
-
-    internal static async Task<List<InboxEvent>> StagedAsync(string stagingFile)
-    {
-        var staged = new List<InboxEvent>();
-        if (!File.Exists(stagingFile))
-        {
-            return staged;
-        }
-
-        await using var connection = new SqliteConnection($"Data Source={stagingFile};Mode=ReadOnly;Pooling=False");
-        await connection.OpenAsync();
-        await using var command = new SqliteCommand("""SELECT "DedupKey", "EventType", "ChannelId", "Payload", "ReceivedAt", "NextAttemptAt" FROM staged_webhooks""", connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            staged.Add(new InboxEvent
-            {
-                DedupKey = reader.GetString(0),
-                EventType = reader.GetString(1),
-                ChannelId = reader.IsDBNull(2) ? null : reader.GetString(2),
-                Payload = reader.GetString(3),
-                ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
-                NextAttemptAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-            });
-        }
-
-        return staged;
+        return [.. inbox.Where(filter ?? (_ => true))];
     }
 
     internal static async Task<InboxEvent> ProcessedAsync(ChatApp app, string dedupKey)
