@@ -189,23 +189,6 @@ internal sealed class BenchDatabase : IAsyncDisposable
         return Convert.ToInt64(await new NpgsqlCommand(sql, pg).ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>
-    /// Webhooks acknowledged but not yet in the inbox: on SQLite they wait in the service's staging file
-    /// (appointment-chat.webhooks.db) until the processor moves them. Elsewhere none.
-    /// </summary>
-    public async Task<long> StagedAsync()
-    {
-        var staging = Path.Combine(DataFolder, "appointment-chat.webhooks.db");
-        if (Kind != "sqlite" || !File.Exists(staging))
-        {
-            return 0;
-        }
-
-        await using var connection = new SqliteConnection($"Data Source={staging};Mode=ReadOnly");
-        await connection.OpenAsync();
-        return (long)(await new SqliteCommand("SELECT count(*) FROM staged_webhooks", connection).ExecuteScalarAsync())!;
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (_postgresName is not null)
