@@ -175,15 +175,28 @@ internal static class DatabaseSetup
     /// </summary>
     public static IServiceCollection AddChatReads<TPlain>(this IServiceCollection services) where TPlain : class, IChatReads
     {
-        services.AddScoped<TPlain>();
         services.AddKeyedSingleton(PostgresChatReads.DataSourceKey, (sp, _) => NpgsqlDataSource.Create(
             PostgresChatReads.ConnectionString(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString)));
-        services.AddSingleton<PostgresChatReads>();
-        services.AddScoped<IChatReads>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
+        return services.AddWithPostgresFastPath<IChatReads, TPlain, PostgresChatReads>(ServiceLifetime.Scoped);
+    }
+
+    /// <summary>
+    /// A service with a plain path (<typeparamref name="TPlain"/>, every database) and a PostgreSQL fast path
+    /// (<typeparamref name="TPostgres"/>, a singleton that answers as the plain path does): the fast path on PostgreSQL,
+    /// the plain one elsewhere. Features name both and never ask which database they run on.
+    /// </summary>
+    public static IServiceCollection AddWithPostgresFastPath<TService, TPlain, TPostgres>(this IServiceCollection services, ServiceLifetime lifetime)
+        where TService : class
+        where TPlain : class, TService
+        where TPostgres : class, TService
+    {
+        services.Add(new ServiceDescriptor(typeof(TPlain), typeof(TPlain), lifetime));
+        services.AddSingleton<TPostgres>();
+        services.Add(new ServiceDescriptor(typeof(TService), sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
         {
-            DatabaseProvider.Postgres => sp.GetRequiredService<PostgresChatReads>(),
+            DatabaseProvider.Postgres => sp.GetRequiredService<TPostgres>(),
             _ => sp.GetRequiredService<TPlain>(),
-        });
+        }, lifetime));
         return services;
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Webhooks.Events;
 using Microsoft.Extensions.Options;
@@ -15,11 +16,7 @@ internal static class WebhooksSetup
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>();
         services.AddSingleton<WebhookSignature>();
-        services.AddSingleton<IInboxInsert>(sp => sp.GetRequiredService<IOptions<Data.DatabaseOptions>>().Value.Provider switch
-        {
-            Data.DatabaseProvider.Postgres => ActivatorUtilities.CreateInstance<NpgsqlBatchInboxInsert>(sp),
-            _ => ActivatorUtilities.CreateInstance<EfInboxInsert>(sp),
-        });
+        services.AddWithPostgresFastPath<IInboxInsert, EfInboxInsert, NpgsqlBatchInboxInsert>(ServiceLifetime.Singleton);
         services.AddSingleton<InboxWriter>();
         // Before the writer and the processor start: webhooks an earlier version acknowledged join the inbox first.
         services.AddHostedService<StagingFileUpgrade>();

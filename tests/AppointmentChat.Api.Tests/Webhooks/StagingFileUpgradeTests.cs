@@ -1,3 +1,4 @@
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Tests.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
@@ -56,7 +57,7 @@ public sealed class StagingFileUpgradeTests
         Assert.Contains(app.Logs.Lines, l => l.Message.Contains("Moved 1 of the 2 acknowledged webhooks", StringComparison.Ordinal));
         var processed = await WebhookTestData.ProcessedAsync(app, "id:" + waiting);
         Assert.Equal((InboxStatus.Processed, 1, receivedAt), (processed.Status, processed.Attempts, processed.ReceivedAt));
-        Assert.Equal("sent before the upgrade", await app.InDatabaseAsync(db => db.Appointments.Where(a => a.ChannelId == s.ChannelId).Select(a => a.LastMessageText).SingleAsync()));
+        Assert.Equal("sent before the upgrade", await app.InDatabaseAsync(db => db.Chats.Where(c => c.ChannelId == s.ChannelId).Select(c => c.LastMessageText).SingleAsync()));
         var already = Assert.Single(await WebhookTestData.InboxAsync(app, e => e.DedupKey == "id:" + movedBeforeTheCrash));
         Assert.Equal((InboxStatus.Ignored, 1), (already.Status, already.Attempts));
 
