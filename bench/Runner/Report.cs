@@ -15,6 +15,7 @@ internal sealed class Report(BenchOptions options)
     public List<ScalingResult>? Scaling { get; set; }
 
     private readonly List<(string Target, string Measured, bool Met)> _targets = [];
+    private readonly List<(string Target, string Measured, bool Met)> _informational = [];
 
     public bool AllTargetsMet => _targets.All(t => t.Met);
 
@@ -61,6 +62,9 @@ internal sealed class Report(BenchOptions options)
         foreach (var run in Runs)
         {
             var name = run.Database == "sqlite" ? "SQLite" : "PostgreSQL";
+            // SQLite is the embedded default for development and single small deployments: correct, durable, and webhooks
+            // at 1,000/s with p99 within 25 ms are its targets; its throughput ratios are reported, not targeted.
+            var embedded = run.Database == "sqlite";
             md.AppendLine($"## Scenarios on {name}");
             md.AppendLine();
             var reference = Reference(run);
@@ -98,7 +102,7 @@ internal sealed class Report(BenchOptions options)
             if (run.Token is { } token)
             {
                 md.AppendLine($"- Peak memory (RSS) after the token scenario: {F(run.PeakRssMiB)} MiB.");
-                Target($"{name}: token ≥ 0.75× ceiling", Ratio(token.RequestsPerSecond, reference), token.RequestsPerSecond >= 0.75 * reference);
+                Target($"{name}: token ≥ 0.75× ceiling", embedded, Ratio(token.RequestsPerSecond, reference), token.RequestsPerSecond >= 0.75 * reference);
                 Target($"{name}: token p99 ≤ 10 ms at {token.Connections} connections", $"{F(token.P99Ms, "F2")} ms", token.P99Ms <= 10);
                 Target($"{name}: peak RSS under the token load ≤ 250 MB", $"{F(run.PeakRssMiB * 1.048576)} MB", run.PeakRssMiB * 1.048576 <= 250);
             }
@@ -107,14 +111,14 @@ internal sealed class Report(BenchOptions options)
             {
                 md.AppendLine($"- Stream calls made while opening existing chats: {run.StreamCallsWhileOpening}.");
                 Target($"{name}: opening an existing chat makes no Stream call", run.StreamCallsWhileOpening.ToString(CultureInfo.InvariantCulture), run.StreamCallsWhileOpening == 0);
-                Target($"{name}: opening an existing chat ≥ 0.35× ceiling", Ratio(open.RequestsPerSecond, reference), open.RequestsPerSecond >= 0.35 * reference);
+                Target($"{name}: opening an existing chat ≥ 0.35× ceiling", embedded, Ratio(open.RequestsPerSecond, reference), open.RequestsPerSecond >= 0.35 * reference);
             }
 
             if (run is { ListSmall: { } small, ListLarge: { } large })
             {
                 md.AppendLine($"- Seeding 999,000 chats took {F(run.SeedSeconds, "F1")} s.");
-                Target($"{name}: list p99 with 1,000,000 stored ≤ 1.5× with 1,000", $"{F(large.P99Ms, "F2")} / {F(small.P99Ms, "F2")} ms = {F(large.P99Ms / small.P99Ms, "F2")}×", large.P99Ms <= 1.5 * small.P99Ms);
-                Target($"{name}: list ≥ 0.25× ceiling", Ratio(large.RequestsPerSecond, reference), large.RequestsPerSecond >= 0.25 * reference);
+                Target($"{name}: list p99 with 1,000,000 stored ≤ 1.5× with 1,000", embedded, $"{F(large.P99Ms, "F2")} / {F(small.P99Ms, "F2")} ms = {F(large.P99Ms / small.P99Ms, "F2")}×", large.P99Ms <= 1.5 * small.P99Ms);
+                Target($"{name}: list ≥ 0.25× ceiling", embedded, Ratio(large.RequestsPerSecond, reference), large.RequestsPerSecond >= 0.25 * reference);
             }
 
             if (run.Webhooks is { } webhooks)
@@ -122,7 +126,12 @@ internal sealed class Report(BenchOptions options)
                 var (burst, steady) = (webhooks.SaturatedDrain, webhooks.SteadyDrain);
                 md.AppendLine($"- Webhooks as fast as answered: {burst.Received:N0} stored in {F(options.Duration.TotalSeconds)} s; {F(burst.BacklogAtEnd)} still pending when the load stopped, all processed {F(burst.DrainAfterLoad.TotalSeconds, "F2")} s later ({F(burst.ProcessedPerSecond)} events/s processed from the start of the load).");
                 md.AppendLine($"- Webhooks at a steady 3,000/s, round by round: {string.Join("; ", webhooks.SteadyRounds.Select(r => $"{r.Drain.Received:N0} stored, p99 {F(r.Load.P99Ms, "F1")} ms, {F(r.Drain.BacklogAtEnd)} still pending when the load stopped, all processed {F(r.Drain.DrainAfterLoad.TotalSeconds, "F2")} s later"))}.");
-                Target($"{name}: webhooks ≥ 3,000/s acknowledged", $"{F(webhooks.Saturated.RequestsPerSecond)}/s at capacity; {F(webhooks.Steady.RequestsPerSecond)}/s offered steadily, {webhooks.Steady.Errors} errors",
+                if (embedded)
+                {
+                    Target($"{name}: webhooks ≥ 1,000/s acknowledged", $"{F(webhooks.Saturated.RequestsPerSecond)}/s at capacity", webhooks.Saturated.RequestsPerSecond >= 1000 && webhooks.Saturated.Errors == 0);
+                }
+
+                Target($"{name}: webhooks ≥ 3,000/s acknowledged", embedded, $"{F(webhooks.Saturated.RequestsPerSecond)}/s at capacity; {F(webhooks.Steady.RequestsPerSecond)}/s offered steadily, {webhooks.Steady.Errors} errors",
                     webhooks.Saturated.RequestsPerSecond >= 3000 && webhooks.Steady.RequestsPerSecond >= 0.98 * 3000 && webhooks.Steady.Errors == 0 && webhooks.Saturated.Errors == 0);
                 Target($"{name}: webhook p99 ≤ 25 ms at 3,000/s", $"{F(webhooks.Steady.P99Ms, "F2")} ms", webhooks.Steady.P99Ms <= 25);
                 Target($"{name}: the inbox drains at least as fast as it fills at 3,000/s (backlog when the load stops < 1 s of arrivals)", $"{F(steady.BacklogAtEnd)} pending vs {F(webhooks.Steady.RequestsPerSecond)}/s arriving", steady.BacklogAtEnd < webhooks.Steady.RequestsPerSecond);
@@ -138,6 +147,19 @@ internal sealed class Report(BenchOptions options)
         foreach (var (target, measured, met) in _targets)
         {
             md.AppendLine($"| {target} | {measured} | {(met ? "yes" : "**no**")} |");
+        }
+
+        if (_informational.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("For information (SQLite, the embedded default: its targets are correctness, durability and webhooks at 1,000/s):");
+            md.AppendLine();
+            md.AppendLine("| figure | measured | within the PostgreSQL target |");
+            md.AppendLine("|---|---|---|");
+            foreach (var (target, measured, met) in _informational)
+            {
+                md.AppendLine($"| {target} | {measured} | {(met ? "yes" : "no")} |");
+            }
         }
 
         md.AppendLine();
@@ -215,6 +237,19 @@ internal sealed class Report(BenchOptions options)
     }
 
     private void Target(string target, string measured, bool met) => _targets.Add((target, measured, met));
+
+    /// <summary>A figure reported for <paramref name="target"/> that is only information here (<paramref name="informational"/>), not a target.</summary>
+    private void Target(string target, bool informational, string measured, bool met)
+    {
+        if (informational)
+        {
+            _informational.Add((target, measured, met));
+        }
+        else
+        {
+            Target(target, measured, met);
+        }
+    }
 
     /// <summary>Where the CPU went in each run: per request for each side, and how busy the machine was.</summary>
     private static void CpuTable(StringBuilder md, IEnumerable<(string Name, WrkResult? Run)> runs)
