@@ -28,23 +28,32 @@ internal sealed class ChatQueries(ChatDbContext db) : IChatReads
                 c.Version))
             .FirstOrDefaultAsync(cancellationToken);
 
-    public Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, CancellationToken cancellationToken)
+    public async Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, CancellationToken cancellationToken)
     {
-        var chats = db.Chats.AsNoTracking().Where(c => c.ChannelId != null);
-        chats = membership switch
+        if (membership == ChatMembership.Either)
         {
-            ChatMembership.PetOwner => chats.Where(c => c.Appointment.PetOwnerId == memberId),
-            ChatMembership.Vet => chats.Where(c => c.Appointment.VetId == memberId),
-            ChatMembership.Organisation => chats.Where(c => c.Appointment.OrganisationId == memberId),
-            _ => chats.Where(c => c.Appointment.PetOwnerId == memberId || c.Appointment.VetId == memberId),
-        };
+            // Two index-ordered reads, one per side, merged: each costs a page however many chats the member has, where one
+            // query with OR would sort them all. A user is never both sides of one appointment, so no chat is in both.
+            var asOwner = await ListAsync(ChatMembership.PetOwner, memberId, status, after, take, cancellationToken);
+            var asVet = await ListAsync(ChatMembership.Vet, memberId, status, after, take, cancellationToken);
+            return [.. asOwner.Concat(asVet).OrderByDescending(r => r.LastActivityAt).ThenByDescending(r => r.AppointmentId, StringComparer.Ordinal).Take(take)];
+        }
 
+        // The member's column as the chat's own (the same column of the same row), so that the filter, the cursor and the
+        // order are all on the row the list's index (ix_chats_by_*) covers: one index range read, however many chats exist.
+        var column = membership switch
+        {
+            ChatMembership.PetOwner => nameof(Appointment.PetOwnerId),
+            ChatMembership.Vet => nameof(Appointment.VetId),
+            _ => nameof(Appointment.OrganisationId),
+        };
+        var chats = db.Chats.AsNoTracking().Where(c => c.ChannelId != null && EF.Property<string>(c, column) == memberId);
         if (status is not null)
         {
             // A status no chat can have matches none.
             if (!EnumNames<ChatStatus>.TryParse(status, out var wanted))
             {
-                return Task.FromResult(new List<ChatListRow>());
+                return [];
             }
 
             chats = chats.Where(c => c.Status == wanted);
@@ -56,7 +65,7 @@ internal sealed class ChatQueries(ChatDbContext db) : IChatReads
                 || (c.LastActivityAt == cursor.LastActivityAt && string.Compare(c.AppointmentId, cursor.AppointmentId) < 0));
         }
 
-        return chats
+        return await chats
             .OrderByDescending(c => c.LastActivityAt)
             .ThenByDescending(c => c.AppointmentId)
             .Take(take)

@@ -48,7 +48,8 @@ internal sealed class EventBatch(ChatDbContext db, ChatRecord record)
 
         var chats = await db.Chats.AsNoTracking()
             .Where(c => c.ChannelId != null && channels.Contains(c.ChannelId))
-            .Select(c => new ChatMembers(c.ChannelId!, c.AppointmentId, c.Appointment.PetOwnerId, c.Appointment.VetId))
+            // The people's columns as the chat's own (the same row): no join to the appointment's half.
+            .Select(c => new ChatMembers(c.ChannelId!, c.AppointmentId, EF.Property<string>(c, nameof(Appointment.PetOwnerId)), EF.Property<string>(c, nameof(Appointment.VetId))))
             .ToDictionaryAsync(c => c.ChannelId, StringComparer.Ordinal, cancellationToken);
         var names = await db.ChatUsers.AsNoTracking()
             .Where(u => senders.Contains(u.Id))

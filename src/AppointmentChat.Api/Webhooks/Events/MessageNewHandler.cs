@@ -46,7 +46,7 @@ internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, Eve
         {
             var found = await db.Chats.AsNoTracking()
                 .Where(c => c.ChannelId == channelId)
-                .Select(c => new { Chat = new ChatMembers(channelId, c.AppointmentId, c.Appointment.PetOwnerId, c.Appointment.VetId), SenderName = db.Set<ChatUser>().Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
+                .Select(c => new { Chat = new ChatMembers(channelId, c.AppointmentId, EF.Property<string>(c, nameof(Appointment.PetOwnerId)), EF.Property<string>(c, nameof(Appointment.VetId))), SenderName = db.Set<ChatUser>().Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
                 .FirstOrDefaultAsync(cancellationToken);
             (appointment, knownName) = (found?.Chat, found?.SenderName);
         }
