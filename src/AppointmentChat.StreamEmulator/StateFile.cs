@@ -16,7 +16,12 @@ public sealed partial class StateFile(EmulatorSettings settings, ChatStore store
     /// <summary>How long after a change the file is written: changes in a burst are written once.</summary>
     public static readonly TimeSpan WriteDelay = TimeSpan.FromMilliseconds(200);
 
-    private long _written;
+    /// <summary>
+    /// The store's version last written (or loaded). Taken when the service is made, before the emulator serves anything:
+    /// ExecuteAsync runs on the thread pool (.NET 10's BackgroundService), and a version read there could already include
+    /// changes, which would then never be written.
+    /// </summary>
+    private long _written = store.Version;
 
     /// <summary>Reads the file into the store, if there is one; called once, before the emulator serves anything.</summary>
     public static void Load(string path, ChatStore store)
@@ -47,7 +52,6 @@ public sealed partial class StateFile(EmulatorSettings settings, ChatStore store
             return;
         }
 
-        _written = store.Version;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
