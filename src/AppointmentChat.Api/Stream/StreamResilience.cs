@@ -23,6 +23,13 @@ internal static class StreamResilience
         resilience.TotalRequestTimeout.Timeout = stream.TotalTimeout;
         resilience.CircuitBreaker.SamplingDuration = Max(TimeSpan.FromSeconds(30), stream.AttemptTimeout * 2);
 
+        // A 429 is Stream pacing one endpoint (its limits count per endpoint and per app: stream-chat-go
+        // docs/debugging_and_cli/rate_limits.md), not Stream failing. The standard breaker counts it as a failure
+        // (HttpClientResiliencePredicates.IsTransient), so one busy endpoint could cut off every Stream call; here it
+        // counts only what says Stream is unwell: 5xx, 408, timeouts, connections that fail.
+        resilience.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(
+            args.Outcome.Result?.StatusCode != HttpStatusCode.TooManyRequests && HttpClientResiliencePredicates.IsTransient(args.Outcome));
+
         var retry = resilience.Retry;
         retry.MaxRetryAttempts = Math.Max(1, stream.MaxRetries); // Polly needs at least 1; MaxRetries = 0 is honoured in ShouldHandle
         retry.Delay = stream.RetryBaseDelay;
