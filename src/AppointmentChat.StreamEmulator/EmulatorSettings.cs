@@ -23,8 +23,15 @@ public sealed class EmulatorSettings
     /// <summary>Stream waits about 6 s for the receiver before it counts an attempt as failed.</summary>
     public TimeSpan WebhookAttemptTimeout { get; set; } = TimeSpan.FromSeconds(6);
 
-    /// <summary>Attempts per event, the first included; Stream retries a few times.</summary>
-    public int WebhookMaxAttempts { get; set; } = 4;
+    /// <summary>
+    /// Attempts per event, the first included, as Stream makes them: 3 on a timeout, 408, 429 or 5xx, and at most 2 when
+    /// the connection fails, all within <see cref="WebhookRetryBudget"/> (Stream's webhook docs, "Performance and Error
+    /// Handling": 6 s an attempt, retries within 15 s). After that the event is lost, as with Stream.
+    /// </summary>
+    public int WebhookMaxAttempts { get; set; } = 3;
+
+    /// <summary>No attempt starts later than this after the first: Stream's retries of one webhook fit within 15 s.</summary>
+    public TimeSpan WebhookRetryBudget { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Delay before the first retry; doubled for each one after.</summary>
     public TimeSpan WebhookRetryDelay { get; set; } = TimeSpan.FromSeconds(1);

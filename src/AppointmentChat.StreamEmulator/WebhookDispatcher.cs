@@ -25,7 +25,8 @@ public sealed class WebhookDelivery
 /// <summary>
 /// Sends every event to the configured webhook URL as Stream does: the raw JSON body signed with
 /// <c>X-Signature</c> (lowercase hex HMAC-SHA256 with the secret), a stable <c>X-Webhook-Id</c>, the
-/// attempt number, the API key; retried on timeouts, connection failures, 408, 429 and 5xx.
+/// attempt number, the API key; retried on timeouts, connection failures, 408, 429 and 5xx within Stream's budget
+/// (<see cref="EmulatorSettings.WebhookMaxAttempts"/>).
 /// </summary>
 public sealed partial class WebhookDispatcher(
     EmulatorSettings settings,
@@ -91,7 +92,10 @@ public sealed partial class WebhookDispatcher(
     private async Task DeliverAsync(WebhookDelivery delivery, CancellationToken stoppingToken)
     {
         var delay = settings.WebhookRetryDelay;
-        for (var attempt = 1; attempt <= settings.WebhookMaxAttempts; attempt++)
+        var deadline = time.GetUtcNow() + settings.WebhookRetryBudget;
+        var maxAttempts = settings.WebhookMaxAttempts;
+        var attempt = 0;
+        while (++attempt <= maxAttempts)
         {
             var url = settings.WebhookUrl;
             if (url is null)
@@ -108,15 +112,22 @@ public sealed partial class WebhookDispatcher(
                 return;
             }
 
-            if (attempt < settings.WebhookMaxAttempts)
+            if (note.StartsWith("error", StringComparison.Ordinal))
             {
-                await Task.Delay(delay, time, stoppingToken);
-                delay *= 2;
+                maxAttempts = Math.Min(maxAttempts, 2); // a connection that fails is tried twice at most
             }
+
+            if (attempt >= maxAttempts || time.GetUtcNow() + delay > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(delay, time, stoppingToken);
+            delay *= 2;
         }
 
         delivery.Outcome = "failed";
-        LogGaveUp(logger, delivery.EventType, delivery.WebhookId, settings.WebhookMaxAttempts);
+        LogGaveUp(logger, delivery.EventType, delivery.WebhookId, delivery.Attempts.Count);
     }
 
     /// <returns>Whether to stop (delivered, or refused in a way Stream does not retry) and what happened.</returns>

@@ -295,6 +295,24 @@ public sealed class EmulatorConformanceTests(EmulatorFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task AWebhookIsGivenUpAsStreamGivesItUpThreeAttemptsOrTwoWhenTheConnectionFails()
+    {
+        await using var receiver = await RecordingServer.StartAsync();
+        receiver.Respond = _ => 503;
+        await using var emulator = await EmulatorHost.StartAsync(s => s.WebhookRetryDelay = TimeSpan.FromMilliseconds(50));
+        emulator.Settings.WebhookUrl = receiver.Url;
+        await emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("owner")]);
+        await Eventually.TrueAsync(() => emulator.Webhooks.Count > 0 && emulator.Webhooks.All(w => w.Outcome != "pending"), "the webhooks to be given up");
+        Assert.All(emulator.Webhooks, w => Assert.Equal(("failed", 3), (w.Outcome, w.Attempts.Count)));
+
+        var given = emulator.Webhooks.Count;
+        emulator.Settings.WebhookUrl = new Uri("http://127.0.0.1:9/"); // nothing listens: the connection fails
+        await emulator.CreateChannelAsync(Ids.New("appointment"), [Ids.New("owner")]);
+        await Eventually.TrueAsync(() => emulator.Webhooks.Count > given && emulator.Webhooks.Skip(given).All(w => w.Outcome != "pending"), "the webhooks to be given up");
+        Assert.All(emulator.Webhooks.Skip(given), w => Assert.Equal(("failed", 2), (w.Outcome, w.Attempts.Count)));
+    }
+
+    [Fact]
     public async Task WebhooksAreSignedOverTheRawBodyAndKeepTheirIdAcrossRetries()
     {
         await using var receiver = await RecordingServer.StartAsync();
