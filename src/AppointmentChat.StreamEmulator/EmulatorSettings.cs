@@ -30,6 +30,9 @@ public sealed class EmulatorSettings
     /// </summary>
     public int WebhookMaxAttempts { get; set; } = 3;
 
+    /// <summary>Attempts per event when the connection fails (nothing listens, a reset): Stream makes 2.</summary>
+    public int WebhookMaxAttemptsWhenUnreachable { get; set; } = 2;
+
     /// <summary>No attempt starts later than this after the first: Stream's retries of one webhook fit within 15 s.</summary>
     public TimeSpan WebhookRetryBudget { get; set; } = TimeSpan.FromSeconds(15);
 

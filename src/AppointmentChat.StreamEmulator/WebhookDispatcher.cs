@@ -114,7 +114,7 @@ public sealed partial class WebhookDispatcher(
 
             if (note.StartsWith("error", StringComparison.Ordinal))
             {
-                maxAttempts = Math.Min(maxAttempts, 2); // a connection that fails is tried twice at most
+                maxAttempts = Math.Min(maxAttempts, settings.WebhookMaxAttemptsWhenUnreachable);
             }
 
             if (attempt >= maxAttempts || time.GetUtcNow() + delay > deadline)

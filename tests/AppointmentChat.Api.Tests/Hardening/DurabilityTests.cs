@@ -38,8 +38,12 @@ public sealed partial class DurabilityTests : IAsyncLifetime
         _fcm = await FakeFcm.StartAsync();
         _emulator = await EmulatorHost.StartAsync(settings =>
         {
-            // Stream retries a failed delivery a few times; here enough times, far enough apart, to outlast a restart.
+            // Stream gives a delivery up after 3 attempts (2 unreachable) within 15 s; what that loses is the service's
+            // reconciliation's to repair. This suite proves the service's own durability: the emulator here retries
+            // enough times, far enough apart, to outlast its restarts.
             settings.WebhookMaxAttempts = 12;
+            settings.WebhookMaxAttemptsWhenUnreachable = 12;
+            settings.WebhookRetryBudget = TimeSpan.FromMinutes(5);
             settings.WebhookRetryDelay = TimeSpan.FromMilliseconds(250);
             settings.WebhookConcurrency = 16;
         });
