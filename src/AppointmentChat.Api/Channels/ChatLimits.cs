@@ -1,5 +1,3 @@
-using AppointmentChat.Api.Appointments;
-
 namespace AppointmentChat.Api.Channels;
 
 /// <summary>The chat's channel in Stream: its type, its id from the appointment's, and the preview the chat list keeps.</summary>

@@ -12,7 +12,7 @@ namespace AppointmentChat.Api.Webhooks;
 /// </summary>
 internal sealed partial class StagingFileUpgrade(
     IOptions<DatabaseOptions> options,
-    IServiceScopeFactory scopes,
+    EfInboxInsert inserts,
     WriteTurns turns,
     ILogger<StagingFileUpgrade> logger) : IHostedService
 {
@@ -66,17 +66,10 @@ internal sealed partial class StagingFileUpgrade(
         var (staged, moved, last) = (0, 0, 0L);
         while (await ReadAsync(staging, last, cancellationToken) is { Count: > 0 } page)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+            // The inbox writer's own SQLite insert: the page in one transaction, at the database's one writer.
             using (await turns.EnterAsync(cancellationToken))
             {
-                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-                foreach (var (_, e) in page)
-                {
-                    moved += await db.InsertInboxEventAsync(e, cancellationToken) ? 1 : 0;
-                }
-
-                await transaction.CommitAsync(cancellationToken);
+                moved += (await inserts.InsertAsync(page.ConvertAll(p => p.Event), cancellationToken)).Count(stored => stored);
             }
 
             staged += page.Count;
