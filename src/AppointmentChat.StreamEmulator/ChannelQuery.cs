@@ -4,7 +4,9 @@ namespace AppointmentChat.StreamEmulator;
 
 /// <summary>
 /// The part of Stream's query language <c>POST /channels</c> takes: filters on <c>type</c>, <c>id</c>, <c>cid</c>,
-/// <c>members</c>, <c>frozen</c> and custom fields (<c>$eq</c>, <c>$in</c>, <c>$ne</c>, <c>$nin</c>, <c>$and</c>), and sorts.
+/// <c>members</c>, <c>frozen</c>, the times <c>last_message_at</c>, <c>created_at</c>, <c>updated_at</c> and custom fields
+/// (<c>$eq</c>, <c>$in</c>, <c>$ne</c>, <c>$nin</c>, <c>$gt</c>, <c>$gte</c>, <c>$lt</c>, <c>$lte</c>, <c>$exists</c>, <c>$and</c>:
+/// stream-chat-go docs/channels/query_channels.md lists them), and sorts.
 /// </summary>
 internal static class ChannelQuery
 {
@@ -102,6 +104,9 @@ internal static class ChannelQuery
                 "disabled" => [channel.Disabled],
                 "members" => channel.Members.Select(m => (JsonNode?)m.UserId),
                 "created_by_id" => [channel.CreatedById],
+                "last_message_at" => [channel.LastMessageAt is { } at ? Wire.Time(at) : null],
+                "created_at" => [Wire.Time(channel.CreatedAt)],
+                "updated_at" => [Wire.Time(channel.UpdatedAt)],
                 _ => [channel.Custom[field]],
             };
             if (!Satisfies(op, [.. values], condition))
@@ -126,6 +131,11 @@ internal static class ChannelQuery
                     "$ne" => !values.Exists(v => JsonNode.DeepEquals(v, operand)),
                     "$in" when operand is JsonArray options => values.Exists(v => options.Any(o => JsonNode.DeepEquals(v, o))),
                     "$nin" when operand is JsonArray options => !values.Exists(v => options.Any(o => JsonNode.DeepEquals(v, o))),
+                    "$gt" => values.Exists(v => Compare(op, v, operand) > 0),
+                    "$gte" => values.Exists(v => Compare(op, v, operand) >= 0),
+                    "$lt" => values.Exists(v => Compare(op, v, operand) < 0),
+                    "$lte" => values.Exists(v => Compare(op, v, operand) <= 0),
+                    "$exists" when operand is JsonValue exists && exists.TryGetValue<bool>(out var wanted) => values.Exists(v => v is not null) == wanted,
                     _ => throw StreamErrorException.Input(op, $"operator {name} is not supported"),
                 };
                 if (!ok)
@@ -138,5 +148,37 @@ internal static class ChannelQuery
         }
 
         return values.Exists(v => JsonNode.DeepEquals(v, condition));
+    }
+
+    /// <summary>
+    /// Orders a field's value against an operand: times as instants (an RFC 3339 string), numbers as numbers, text
+    /// ordinally. A field with no value matches no comparison; an operand of another kind is an input error.
+    /// </summary>
+    private static int? Compare(string op, JsonNode? value, JsonNode? operand)
+    {
+        if (value is not JsonValue left)
+        {
+            return null;
+        }
+
+        if (operand is not JsonValue right)
+        {
+            throw StreamErrorException.Input(op, "comparison operands must be a string or a number");
+        }
+
+        if (left.TryGetValue<string>(out var leftText) && right.TryGetValue<string>(out var rightText))
+        {
+            return DateTimeOffset.TryParse(leftText, System.Globalization.CultureInfo.InvariantCulture, out var leftTime)
+                && DateTimeOffset.TryParse(rightText, System.Globalization.CultureInfo.InvariantCulture, out var rightTime)
+                ? leftTime.CompareTo(rightTime)
+                : string.CompareOrdinal(leftText, rightText);
+        }
+
+        if (left.TryGetValue<double>(out var leftNumber) && right.TryGetValue<double>(out var rightNumber))
+        {
+            return leftNumber.CompareTo(rightNumber);
+        }
+
+        throw StreamErrorException.Input(op, "comparison operands must be of the field's kind");
     }
 }

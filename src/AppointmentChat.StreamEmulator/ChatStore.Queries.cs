@@ -27,6 +27,13 @@ public sealed partial class ChatStore
             throw StreamErrorException.Input(op, "offset should be between 0 and 1000");
         }
 
+        // Each channel's latest messages: 25 unless asked, at most 300 (stream-chat-go docs/channels/query_channels.md).
+        var messageLimit = StreamRules.Int(op, body["message_limit"], "message_limit") ?? MessagesPerState;
+        if (messageLimit is < 0 or > MaxMessagesPerState)
+        {
+            throw StreamErrorException.Input(op, $"message_limit should be less than or equal to {MaxMessagesPerState}");
+        }
+
         var sort = ChannelQuery.Sorting(op, body["sort"]);
         var stateUser = caller.IsServer ? body["user_id"]?.GetValue<string>() : caller.UserId;
         lock (_gate)
@@ -43,7 +50,7 @@ public sealed partial class ChatStore
                 page.ForEach(c => connections.Watch(watcher, c.Cid));
             }
 
-            return new JsonObject { ["channels"] = new JsonArray([.. page.Select(c => (JsonNode)State(c, stateUser))]) };
+            return new JsonObject { ["channels"] = new JsonArray([.. page.Select(c => (JsonNode)State(c, stateUser, messageLimit))]) };
         }
     }
 

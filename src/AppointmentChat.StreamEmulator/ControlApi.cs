@@ -100,7 +100,9 @@ public static class ControlApi
             calls = calls.Calls.Where(c => endpoint is null || c.Endpoint == endpoint),
         }));
 
-        control.MapPut("/settings", async (HttpContext http, EmulatorSettings settings) =>
+        control.MapPost("/webhooks/redeliver", (WebhookDispatcher webhooks) => Results.Ok(new { redelivered = webhooks.Redeliver() }));
+
+        control.MapPut("/settings", async (HttpContext http, EmulatorSettings settings, TimeProvider time) =>
         {
             var update = await http.Request.ReadFromJsonAsync<SettingsUpdate>(Json) ?? new SettingsUpdate();
             if (update.WebhookUrl is not null)
@@ -109,6 +111,21 @@ public static class ControlApi
             }
 
             settings.EnforceRateLimits = update.EnforceRateLimits ?? settings.EnforceRateLimits;
+            if (update.DropWebhooksForSeconds is { } drop)
+            {
+                settings.DropWebhooksUntil = drop > 0 ? time.GetUtcNow().AddSeconds(drop) : null;
+            }
+
+            if (update.RateLimits is { } limits)
+            {
+                if (limits.Any(l => l.Value < 1))
+                {
+                    return Results.Json(StreamErrors.Body(400, StreamCodes.Input, "rate limits must be at least 1 a minute"), statusCode: 400);
+                }
+
+                settings.RateLimits = limits; // replaces every override; {} restores the documented limits
+            }
+
             settings.WebhookMaxAttempts = update.WebhookMaxAttempts ?? settings.WebhookMaxAttempts;
             settings.WebhookRetryDelay = update.WebhookRetryDelayMs is { } delay ? TimeSpan.FromMilliseconds(delay) : settings.WebhookRetryDelay;
             settings.WebhookAttemptTimeout = update.WebhookAttemptTimeoutMs is { } timeout ? TimeSpan.FromMilliseconds(timeout) : settings.WebhookAttemptTimeout;
@@ -116,6 +133,8 @@ public static class ControlApi
             {
                 webhookUrl = settings.WebhookUrl?.ToString(),
                 settings.EnforceRateLimits,
+                rateLimits = settings.RateLimits,
+                dropWebhooksUntil = settings.DropWebhooksUntil,
                 settings.WebhookMaxAttempts,
                 webhookRetryDelayMs = settings.WebhookRetryDelay.TotalMilliseconds,
                 webhookAttemptTimeoutMs = settings.WebhookAttemptTimeout.TotalMilliseconds,
@@ -141,5 +160,5 @@ public static class ControlApi
         });
     }
 
-    private sealed record SettingsUpdate(string? WebhookUrl = null, bool? EnforceRateLimits = null, int? WebhookMaxAttempts = null, int? WebhookRetryDelayMs = null, int? WebhookAttemptTimeoutMs = null);
+    private sealed record SettingsUpdate(string? WebhookUrl = null, bool? EnforceRateLimits = null, Dictionary<string, int>? RateLimits = null, double? DropWebhooksForSeconds = null, int? WebhookMaxAttempts = null, int? WebhookRetryDelayMs = null, int? WebhookAttemptTimeoutMs = null);
 }

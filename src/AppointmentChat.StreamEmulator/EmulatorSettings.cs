@@ -39,11 +39,26 @@ public sealed class EmulatorSettings
     /// <summary>Delay before the first retry; doubled for each one after.</summary>
     public TimeSpan WebhookRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Until then, every webhook is lost as if Stream had used up its attempts (an outage of the receiver longer than
+    /// Stream's retry budget), recorded with the outcome <c>dropped</c>; null sends them all.
+    /// </summary>
+    public DateTimeOffset? DropWebhooksUntil { get; set; }
+
     /// <summary>How many webhook deliveries are in flight at once.</summary>
     public int WebhookConcurrency { get; set; } = 4;
 
-    /// <summary>Refuse calls over Stream's per-minute limits with 429 (the headers are always sent).</summary>
-    public bool EnforceRateLimits { get; set; }
+    /// <summary>
+    /// Refuse calls over Stream's limits with 429, code 9, as Stream does (<see cref="RateLimitCounter"/>); on by default.
+    /// The headers are sent either way.
+    /// </summary>
+    public bool EnforceRateLimits { get; set; } = true;
+
+    /// <summary>
+    /// Per-minute limits by endpoint (Stream's operation names: <c>UpdateChannel</c>, <c>UpdateUsers</c>, …) in place of
+    /// the documented defaults, as a Stream plan with other limits has them; the per-second limit follows (limit / 30).
+    /// </summary>
+    public IReadOnlyDictionary<string, int> RateLimits { get; set; } = new Dictionary<string, int>();
 
     /// <summary>How often a client connection gets a <c>health.check</c> event unprompted (Stream: every 30 s).</summary>
     public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(30);

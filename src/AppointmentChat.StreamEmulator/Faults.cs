@@ -92,32 +92,3 @@ public sealed class FaultInjector
         }
     }
 }
-
-/// <summary>Stream's per-endpoint, per-minute limits, reported in <c>X-RateLimit-*</c> headers.</summary>
-public sealed class RateLimitCounter(TimeProvider time)
-{
-    private readonly ConcurrentDictionary<string, Window> _windows = new(StringComparer.Ordinal);
-
-    public static int LimitFor(string endpoint) => endpoint switch
-    {
-        "UpdateUsers" or "UpdateUsersPartial" => 300,
-        "SendMessage" => 1000,
-        "QueryChannels" => 10000,
-        "GetOrCreateChannel" => 10000,
-        _ => 1000,
-    };
-
-    /// <summary>Counts one call; returns the limit, what remains and when the window resets.</summary>
-    public (int Limit, int Remaining, long Reset) Count(string endpoint)
-    {
-        var limit = LimitFor(endpoint);
-        var now = time.GetUtcNow();
-        var minute = now.ToUnixTimeSeconds() / 60;
-        var window = _windows.AddOrUpdate(endpoint, _ => new Window(minute, 1), (_, w) => w.Minute == minute ? w with { Count = w.Count + 1 } : new Window(minute, 1));
-        return (limit, limit - window.Count, (minute + 1) * 60);
-    }
-
-    public void Reset() => _windows.Clear();
-
-    private sealed record Window(long Minute, int Count);
-}

@@ -30,7 +30,7 @@ internal static class EmulatorProgram
             settings.ApiSecret = apiSecret;
             settings.WebhookUrl = string.IsNullOrEmpty(webhookUrl) ? null : new Uri(webhookUrl);
             settings.StateFile = stateFile == "memory" ? null : Path.GetFullPath(stateFile, builder.Environment.ContentRootPath);
-            settings.EnforceRateLimits = config.GetValue("enforce-rate-limits", false);
+            settings.EnforceRateLimits = config.GetValue("enforce-rate-limits", true);
             if (config["webhook-retry-delay-ms"] is { } retryDelay)
             {
                 settings.WebhookRetryDelay = TimeSpan.FromMilliseconds(double.Parse(retryDelay, System.Globalization.CultureInfo.InvariantCulture));

@@ -82,15 +82,6 @@ public static class StreamApi
         var status = 500;
         try
         {
-            var (limit, remaining, reset) = services.GetRequiredService<RateLimitCounter>().Count(endpoint);
-            http.Response.Headers["X-RateLimit-Limit"] = limit.ToString(CultureInfo.InvariantCulture);
-            http.Response.Headers["X-RateLimit-Remaining"] = Math.Max(0, remaining).ToString(CultureInfo.InvariantCulture);
-            http.Response.Headers["X-RateLimit-Reset"] = reset.ToString(CultureInfo.InvariantCulture);
-            if (settings.EnforceRateLimits && remaining < 0)
-            {
-                throw new StreamErrorException(429, StreamCodes.RateLimit, "Too many requests, check response headers for more information.");
-            }
-
             var fault = services.GetRequiredService<FaultInjector>().Take(http.Request.Method, http.Request.Path);
             if (fault is not null && await ApplyFaultBeforeAsync(http, fault, clock))
             {
@@ -99,6 +90,15 @@ public static class StreamApi
             }
 
             caller = Authenticate(http, settings, clock, services.GetRequiredService<ChatStore>());
+            var verdict = services.GetRequiredService<RateLimitCounter>().Count(endpoint, Platform(http, caller), caller.IsServer ? null : caller.UserId);
+            http.Response.Headers["X-RateLimit-Limit"] = verdict.Limit.ToString(CultureInfo.InvariantCulture);
+            http.Response.Headers["X-RateLimit-Remaining"] = Math.Max(0, verdict.Remaining).ToString(CultureInfo.InvariantCulture);
+            http.Response.Headers["X-RateLimit-Reset"] = verdict.Reset.ToString(CultureInfo.InvariantCulture);
+            if (verdict.Refused)
+            {
+                throw new StreamErrorException(429, StreamCodes.RateLimit, "Too many requests, check response headers for more information.");
+            }
+
             var body = await ReadBodyAsync(http);
             var result = operation(caller, body);
 
@@ -140,6 +140,23 @@ public static class StreamApi
         !caller.IsServer && body["watch"]?.GetValueKind() == JsonValueKind.True
             ? connections.RequireOwn(operation, http.Request.Query["connection_id"], caller.UserId!)
             : null;
+
+    /// <summary>
+    /// The platform whose counters a call uses (rate_limits.md: server, web, iOS and Android count apart): the server
+    /// token is the server; a user's call is told by the SDK's <c>X-Stream-Client</c> header.
+    /// </summary>
+    private static string Platform(HttpContext http, StreamCaller caller)
+    {
+        if (caller.IsServer)
+        {
+            return "server";
+        }
+
+        var client = http.Request.Headers["X-Stream-Client"].ToString();
+        return client.Contains("android", StringComparison.OrdinalIgnoreCase) ? "android"
+            : client.Contains("ios", StringComparison.OrdinalIgnoreCase) || client.Contains("swift", StringComparison.OrdinalIgnoreCase) ? "ios"
+            : "web";
+    }
 
     /// <summary>Stream's three checks: the API key, the auth type, and a token signed with the secret.</summary>
     public static StreamCaller Authenticate(HttpContext http, EmulatorSettings settings, TimeProvider clock, ChatStore store)

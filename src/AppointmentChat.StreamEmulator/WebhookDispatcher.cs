@@ -18,7 +18,10 @@ public sealed class WebhookDelivery
 
     public ConcurrentQueue<string> Attempts { get; } = new();
 
-    /// <summary><c>pending</c>, <c>delivered</c>, <c>failed</c> (attempts used up) or <c>skipped</c> (no URL).</summary>
+    /// <summary>
+    /// <c>pending</c>, <c>delivered</c>, <c>failed</c> (attempts used up), <c>skipped</c> (no URL) or <c>dropped</c> (lost on
+    /// purpose, see <see cref="EmulatorSettings.DropWebhooksUntil"/>).
+    /// </summary>
     public string Outcome { get; set; } = "pending";
 }
 
@@ -61,7 +64,26 @@ public sealed partial class WebhookDispatcher(
         {
         }
 
+        if (settings.DropWebhooksUntil is { } until && time.GetUtcNow() < until)
+        {
+            delivery.Outcome = "dropped"; // as Stream after its last attempt: never sent again on its own
+            return;
+        }
+
         _queue.Writer.TryWrite(delivery);
+    }
+
+    /// <summary>Sends the dropped deliveries after all, under their own webhook ids (a test's late redelivery).</summary>
+    public int Redeliver()
+    {
+        var dropped = _log.Where(d => d.Outcome == "dropped").ToList();
+        foreach (var delivery in dropped)
+        {
+            delivery.Outcome = "pending";
+            _queue.Writer.TryWrite(delivery);
+        }
+
+        return dropped.Count;
     }
 
     public void Forget()

@@ -229,6 +229,50 @@ public sealed class EmulatorConformanceTests(EmulatorFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task QueryChannelsComparesLastMessageAtAndReturnsTheLatestMessageLimitMessages()
+    {
+        var owner = Ids.New("owner");
+        var quiet = await Emulator.CreateChannelAsync(Ids.New("appointment"), [owner]);
+        var earlier = await Emulator.CreateChannelAsync(Ids.New("appointment"), [owner]);
+        var later = await Emulator.CreateChannelAsync(Ids.New("appointment"), [owner]);
+        foreach (var (channel, text) in new[] { (earlier, "e1"), (later, "l1"), (later, "l2"), (later, "l3") })
+        {
+            await Emulator.CallPacedAsync(HttpMethod.Post, $"channels/messaging/{channel}/message", new JsonObject { ["message"] = new JsonObject { ["text"] = text, ["user_id"] = owner } });
+            await Task.Delay(5);
+        }
+
+        var laterAt = Emulator.Store.ChannelSnapshot("messaging", later)!["channel"]!["last_message_at"]!.GetValue<string>();
+        async Task<JsonArray> Query(JsonObject lastMessageAt, int? messageLimit = null)
+        {
+            var body = new JsonObject
+            {
+                ["filter_conditions"] = new JsonObject { ["members"] = new JsonObject { ["$in"] = new JsonArray(owner) }, ["last_message_at"] = lastMessageAt },
+                ["sort"] = new JsonArray(new JsonObject { ["field"] = "last_message_at", ["direction"] = -1 }),
+            };
+            if (messageLimit is not null)
+            {
+                body["message_limit"] = messageLimit;
+            }
+
+            var (status, result, _) = await Emulator.CallAsync(HttpMethod.Post, "channels", body);
+            Assert.True(status == 201, result.ToJsonString());
+            return result["channels"]!.AsArray();
+        }
+
+        static string[] IdsOf(JsonArray channels) => [.. channels.Select(c => c!["channel"]!["id"]!.GetValue<string>())];
+
+        Assert.Equal([later], IdsOf(await Query(new JsonObject { ["$gte"] = laterAt })));
+        Assert.Equal([earlier], IdsOf(await Query(new JsonObject { ["$lt"] = laterAt })));
+        Assert.Equal([later, earlier], IdsOf(await Query(new JsonObject { ["$lte"] = laterAt, ["$gt"] = "2000-01-01T00:00:00Z" })));
+        Assert.Equal([quiet], IdsOf(await Query(new JsonObject { ["$exists"] = false })));
+        var limited = await Query(new JsonObject { ["$gte"] = laterAt }, messageLimit: 2);
+        Assert.Equal(["l2", "l3"], limited[0]!["messages"]!.AsArray().Select(m => m!["text"]!.GetValue<string>()));
+
+        var (tooMany, error, _) = await Emulator.CallAsync(HttpMethod.Post, "channels", new JsonObject { ["filter_conditions"] = new JsonObject { ["type"] = "messaging" }, ["message_limit"] = 301 });
+        Assert.Equal((400, 4), (tooMany, error["code"]!.GetValue<int>()));
+    }
+
+    [Fact]
     public async Task QueryChannelsFiltersSortsAndLimitsLikeStream()
     {
         var owner = Ids.New("owner");
