@@ -161,6 +161,11 @@ internal sealed partial class AppointmentChats(
             // An ended chat is due only when something raced its end (a scheduler pass that lost to it, see below, or
             // Stream's report of the end arriving while work was due): Stream gets the end again, which is harmless.
             await EndAsync(chat, chat.EndedBy ?? Options.SystemUserId, cancellationToken, reapply: chat.Status == ChatStatus.Ended);
+            if (chat.Status != ChatStatus.Ended)
+            {
+                RecordLateness(ChatStatus.Ended, chat.SyncDue);
+            }
+
             await record.ReleaseHandledAsync(appointmentId, chat.SyncDue, cancellationToken);
             return;
         }
@@ -192,6 +197,7 @@ internal sealed partial class AppointmentChats(
         }
         else if (chat.Status != desired)
         {
+            RecordLateness(desired, chat.SyncDue);
             LogTransition(logger, channelId, chat.Status, desired);
         }
     }
@@ -232,6 +238,16 @@ internal sealed partial class AppointmentChats(
         {
             metrics.ChannelsCreated.Add(1);
             LogAdopted(logger, channelId);
+        }
+    }
+
+    /// <summary>How long after it was due (its window's edge, or the change that called for it) a change of state reached Stream.</summary>
+    private void RecordLateness(ChatStatus reached, DateTimeOffset? due)
+    {
+        if (due is { } dueAt)
+        {
+            metrics.ScheduleLateness.Record(Math.Max(0, (time.GetUtcNow() - dueAt).TotalSeconds),
+                new KeyValuePair<string, object?>("to", AppointmentChannel.StatusName(reached)));
         }
     }
 

@@ -93,6 +93,7 @@ internal static class ChatSetup
         builder.Services.AddScoped<AppointmentChats>();
         builder.Services.AddScoped<IAppointmentChat>(sp => sp.GetRequiredService<AppointmentChats>());
         builder.Services.AddScoped<ChatRecord>();
+        builder.Services.AddScoped<SharedStreamTurns>();
         builder.Services.AddChatReads<ChatQueries>();
         builder.Services.AddScoped<ChatUsersInStream>();
         builder.Services.AddSingleton<Infrastructure.StripedLocks>();

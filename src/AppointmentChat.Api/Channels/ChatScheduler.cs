@@ -74,9 +74,22 @@ internal sealed partial class ChatScheduler(
     private async Task ProcessAsync(string appointmentId, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
+        // Many chats can fall due at once (every appointment on the hour): their Stream calls take turns shared by every
+        // instance, earliest due first, so a rush is late rather than refused.
+        scope.ServiceProvider.GetRequiredService<Stream.StreamPacing>().Use(scope.ServiceProvider.GetRequiredService<SharedStreamTurns>());
         try
         {
             await scope.ServiceProvider.GetRequiredService<AppointmentChats>().ReconcileAsync(appointmentId, cancellationToken);
+        }
+        catch (Stream.StreamApiException ex) when (!cancellationToken.IsCancellationRequested && ex.IsRateLimited)
+        {
+            // Calls made on requests took more of Stream's limit than was left for them: not a failure of this chat, so
+            // no attempt is counted; it goes again once Stream's window resets.
+            scope.ServiceProvider.GetRequiredService<ChatDbContext>().ChangeTracker.Clear();
+            var retryAt = Time.GetUtcNow() + (ex.RetryAfter ?? FirstRetry);
+            await scope.ServiceProvider.GetRequiredService<ChatRecord>().ReleaseAsync(appointmentId, retryAt, cancellationToken);
+            scope.ServiceProvider.GetRequiredService<ChatMetrics>().StreamRateLimited.Add(1);
+            LogRateLimited(logger, appointmentId, ex.Operation, retryAt);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -97,6 +110,9 @@ internal sealed partial class ChatScheduler(
         // Chats another instance holds are left to it; if it dies, its lease runs out and a poll finds them.
         return await scope.ServiceProvider.GetRequiredService<ChatRecord>().NextDueAsync(now, cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Chat of appointment {AppointmentId} waits for Stream's rate limit ({Operation}); going again at {RetryAt}")]
+    private static partial void LogRateLimited(ILogger logger, string appointmentId, string operation, DateTimeOffset retryAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat of appointment {AppointmentId} could not be brought in line with Stream (attempt {Attempts}); retrying at {RetryAt}")]
     private static partial void LogRetry(ILogger logger, Exception exception, string appointmentId, int attempts, DateTimeOffset retryAt);

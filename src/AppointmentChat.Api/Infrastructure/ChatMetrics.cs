@@ -28,6 +28,10 @@ internal sealed class ChatMetrics : IDisposable
         WebhooksRejected = _meter.CreateCounter<long>("chat.webhooks.rejected", description: "Webhooks refused (signature, size, shape)");
         PushesSent = _meter.CreateCounter<long>("chat.pushes.sent", description: "Push notifications FCM accepted, per device");
         PushesFailed = _meter.CreateCounter<long>("chat.pushes.failed", description: "Push attempts FCM refused or that could not reach it, per device");
+        ScheduleLateness = _meter.CreateHistogram<double>("chat.schedule.lateness", unit: "s",
+            description: "How long after it was due a chat's change of state (opened, frozen, ended) reached Stream, by state reached");
+        StreamRateLimited = _meter.CreateCounter<long>("chat.stream.rate_limited", description: "Scheduled chat work put off because Stream answered 429");
+        CatchUpMessages = _meter.CreateCounter<long>("chat.catchup.messages", description: "Messages the catch-up pass found that no webhook had brought, by whether they were pushed");
         RetentionDeleted = _meter.CreateCounter<long>("chat.retention.deleted", description: "Rows past their keeping time deleted, by kind (webhooks, dead-webhooks, notifications)");
         _meter.CreateObservableGauge("chat.inbox.lag", ObserveInboxLag, unit: "s", description: "Age of the oldest webhook waiting to be processed");
     }
@@ -49,6 +53,12 @@ internal sealed class ChatMetrics : IDisposable
     public Counter<long> PushesFailed { get; }
 
     public Counter<long> RetentionDeleted { get; }
+
+    public Histogram<double> ScheduleLateness { get; }
+
+    public Counter<long> CatchUpMessages { get; }
+
+    public Counter<long> StreamRateLimited { get; }
 
     /// <summary>A webhook arrived: if nothing was known to be waiting, it is now the oldest.</summary>
     public void InboxReceived(DateTimeOffset receivedAt) =>

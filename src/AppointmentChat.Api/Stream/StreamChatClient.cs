@@ -18,6 +18,7 @@ internal sealed partial class StreamChatClient(
     HttpClient http,
     StreamEndpoint endpoint,
     StreamTokenSigner signer,
+    StreamPacing pacing,
     IOptions<StreamOptions> options,
     TimeProvider time,
     ILogger<StreamChatClient> logger)
@@ -195,6 +196,12 @@ internal sealed partial class StreamChatClient(
         if (body is not null)
         {
             request.Content = JsonContent.Create(body, requestType);
+        }
+
+        if (pacing.Turns is { } turns)
+        {
+            // Before the time budget starts: waiting for a turn is not Stream being slow.
+            await turns.WaitTurnAsync(StreamRateLimits.EndpointOf(operation), cancellationToken);
         }
 
         _budgetEnds ??= Environment.TickCount64 + (long)options.Value.TotalTimeout.TotalMilliseconds;

@@ -48,7 +48,7 @@ internal sealed class StreamChannel
 
 internal sealed record StreamMember(string UserId, StreamUserInfo? User, string? ChannelRole);
 
-internal sealed record StreamMessage(string Id, string? Text, string Type, StreamUserInfo? User, DateTimeOffset CreatedAt, JsonElement? Attachments);
+internal sealed record StreamMessage(string Id, string? Text, string Type, StreamUserInfo? User, DateTimeOffset CreatedAt, JsonElement? Attachments, bool Silent = false);
 
 internal sealed record ChannelStateResponse(StreamChannel Channel, IReadOnlyList<StreamMember>? Members, IReadOnlyList<StreamMessage>? Messages);
 
@@ -72,7 +72,8 @@ internal sealed record QueryChannelsRequest(
     int Offset = 0,
     bool State = true,
     bool Watch = false,
-    bool Presence = false);
+    bool Presence = false,
+    int? MessageLimit = null);
 
 /// <summary>The answer to <c>GET /users</c> (query users): a list, unlike the upserts' map.</summary>
 internal sealed record QueryUsersResponse(IReadOnlyList<StreamUserInfo> Users);

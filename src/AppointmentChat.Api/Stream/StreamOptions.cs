@@ -35,6 +35,24 @@ internal sealed class StreamOptions
     public int MaxRetries { get; set; } = 3;
 
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Per-minute limits by Stream endpoint (<c>Stream__RateLimits__UpdateChannel=600</c>) where the app's plan differs
+    /// from Stream's documented defaults (<see cref="StreamRateLimits"/>).
+    /// </summary>
+    public Dictionary<string, int> RateLimits { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The share of each limit that paced work (the scheduler, the catch-up pass) uses; the rest is left for calls made on
+    /// requests, which go at once.
+    /// </summary>
+    public double PacedShare { get; set; } = 0.8;
+
+    public int PerMinute(string endpoint) =>
+        RateLimits.TryGetValue(endpoint, out var limit) ? limit : StreamRateLimits.DocumentedPerMinute(endpoint);
+
+    /// <summary>The spacing of paced calls to <paramref name="endpoint"/>: the minute shared out at <see cref="PacedShare"/> of its limit.</summary>
+    public TimeSpan PacedInterval(string endpoint) => TimeSpan.FromMinutes(1) / (PerMinute(endpoint) * PacedShare);
 }
 
 internal sealed class StreamOptionsSetup(IConfiguration configuration, DataFolder dataFolder)
@@ -88,6 +106,16 @@ internal sealed class StreamOptionsValidator(IHostEnvironment environment, IConf
         if (options.AttemptTimeout <= TimeSpan.Zero || options.TotalTimeout < options.AttemptTimeout)
         {
             failures.Add("Stream__AttemptTimeout must be positive and no longer than Stream__TotalTimeout.");
+        }
+
+        if (options.PacedShare is <= 0 or > 1)
+        {
+            failures.Add("Stream__PacedShare must be more than 0 and at most 1.");
+        }
+
+        if (options.RateLimits.Any(l => l.Value < 1))
+        {
+            failures.Add("Stream__RateLimits__<endpoint> must be at least 1 (calls a minute).");
         }
 
         if (options.MaxRetries is < 0 or > 10)

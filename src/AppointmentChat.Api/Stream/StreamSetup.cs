@@ -21,6 +21,7 @@ internal static class StreamSetup
         services.AddOptions<StreamOptions>().ValidateOnStart();
         services.AddSingleton<StreamTokenSigner>();
         services.AddSingleton<StreamEndpoint>();
+        services.AddScoped<StreamPacing>();
 
         services.AddHttpClient<StreamChatClient>(client => client.Timeout = Timeout.InfiniteTimeSpan) // the pipeline owns timeouts
             .AddStandardResilienceHandler()

@@ -76,6 +76,24 @@ internal sealed class WebhookOptions
     /// every commit would take a few events each, and their transactions would take turns with the receiver's.
     /// </summary>
     public TimeSpan GatherDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>How often the catch-up pass (<see cref="StreamCatchUp"/>) asks Stream for messages whose webhook was lost; it also runs at start.</summary>
+    public TimeSpan CatchUpInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// A message the catch-up pass finds is pushed only if it is at most this old: a push about a message from long
+    /// ago, arriving now, says more about the outage than about the chat.
+    /// </summary>
+    public TimeSpan CatchUpPushWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Each pass looks this much further back than the last one began (clock differences, messages sent during a pass).</summary>
+    public TimeSpan CatchUpOverlap { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How far back the very first pass looks.</summary>
+    public TimeSpan CatchUpFirstLookback { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>The furthest back any pass looks, however long the service was down.</summary>
+    public TimeSpan CatchUpMaxLookback { get; set; } = TimeSpan.FromDays(3);
 }
 
 internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
@@ -106,6 +124,27 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         if (options.GatherDelay < TimeSpan.Zero || options.GatherDelay > TimeSpan.FromSeconds(1))
         {
             failures.Add("Webhooks__GatherDelay must be between 00:00:00 and 00:00:01.");
+        }
+
+        if (options.CatchUpInterval < TimeSpan.FromSeconds(10) || options.CatchUpInterval > TimeSpan.FromDays(1))
+        {
+            failures.Add("Webhooks__CatchUpInterval must be between 00:00:10 and 1.00:00:00.");
+        }
+
+        // Pushes are kept (and so never sent twice) for at least a day: Retention__Notifications.
+        if (options.CatchUpPushWindow < TimeSpan.Zero || options.CatchUpPushWindow > TimeSpan.FromHours(12))
+        {
+            failures.Add("Webhooks__CatchUpPushWindow must be between 00:00:00 and 12:00:00.");
+        }
+
+        if (options.CatchUpOverlap < TimeSpan.Zero || options.CatchUpOverlap > TimeSpan.FromHours(1))
+        {
+            failures.Add("Webhooks__CatchUpOverlap must be between 00:00:00 and 01:00:00.");
+        }
+
+        if (options.CatchUpFirstLookback < TimeSpan.Zero || options.CatchUpMaxLookback < options.CatchUpFirstLookback || options.CatchUpMaxLookback > TimeSpan.FromDays(30))
+        {
+            failures.Add("Webhooks__CatchUpFirstLookback must be at least 00:00:00 and at most Webhooks__CatchUpMaxLookback, which is at most 30.00:00:00.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -44,7 +44,19 @@ internal static partial class WebhooksApi
             .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
             .WithSummary("Queue a parked event for processing again (service role)");
 
+        group.MapPost("/catch-up", CatchUp)
+            .RequireAuthorization(AuthSetup.ServicePolicy)
+            .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden)
+            .WithSummary("Ask Stream now for messages whose webhook was lost, e.g. after an outage (service role)");
+
         return group;
+    }
+
+    /// <summary>Wakes this instance's catch-up pass (it runs unless another instance is running one) and answers at once.</summary>
+    internal static Accepted<CatchUpRequested> CatchUp(StreamCatchUpSignal signal)
+    {
+        signal.Wake();
+        return TypedResults.Accepted((string?)null, new CatchUpRequested(true));
     }
 
     internal static async Task<Results<Ok<WebhookAck>, ProblemHttpResult>> Receive(

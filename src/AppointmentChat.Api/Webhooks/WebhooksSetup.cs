@@ -24,6 +24,8 @@ internal static class WebhooksSetup
         services.AddStreamEventHandlers();
         services.AddSingleton<WebhookProcessorSignal>();
         services.AddHostedService<WebhookProcessor>();
+        services.AddSingleton<StreamCatchUpSignal>();
+        services.AddHostedService<StreamCatchUp>();
         return builder;
     }
 }
@@ -32,4 +34,8 @@ internal static class WebhooksSetup
 [JsonSerializable(typeof(WebhookAck))]
 [JsonSerializable(typeof(DeadEventsResponse))]
 [JsonSerializable(typeof(DeadEvent))]
+[JsonSerializable(typeof(CatchUpRequested))]
 internal sealed partial class WebhooksJsonContext : JsonSerializerContext;
+
+/// <summary>The answer to <c>POST /api/webhooks/catch-up</c>: a pass is on its way.</summary>
+internal sealed record CatchUpRequested(bool Requested);

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace AppointmentChat.Api.Webhooks.Events;
 
 /// <summary><c>message.new</c>: the chat list's last message, and a push for every member but the sender and the system user.</summary>
-internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, EventBatch batch, TimeProvider time, IOptions<ChatOptions> chat, IOptions<PushOptions> push) : IStreamEventHandler
+internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, EventBatch batch, TimeProvider time, IOptions<ChatOptions> chat, IOptions<PushOptions> pushOptions) : IStreamEventHandler
 {
     public const string EventType = "message.new";
 
@@ -17,7 +17,15 @@ internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, Eve
 
     public IReadOnlyList<string> EventTypes { get; } = [EventType];
 
-    public async Task<EventOutcome> HandleAsync(string eventType, StreamEvent streamEvent, CancellationToken cancellationToken)
+    public Task<EventOutcome> HandleAsync(string eventType, StreamEvent streamEvent, CancellationToken cancellationToken) =>
+        RecordAsync(streamEvent, push: true, cancellationToken);
+
+    /// <summary>
+    /// A message as its <c>message.new</c> webhook brings it — or as the catch-up pass finds it in Stream, when the
+    /// webhook was lost: the chat list's last message, and, if <paramref name="push"/> (a message found late is pushed
+    /// only while recent), a push for each recipient that has none for it yet.
+    /// </summary>
+    public async Task<EventOutcome> RecordAsync(StreamEvent streamEvent, bool push, CancellationToken cancellationToken)
     {
         if (streamEvent.AppointmentChannel() is not { } channelId)
         {
@@ -58,10 +66,10 @@ internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, Eve
 
         await SetLastMessageAsync(new LastMessage(channelId, messageId, preview, createdAt), cancellationToken);
 
-        var settings = push.Value;
-        if (!settings.Enabled || message.Silent)
+        var settings = pushOptions.Value;
+        if (!push || !settings.Enabled || message.Silent)
         {
-            return new EventOutcome(false, message.Silent ? "silent message: no push" : "push is off");
+            return new EventOutcome(false, !push ? "found too late to push" : message.Silent ? "silent message: no push" : "push is off");
         }
 
         // Stream's member list when the event carries one, else the appointment's two people.

@@ -41,7 +41,8 @@ internal static class StreamEventHandlers
     public static IServiceCollection AddStreamEventHandlers(this IServiceCollection services)
     {
         services.AddScoped<EventBatch>();
-        services.AddScoped<IStreamEventHandler, MessageNewHandler>();
+        services.AddScoped<MessageNewHandler>(); // the catch-up pass records the messages it finds through it too
+        services.AddScoped<IStreamEventHandler>(sp => sp.GetRequiredService<MessageNewHandler>());
         services.AddScoped<IStreamEventHandler, MessageChangedHandler>();
         services.AddScoped<IStreamEventHandler, ChannelUpdatedHandler>();
         services.AddScoped<IStreamEventHandler, ChannelDeletedHandler>();

@@ -274,6 +274,21 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                     b.ToTable("chat_users", (string)null);
                 });
 
+            modelBuilder.Entity("AppointmentChat.Api.Channels.StreamPace", b =>
+                {
+                    b.Property<string>("Endpoint")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("NextAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Endpoint");
+
+                    b.ToTable("stream_paces", (string)null);
+                });
+
             modelBuilder.Entity("AppointmentChat.Api.Notifications.Device", b =>
                 {
                     b.Property<string>("Token")
@@ -440,6 +455,29 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("push_deliveries", (string)null);
+                });
+
+            modelBuilder.Entity("AppointmentChat.Api.Webhooks.CatchUpMark", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .UseCollation("C");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("Since")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("stream_catch_up", (string)null);
                 });
 
             modelBuilder.Entity("AppointmentChat.Api.Webhooks.InboxEvent", b =>

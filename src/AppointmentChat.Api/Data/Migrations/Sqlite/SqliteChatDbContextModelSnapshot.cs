@@ -244,6 +244,20 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                     b.ToTable("chat_users", (string)null);
                 });
 
+            modelBuilder.Entity("AppointmentChat.Api.Channels.StreamPace", b =>
+                {
+                    b.Property<string>("Endpoint")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("NextAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Endpoint");
+
+                    b.ToTable("stream_paces", (string)null);
+                });
+
             modelBuilder.Entity("AppointmentChat.Api.Notifications.Device", b =>
                 {
                     b.Property<string>("Token")
@@ -390,6 +404,27 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("push_deliveries", (string)null);
+                });
+
+            modelBuilder.Entity("AppointmentChat.Api.Webhooks.CatchUpMark", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LeaseUntil")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("Since")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("stream_catch_up", (string)null);
                 });
 
             modelBuilder.Entity("AppointmentChat.Api.Webhooks.InboxEvent", b =>
