@@ -34,15 +34,21 @@ internal sealed class StreamPaceConfiguration : IEntityTypeConfiguration<StreamP
 /// instance's clock: instances whose clocks differ by a good part of the interval (0.25 s for Update Channel) space
 /// their calls less evenly than that.
 /// </summary>
-internal sealed class SharedStreamTurns(ChatDbContext db, WriteTurns turns, TimeProvider time, IOptions<StreamOptions> options) : IStreamTurns
+internal sealed class SharedStreamTurns(ChatDbContext db, WriteTurns turns, IOptions<StreamOptions> options) : IStreamTurns
 {
+    /// <summary>
+    /// Stream counts calls on its own clock, in real seconds and minutes: turns follow the real clock whatever clock the
+    /// service keeps appointments by (a test's, moved by hand, would hold every turn until it moved).
+    /// </summary>
+    private static readonly TimeProvider RealTime = TimeProvider.System;
+
     public async Task WaitTurnAsync(string endpoint, CancellationToken cancellationToken)
     {
         var turn = await TakeTurnAsync(endpoint, cancellationToken);
-        var wait = turn - time.GetUtcNow();
+        var wait = turn - RealTime.GetUtcNow();
         if (wait > TimeSpan.Zero)
         {
-            await Task.Delay(wait, time, cancellationToken);
+            await Task.Delay(wait, RealTime, cancellationToken);
         }
     }
 
@@ -53,7 +59,7 @@ internal sealed class SharedStreamTurns(ChatDbContext db, WriteTurns turns, Time
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var now = time.GetUtcNow();
+            var now = RealTime.GetUtcNow();
             var next = await db.Set<StreamPace>().AsNoTracking().Where(p => p.Endpoint == endpoint).Select(p => (DateTimeOffset?)p.NextAt)
                 .FirstOrDefaultAsync(cancellationToken);
             using (await turns.EnterAsync(cancellationToken))

@@ -67,12 +67,24 @@ internal sealed partial class StreamCatchUp(
     /// <summary>Each channel's latest messages, as many as a pass looks at (Stream allows 300).</summary>
     private const int MessagesPerChannel = 100;
 
+    private static readonly TimeSpan RetryAfterStreamFailure = TimeSpan.FromSeconds(30);
+
     protected override TimeSpan PollInterval => options.Value.CatchUpInterval;
 
     protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)
     {
-        await RunPassAsync(cancellationToken);
-        return null;
+        try
+        {
+            await RunPassAsync(cancellationToken);
+            return null;
+        }
+        catch (Exception ex) when (ex is StreamUnavailableException or StreamApiException && !cancellationToken.IsCancellationRequested)
+        {
+            // Stream is down or refusing: the pass tries again soon (its mark has not moved, so nothing is skipped).
+            var retryAt = Time.GetUtcNow() + RetryAfterStreamFailure;
+            LogPassPutOff(logger, ex.Message, retryAt);
+            return retryAt;
+        }
     }
 
     /// <summary>One pass, unless another instance is running one; returns what it found, or null if it did not run.</summary>
@@ -249,6 +261,9 @@ internal sealed partial class StreamCatchUp(
                 .ExecuteUpdateAsync(set => set.SetProperty(m => m.Since, next).SetProperty(m => m.LeaseUntil, (DateTimeOffset?)null).SetProperty(m => m.LeaseOwner, (string?)null), cancellationToken)
             : db.Set<CatchUpMark>().Where(m => m.Id == CatchUpMark.StreamKey && m.LeaseOwner == InstanceId)
                 .ExecuteUpdateAsync(set => set.SetProperty(m => m.LeaseUntil, (DateTimeOffset?)null).SetProperty(m => m.LeaseOwner, (string?)null), cancellationToken);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Catch-up with Stream put off ({Reason}); trying again at {RetryAt}")]
+    private static partial void LogPassPutOff(ILogger logger, string reason, DateTimeOffset retryAt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Caught up with Stream since {Since}: {Channels} channel(s) with messages, {Found} message(s) no webhook had brought, {Pushed} of them pushed")]
     private static partial void LogPass(ILogger logger, DateTimeOffset since, int channels, int found, int pushed);

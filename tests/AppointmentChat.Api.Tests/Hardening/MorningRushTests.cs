@@ -50,7 +50,8 @@ public sealed partial class MorningRushTests : IAsyncLifetime
     {
         await TestDatabase.RequirePostgresAsync();
         _database = await TestDatabase.CreateAsync(DatabaseKind.Postgres);
-        await RushAsync(instances: 3, chats: 2_000, _database.DatabaseUrl);
+        // A few connections each: the scheduler works one chat at a time, and the suite's other tests share the server.
+        await RushAsync(instances: 3, chats: 2_000, _database.DatabaseUrl + ";Maximum Pool Size=5");
     }
 
     [Fact]
