@@ -82,14 +82,24 @@ internal static class AuthSetup
         {
             OnTokenValidated = context =>
             {
-                if (CurrentUser.From(context.Principal!, auth) is { } caller)
+                if (CurrentUser.From(context.Principal!, auth) is not { } caller)
                 {
-                    // Read once: the endpoints take the caller from here rather than reading the claims again.
-                    CurrentUser.Remember(context.HttpContext, context.Principal!, caller);
+                    context.Fail($"The token has no '{auth.UserIdClaim}' claim.");
+                }
+                else if (!CallerIds.IsAcceptableId(caller.Id))
+                {
+                    context.Fail(new CallerRefusedException(
+                        $"The token's '{auth.UserIdClaim}' claim is not an id this service accepts: 1 to {CallerIds.MaxIdLength} characters, none a control character."));
+                }
+                else if (caller.OrganisationId is { } organisation && !CallerIds.IsAcceptableOrganisation(organisation))
+                {
+                    context.Fail(new CallerRefusedException(
+                        $"The token's '{auth.OrganisationClaim}' claim is not an organisation id this service accepts: it {Infrastructure.StreamIds.Describe(Infrastructure.StreamIds.MaxUserIdLength, allowAt: true)}"));
                 }
                 else
                 {
-                    context.Fail($"The token has no '{auth.UserIdClaim}' claim.");
+                    // Read once: the endpoints take the caller from here rather than reading the claims again.
+                    CurrentUser.Remember(context.HttpContext, context.Principal!, caller);
                 }
 
                 return Task.CompletedTask;
@@ -108,6 +118,7 @@ internal static class AuthSetup
             null => ("invalid_token", "The Authorization header must be 'Bearer <jwt>'."),
             SecurityTokenExpiredException => ("invalid_token", "The bearer token has expired."),
             SecurityTokenNotYetValidException => ("invalid_token", "The bearer token is not valid yet."),
+            CallerRefusedException refused => ("invalid_token", refused.Message),
             _ => ("invalid_token", "The bearer token is not valid."),
         };
 
@@ -122,3 +133,6 @@ internal static class AuthSetup
         });
     }
 }
+
+/// <summary>A validly signed token whose caller the service cannot take (<see cref="CallerIds"/>); the message says why.</summary>
+internal sealed class CallerRefusedException(string message) : Exception(message);

@@ -33,7 +33,7 @@ internal sealed class ChatConfiguration : IEntityTypeConfiguration<Chat>
         builder.Property(c => c.ChannelId).HasMaxLength(64);
         builder.Property(c => c.Status).HasColumnName("ChatStatus").HasConversion(ChatDbContext.KebabCase<ChatStatus>()).HasMaxLength(16);
         builder.Property(c => c.EndedAt).HasColumnName("ChatEndedAt");
-        builder.Property(c => c.EndedBy).HasColumnName("ChatEndedBy").HasMaxLength(64);
+        builder.Property(c => c.EndedBy).HasColumnName("ChatEndedBy").HasMaxLength(Auth.CallerIds.MaxIdLength); // any caller may end a chat their role allows
         builder.Property(c => c.CreatedAt).HasColumnName("ChatCreatedAt");
         builder.Property(c => c.Frozen).HasColumnName("ChatFrozen");
         builder.Property(c => c.ChannelPetOwnerId).HasMaxLength(64);

@@ -16,18 +16,18 @@ internal static class DevicesApi
             .ProducesProblems(StatusCodes.Status401Unauthorized);
 
         group.MapPost("/", Register)
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Register a device (FCM token) for the caller's push notifications")
             .WithDescription("Idempotent. A token registered by another user moves to the caller. Past the per-user limit the oldest device is dropped.");
 
         group.MapDelete("/{token}", Unregister)
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound)
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
             .WithSummary("Remove one of the caller's devices");
 
         return group;
     }
 
-    internal static async Task<Results<Created<DeviceResponse>, Ok<DeviceResponse>, ValidationProblem>> Register(
+    internal static async Task<Results<Created<DeviceResponse>, Ok<DeviceResponse>, ValidationProblem, ProblemHttpResult>> Register(
         DeviceRequest request,
         CurrentUser caller,
         ChatDbContext db,
@@ -39,6 +39,11 @@ internal static class DevicesApi
         if (request.Validate(errors) is not { } valid)
         {
             return errors.ToProblem();
+        }
+
+        if (!CallerIds.HasChatIdentity(caller))
+        {
+            return NoChatIdentity();
         }
 
         var (token, platform) = valid;
@@ -59,6 +64,11 @@ internal static class DevicesApi
             return errors.ToProblem();
         }
 
+        if (!CallerIds.HasChatIdentity(caller))
+        {
+            return NoChatIdentity();
+        }
+
         var removed = await db.Set<Device>().Where(d => d.Token == token && d.UserId == caller.Id).ExecuteDeleteAsync(cancellationToken);
 
         // Someone else's token and an unknown one look the same.
@@ -66,6 +76,10 @@ internal static class DevicesApi
             ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: "You have no device with this token.")
             : TypedResults.NoContent();
     }
+
+    /// <summary>Devices are for people in chats (pushes go to chat members): a caller whose id is no Stream user id has none.</summary>
+    private static ProblemHttpResult NoChatIdentity() => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden,
+        detail: $"Devices belong to people in chats, and this caller's id is not one: {CallerIds.ChatIdentityRule}");
 
     private static async Task DropOldestAsync(ChatDbContext db, string userId, int keep, CancellationToken cancellationToken)
     {

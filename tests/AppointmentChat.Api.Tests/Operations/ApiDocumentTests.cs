@@ -24,8 +24,8 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
         ["GET /api/webhooks/dead"] = [200, 400, 401, 403],
         ["POST /api/webhooks/dead/{eventId}/retry"] = [200, 401, 403, 404],
         ["POST /api/webhooks/catch-up"] = [202, 401, 403],
-        ["POST /api/devices"] = [200, 201, 400, 401, 415],
-        ["DELETE /api/devices/{token}"] = [204, 400, 401, 404],
+        ["POST /api/devices"] = [200, 201, 400, 401, 403, 415],
+        ["DELETE /api/devices/{token}"] = [204, 400, 401, 403, 404],
     };
 
     private static async Task<JsonElement> DocumentAsync(ChatApp app) =>

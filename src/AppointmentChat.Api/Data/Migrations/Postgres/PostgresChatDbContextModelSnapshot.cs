@@ -137,8 +137,8 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                         .HasColumnName("ChatEndedAt");
 
                     b.Property<string>("EndedBy")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
                         .HasColumnName("ChatEndedBy")
                         .UseCollation("C");
 

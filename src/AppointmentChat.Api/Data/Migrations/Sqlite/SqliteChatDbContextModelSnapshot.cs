@@ -119,7 +119,7 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                         .HasColumnName("ChatEndedAt");
 
                     b.Property<string>("EndedBy")
-                        .HasMaxLength(64)
+                        .HasMaxLength(255)
                         .HasColumnType("TEXT")
                         .HasColumnName("ChatEndedBy");
 
