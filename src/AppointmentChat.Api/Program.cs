@@ -34,6 +34,7 @@ builder.AddWebhooks();
 builder.AddNotifications();
 builder.AddRetention();
 builder.AddDemo();
+builder.RedactCredentialsInLogs(); // last: it wraps every logger provider added above
 
 var app = builder.Build();
 if (!app.HasValidSettings())

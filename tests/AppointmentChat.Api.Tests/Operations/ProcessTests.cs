@@ -75,6 +75,12 @@ public sealed class ProcessTests : IAsyncLifetime
         await Client(service, null).SendAsync(signed);
         await Client(service, null).SendAsync(StreamWebhook.Request(webhook, Guid.NewGuid().ToString(), new string('a', 64), EmulatorHost.ApiKey));
 
+        // Credentials in query strings, which request lines log whole: a Stream token as the SDK's WebSocket connect sends
+        // it, and bearer tokens as some clients put them in the URL.
+        await Client(service, null).GetAsync($"/stream/connect?json=%7B%7D&api_key=key&authorization={streamToken}&stream-auth-type=jwt");
+        await Client(service, null).GetAsync($"/api/chat/channels?access_token={vet}");
+        await Client(service, null).GetAsync($"/api/chat/config?token={owner}&x=1");
+
         service.Terminate();
         Assert.Equal(0, await service.WaitForExitAsync(TimeSpan.FromSeconds(30)));
 
