@@ -14,6 +14,8 @@ internal sealed class Report(BenchOptions options)
 
     public List<ScalingResult>? Scaling { get; set; }
 
+    public RushRun? Rush { get; set; }
+
     private readonly List<(string Target, string Measured, bool Met)> _targets = [];
     private readonly List<(string Target, string Measured, bool Met)> _informational = [];
 
@@ -142,6 +144,11 @@ internal sealed class Report(BenchOptions options)
             md.AppendLine();
         }
 
+        if (Rush is { } rush)
+        {
+            RushSection(md, rush);
+        }
+
         md.AppendLine("## Targets");
         md.AppendLine();
         md.AppendLine("| target | measured | met |");
@@ -228,6 +235,35 @@ internal sealed class Report(BenchOptions options)
         }
 
         return md.ToString();
+    }
+
+    /// <summary>The morning rush: each chat's lateness, and the whole rush against the bound the paced budget sets.</summary>
+    private void RushSection(StringBuilder md, RushRun rush)
+    {
+        var (interval, bound) = (Bench.Rush.Interval.TotalSeconds, rush.Bound.TotalSeconds);
+        md.AppendLine("## A morning rush on PostgreSQL");
+        md.AppendLine();
+        md.AppendLine($"{rush.Chats:N0} chats fall due within one minute, a group each second from {rush.Start:HH:mm:ss} UTC, on {Bench.Rush.Instances} instances sharing one PostgreSQL, against");
+        md.AppendLine("Stream's documented limits (the emulator's; the chats were made beforehand with them raised). Opening a chat is one");
+        md.AppendLine($"partial channel update, counted against Update Channel (300 a minute); the schedulers take turns for it shared in the database at");
+        md.AppendLine($"80 % of that, one every {F(interval, "F2")} s, so the rush's bound is N × {F(interval, "F2")} s = {F(bound)} s. The service runs with its defaults.");
+        md.AppendLine();
+        md.AppendLine("| | measured |");
+        md.AppendLine("|---|---|");
+        md.AppendLine($"| chats opened (opened more than once) | {rush.Opened:N0} of {rush.Chats:N0} ({rush.OpenedTwice}) |");
+        md.AppendLine($"| paced interval: the service's; measured (first to last opening over the openings between) | {F(interval, "F3")} s; {F(rush.MeasuredInterval.TotalSeconds, "F3")} s |");
+        md.AppendLine($"| each chat's lateness after its own due time: p50 / p99 / max | {F(rush.Percentile(0.5), "F1")} / {F(rush.Percentile(0.99), "F1")} / {F(rush.Percentile(1), "F1")} s |");
+        md.AppendLine($"| first due to last opening, against the bound N × interval | {F(rush.FirstDueToLastOpened.TotalSeconds, "F1")} s against {F(bound)} s ({F(rush.FirstDueToLastOpened.TotalSeconds / bound, "F3")}×) |");
+        md.AppendLine($"| chats opened later than their turn (the k-th by k + 1 turns after the first due, plus {F(Bench.Rush.Slack.TotalSeconds)} s) | {rush.LaterThanTurn} |");
+        md.AppendLine($"| openings in the busiest second / minute (Stream allows 10 / 300) | {rush.BusiestSecond} / {rush.BusiestMinute} |");
+        md.AppendLine($"| Stream calls refused from the first due on (status ≥ 400; of them 429) | {rush.Refused} ({rush.RateLimited}) |");
+        md.AppendLine($"| instances whose output shows the circuit breaker opening (`OnCircuitOpened`, `BrokenCircuit`) | {rush.InstancesWithBreakerOpened} |");
+        md.AppendLine($"| making the chats, limits raised: per chat in the timing round; all {rush.Chats:N0} | {F(rush.PerChatMade.TotalMilliseconds)} ms; {F(rush.Made.TotalSeconds)} s |");
+        md.AppendLine();
+        Target("PostgreSQL rush: every chat opened, once", $"{rush.Opened:N0} of {rush.Chats:N0}, {rush.OpenedTwice} twice", rush.Opened == rush.Chats && rush.OpenedTwice == 0);
+        Target($"PostgreSQL rush: each chat opened within its turn (+{F(Bench.Rush.Slack.TotalSeconds)} s)", $"{rush.LaterThanTurn} later", rush.LaterThanTurn == 0);
+        Target("PostgreSQL rush: no Stream call refused", rush.Refused.ToString(CultureInfo.InvariantCulture), rush.Refused == 0);
+        Target("PostgreSQL rush: the circuit breaker never opens", $"{rush.InstancesWithBreakerOpened} instance(s)", rush.InstancesWithBreakerOpened == 0);
     }
 
     private static void Row(StringBuilder md, double reference, string name, WrkResult? r)
