@@ -91,7 +91,7 @@ internal static class Rush
             await Task.Delay(TimeSpan.FromSeconds(2)); // nothing else should follow
             var calls = (await CallsAsync(emulator, null)).Where(c => c.At >= rushStart - TimeSpan.FromSeconds(1)).ToList();
             var breakers = instances.Count(i => i.Service.Output.Contains("OnCircuitOpened", StringComparison.Ordinal) || i.Service.Output.Contains("BrokenCircuit", StringComparison.Ordinal));
-            var result = RushRun.From(chats, rushStart, due, calls, breakers, perChat, made);
+            var result = RushRun.From(rushStart, due, calls, breakers, perChat, made);
             BenchProgram.Log($"rush: {result}");
             return result;
         }
@@ -181,14 +181,20 @@ internal sealed record StreamCall(string Endpoint, string Path, int Status, Date
     public string Channel => Path[Path.LastIndexOf('/')..];
 }
 
-/// <summary>What the rush measured: when each chat opened against its own due time and its place in the queue.</summary>
+/// <summary>
+/// What the rush measured: when each chat opened, against its own due time and against the theoretical schedule, the
+/// paced queue served earliest due first (one turn per interval: the k-th chat in due order opens at its due time or a
+/// turn after the one before, whichever is later).
+/// </summary>
 internal sealed record RushRun(
     int Chats,
     int Opened,
     int OpenedTwice,
     DateTimeOffset Start,
     IReadOnlyList<double> LatenessSeconds,
+    IReadOnlyList<double> TheoreticalLatenessSeconds,
     TimeSpan FirstDueToLastOpened,
+    TimeSpan Bound,
     TimeSpan MeasuredInterval,
     int LaterThanTurn,
     int BusiestSecond,
@@ -199,26 +205,36 @@ internal sealed record RushRun(
     TimeSpan PerChatMade,
     TimeSpan Made)
 {
-    /// <summary>The theoretical bound for the whole rush: one paced turn per chat.</summary>
-    public TimeSpan Bound => Rush.Interval * Chats;
+    /// <summary>The <paramref name="p"/> quantile (nearest rank) of <paramref name="sorted"/>; 1 is the maximum.</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * p))];
 
-    public double Percentile(double p) => LatenessSeconds.Count == 0 ? double.NaN : LatenessSeconds[Math.Min(LatenessSeconds.Count - 1, (int)(LatenessSeconds.Count * p))];
-
-    public static RushRun From(int chats, DateTimeOffset start, Dictionary<string, DateTimeOffset> due, List<StreamCall> calls, int breakers, TimeSpan perChat, TimeSpan made)
+    public static RushRun From(DateTimeOffset start, Dictionary<string, DateTimeOffset> due, List<StreamCall> calls, int breakers, TimeSpan perChat, TimeSpan made)
     {
         var openings = calls.Where(c => c.Endpoint == "UpdateChannelPartial" && c.Status == 200 && due.ContainsKey(c.Channel)).OrderBy(c => c.At).ToList();
         var opened = openings.DistinctBy(c => c.Channel).ToList();
         var refused = calls.Where(c => c.Status >= 400).ToList();
 
-        // The k-th chat to open (from 0) may open k + 1 turns after the first was due, and a little more.
-        var laterThanTurn = opened.Where((c, k) => c.At - start > Rush.Interval * (k + 1) + Rush.Slack).Count();
+        // The theoretical schedule; with every chat due before the turns catch up, the last opens (N - 1) turns after the
+        // first due, and the whole rush is bound by N turns.
+        var dues = due.Values.Order().ToList();
+        var ideal = new List<DateTimeOffset>(dues.Count);
+        foreach (var d in dues)
+        {
+            ideal.Add(ideal.Count == 0 || d > ideal[^1] + Rush.Interval ? d : ideal[^1] + Rush.Interval);
+        }
+
+        // The k-th chat to open may open by the k-th turn of the theoretical schedule, one turn and a little more later.
+        var laterThanTurn = opened.Where((c, k) => c.At > ideal[k] + Rush.Interval + Rush.Slack).Count();
         return new RushRun(
-            chats,
+            dues.Count,
             opened.Count,
             openings.Count - opened.Count,
             start,
             [.. opened.Select(c => (c.At - due[c.Channel]).TotalSeconds).Order()],
+            [.. ideal.Select((at, k) => (at - dues[k]).TotalSeconds).Order()],
             opened.Count > 0 ? opened[^1].At - start : TimeSpan.Zero,
+            ideal.Count > 0 ? ideal[^1] + Rush.Interval - start : TimeSpan.Zero,
             opened.Count > 1 ? (opened[^1].At - opened[0].At) / (opened.Count - 1) : TimeSpan.Zero,
             laterThanTurn,
             opened.Count > 0 ? opened.GroupBy(c => c.At.ToUnixTimeSeconds()).Max(g => g.Count()) : 0,
@@ -231,7 +247,8 @@ internal sealed record RushRun(
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Opened} of {Chats} opened; lateness after each one's due time p50 {Percentile(0.5):F1} s, p99 {Percentile(0.99):F1} s, max {Percentile(1):F1} s; "
-        + $"first due to last opened {FirstDueToLastOpened.TotalSeconds:F1} s (bound {Bound.TotalSeconds:F0} s); {LaterThanTurn} later than their turn; "
+        $"{Opened} of {Chats} opened; lateness after each one's due time p50 {Percentile(LatenessSeconds, 0.5):F1} s, p99 {Percentile(LatenessSeconds, 0.99):F1} s, max {Percentile(LatenessSeconds, 1):F1} s "
+        + $"(theoretical {Percentile(TheoreticalLatenessSeconds, 0.5):F1}, {Percentile(TheoreticalLatenessSeconds, 0.99):F1}, {Percentile(TheoreticalLatenessSeconds, 1):F1} s); "
+        + $"first due to last opened {FirstDueToLastOpened.TotalSeconds:F1} s (bound {Bound.TotalSeconds:F1} s); {LaterThanTurn} later than their turn; "
         + $"{Refused} Stream calls refused ({RateLimited} with 429); breaker opened on {InstancesWithBreakerOpened} instance(s)");
 }
