@@ -10,10 +10,16 @@ namespace AppointmentChat.Bench;
 /// <summary>Options of <c>bench/run</c>.</summary>
 internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[] Databases, bool Scaling, string[] Scenarios, bool Trace, string Root)
 {
-    public static readonly string[] AllScenarios = ["token", "open", "list", "webhooks", "scaling"];
+    public static readonly string[] AllScenarios = ["token", "open", "list", "webhooks", "scaling", "rush"];
 
-    /// <summary>The scenarios run against each database; "scaling" is the 1-, 2- and 3-instance runs on PostgreSQL.</summary>
-    public bool RunsPerDatabase => Scenarios.Any(s => s != "scaling");
+    /// <summary>Chats in the rush scenario (<c>--rush-chats</c>), all due within one minute.</summary>
+    public int RushChats { get; init; } = Rush.DefaultChats;
+
+    /// <summary>
+    /// The scenarios run against each database; "scaling" is the 1-, 2- and 3-instance runs on PostgreSQL, "rush" three
+    /// instances on PostgreSQL (<see cref="Rush"/>).
+    /// </summary>
+    public bool RunsPerDatabase => Scenarios.Any(s => s is not ("scaling" or "rush"));
 
     public bool Runs(string scenario) => Scenarios.Contains(scenario);
 
@@ -25,6 +31,7 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
         var scaling = true;
         var scenarios = AllScenarios;
         var trace = false;
+        var rushChats = Rush.DefaultChats;
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : "";
@@ -35,6 +42,15 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
                 case "--db": databases = value == "both" ? ["sqlite", "postgres"] : [value]; i++; break;
                 case "--no-scaling": scaling = false; break;
                 case "--trace": trace = true; break;
+                case "--rush-chats":
+                    rushChats = int.Parse(value, CultureInfo.InvariantCulture);
+                    if (rushChats < 1)
+                    {
+                        throw new ArgumentException("--rush-chats takes a number of chats, at least 1");
+                    }
+
+                    i++;
+                    break;
                 case "--scenarios":
                     scenarios = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     if (scenarios.Length == 0 || scenarios.Except(AllScenarios).Any())
@@ -44,7 +60,7 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
 
                     i++;
                     break;
-                default: throw new ArgumentException($"Unknown option {args[i]}; use --duration <s> --connections <n> --db sqlite|postgres|both --scenarios token,open,list,webhooks,scaling --no-scaling --trace");
+                default: throw new ArgumentException($"Unknown option {args[i]}; use --duration <s> --connections <n> --db sqlite|postgres|both --scenarios token,open,list,webhooks,scaling,rush --rush-chats <n> --no-scaling --trace");
             }
         }
 
@@ -54,7 +70,10 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
             root = root.Parent;
         }
 
-        return new BenchOptions(duration, connections, databases, scaling && databases.Contains("postgres") && scenarios.Contains("scaling"), scenarios, trace, root?.FullName ?? throw new InvalidOperationException("Run from inside the repository."));
+        return new BenchOptions(duration, connections, databases, scaling && databases.Contains("postgres") && scenarios.Contains("scaling"), scenarios, trace, root?.FullName ?? throw new InvalidOperationException("Run from inside the repository."))
+        {
+            RushChats = rushChats,
+        };
     }
 }
 
@@ -82,6 +101,18 @@ internal static class BenchProgram
             {
                 report.Scaling = await ScalingAsync(options, work);
             }
+
+            if (options.Runs("rush"))
+            {
+                if (options.Databases.Contains("postgres"))
+                {
+                    report.Rush = await Rush.RunAsync(options, work);
+                }
+                else
+                {
+                    Log("rush: skipped: it runs three instances on one PostgreSQL; use --db postgres or --db both");
+                }
+            }
         }
         finally
         {
@@ -96,7 +127,7 @@ internal static class BenchProgram
         return report.AllTargetsMet ? 0 : 3;
     }
 
-    private static readonly int EmulatorPort = Proc.FreePort();
+    internal static readonly int EmulatorPort = Proc.FreePort();
 
     internal static readonly int[] CurveConnections = [1, 4, 16, 32, 64, 128];
 
@@ -144,7 +175,7 @@ internal static class BenchProgram
         ["Telemetry__Prometheus"] = "true",
     };
 
-    private static async Task<(Proc Service, TimeSpan Ready)> StartServiceAsync(BenchOptions options, BenchDatabase database, int port)
+    internal static async Task<(Proc Service, TimeSpan Ready)> StartServiceAsync(BenchOptions options, BenchDatabase database, int port)
     {
         var service = Proc.Start("dotnet", [ServiceDll(options)], ServiceEnvironment(database, port), database.DataFolder);
         var ready = await service.WaitUntilOkAsync(new Uri($"http://127.0.0.1:{port}/health/ready"), TimeSpan.FromSeconds(60));

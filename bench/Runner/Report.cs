@@ -14,6 +14,8 @@ internal sealed class Report(BenchOptions options)
 
     public List<ScalingResult>? Scaling { get; set; }
 
+    public RushRun? Rush { get; set; }
+
     private readonly List<(string Target, string Measured, bool Met)> _targets = [];
     private readonly List<(string Target, string Measured, bool Met)> _informational = [];
 
@@ -142,6 +144,11 @@ internal sealed class Report(BenchOptions options)
             md.AppendLine();
         }
 
+        if (Rush is { } rush)
+        {
+            RushSection(md, rush);
+        }
+
         md.AppendLine("## Targets");
         md.AppendLine();
         md.AppendLine("| target | measured | met |");
@@ -228,6 +235,38 @@ internal sealed class Report(BenchOptions options)
         }
 
         return md.ToString();
+    }
+
+    /// <summary>The morning rush: each chat's lateness, and the whole rush, against the schedule the paced budget allows.</summary>
+    private void RushSection(StringBuilder md, RushRun rush)
+    {
+        var (interval, slack) = (Bench.Rush.Interval.TotalSeconds, Bench.Rush.Slack.TotalSeconds);
+        string Quantiles(IReadOnlyList<double> sorted) => string.Join(" / ", new[] { 0.5, 0.99, 1 }.Select(p => F(RushRun.Percentile(sorted, p), "F1"))) + " s";
+        md.AppendLine("## A morning rush on PostgreSQL");
+        md.AppendLine();
+        md.AppendLine($"{rush.Chats:N0} chats fall due within one minute, a group each second from {rush.Start:HH:mm:ss} UTC, on {Bench.Rush.Instances} instances sharing one");
+        md.AppendLine("PostgreSQL, against Stream's documented limits (the emulator's; the chats were made beforehand with them raised). Opening");
+        md.AppendLine("a chat is one partial channel update, counted against Update Channel (300 a minute); the schedulers take turns for it");
+        md.AppendLine($"shared in the database at 80 % of that, one every {F(interval, "F2")} s, earliest due first. The theoretical schedule is that queue: the");
+        md.AppendLine($"k-th chat due opens at its due time or one turn after the one before, whichever is later; when the turns never catch up");
+        md.AppendLine($"with the due times the whole rush takes N × {F(interval, "F2")} s. The service runs with its defaults.");
+        md.AppendLine();
+        md.AppendLine("| | measured |");
+        md.AppendLine("|---|---|");
+        md.AppendLine($"| chats opened (opened more than once) | {rush.Opened:N0} of {rush.Chats:N0} ({rush.OpenedTwice}) |");
+        md.AppendLine($"| paced interval: the service's; measured (first to last opening over the openings between) | {F(interval, "F3")} s; {F(rush.MeasuredInterval.TotalSeconds, "F3")} s |");
+        md.AppendLine($"| each chat's lateness after its own due time, p50 / p99 / max: measured; theoretical | {Quantiles(rush.LatenessSeconds)}; {Quantiles(rush.TheoreticalLatenessSeconds)} |");
+        md.AppendLine($"| first due to last opening, against the theoretical bound | {F(rush.FirstDueToLastOpened.TotalSeconds, "F1")} s against {F(rush.Bound.TotalSeconds, "F1")} s ({F(rush.FirstDueToLastOpened / rush.Bound, "F3")}×) |");
+        md.AppendLine($"| chats opened later than their turn (the k-th to open by the k-th turn of the schedule, plus one turn and {F(slack)} s) | {rush.LaterThanTurn} |");
+        md.AppendLine($"| openings in the busiest second / minute (Stream allows 10 / 300) | {rush.BusiestSecond} / {rush.BusiestMinute} |");
+        md.AppendLine($"| Stream calls refused from the first due on (status ≥ 400; of them 429) | {rush.Refused} ({rush.RateLimited}) |");
+        md.AppendLine($"| instances whose output shows the circuit breaker opening (`OnCircuitOpened`, `BrokenCircuit`) | {rush.InstancesWithBreakerOpened} |");
+        md.AppendLine($"| making the chats, limits raised: per chat in the timing round; all {rush.Chats:N0} | {F(rush.PerChatMade.TotalMilliseconds)} ms; {F(rush.Made.TotalSeconds)} s |");
+        md.AppendLine();
+        Target("PostgreSQL rush: every chat opened, once", $"{rush.Opened:N0} of {rush.Chats:N0}, {rush.OpenedTwice} twice", rush.Opened == rush.Chats && rush.OpenedTwice == 0);
+        Target($"PostgreSQL rush: each chat opened by its turn (+ one turn and {F(slack)} s)", $"{rush.LaterThanTurn} later", rush.LaterThanTurn == 0);
+        Target("PostgreSQL rush: no Stream call refused", rush.Refused.ToString(CultureInfo.InvariantCulture), rush.Refused == 0);
+        Target("PostgreSQL rush: the circuit breaker never opens", $"{rush.InstancesWithBreakerOpened} instance(s)", rush.InstancesWithBreakerOpened == 0);
     }
 
     private static void Row(StringBuilder md, double reference, string name, WrkResult? r)
