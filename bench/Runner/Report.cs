@@ -15,6 +15,8 @@ internal sealed class Report(BenchOptions options)
 
     public List<ScalingResult>? Scaling { get; set; }
 
+    public PushLatencyRun? PushLatency { get; set; }
+
     private readonly List<(string Target, string Measured, bool Met)> _targets = [];
     private readonly List<(string Target, string Measured, bool Met)> _informational = [];
 
@@ -144,6 +146,12 @@ internal sealed class Report(BenchOptions options)
             }
 
             md.AppendLine();
+        }
+
+        if (PushLatency is { } push)
+        {
+            push.AppendTo(md);
+            Target("PostgreSQL, three instances: push p99 ≤ 250 ms at 1,000 messages/s", push.Measured, push.TargetMet);
         }
 
         md.AppendLine("## Targets");
