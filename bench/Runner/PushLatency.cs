@@ -75,12 +75,12 @@ internal static class PushLatency
                 steps++;
                 await Task.WhenAll(senders.Select((sender, n) => sender.RunAsync(batches[n].Requests, Rate / Instances, duration)));
             });
-            await WaitUntilDoneAsync(database);
+            var pendingAtStart = await WaitUntilDoneAsync(database);
 
             var measured = urls.Select((url, n) => Messages(url, $"run-{n}", options.Duration)).ToList();
             var sentAt = measured.Select(b => new double[b.Requests.Count]).ToList();
             var latencyMode = GCSettings.LatencyMode;
-            (WrkResult Load, long Backlog, TimeSpan Drain) run;
+            (WrkResult Load, Pending AtEnd, TimeSpan Drain, Pending Left) run;
             CpuUse cpu;
             TimeSpan elapsed;
             try
@@ -94,10 +94,9 @@ internal static class PushLatency
                     var load = WrkResult.Sum(await Task.WhenAll(senders.Select((sender, n) =>
                         sender.RunAsync(measured[n].Requests, Rate / Instances, options.Duration, i => sentAt[n][i] = UnixMs(DateTime.UtcNow)))));
                     var loadEnded = clock.Elapsed;
-                    var backlog = await database.CountAsync("SELECT count(*) FROM webhook_inbox WHERE \"Status\" = 'pending'")
-                        + await database.CountAsync("SELECT count(*) FROM notification_outbox WHERE \"Status\" = 'pending'");
-                    await WaitUntilDoneAsync(database);
-                    return (load, backlog, clock.Elapsed - loadEnded);
+                    var atEnd = await Pending.CountAsync(database);
+                    var left = await WaitUntilDoneAsync(database);
+                    return (load, atEnd, clock.Elapsed - loadEnded, left);
                 });
                 elapsed = clock.Elapsed;
             }
@@ -118,7 +117,13 @@ internal static class PushLatency
                 }
             }
 
-            var result = PushLatencyRun.From(sent, await ArrivalsAsync(fcmUrl), run.Load, run.Backlog, run.Drain, cpu, elapsed, warmUp);
+            var result = PushLatencyRun.From(sent, await ArrivalsAsync(fcmUrl), run.Load, cpu, elapsed, warmUp) with
+            {
+                PendingAtStart = pendingAtStart,
+                PendingAtEnd = run.AtEnd,
+                DrainAfterLoad = run.Drain,
+                PendingLeft = run.Left,
+            };
             BenchProgram.Log($"push-latency: {result}");
             return result;
         }
@@ -176,16 +181,18 @@ internal static class PushLatency
         }
     }
 
-    /// <summary>Waits until no webhook and no push is pending (every push sent), for at most two minutes.</summary>
-    private static async Task WaitUntilDoneAsync(BenchDatabase database)
+    /// <summary>Waits until no webhook and no push is pending (every push sent), for at most two minutes; returns what is left.</summary>
+    private static async Task<Pending> WaitUntilDoneAsync(BenchDatabase database)
     {
         var waiting = Stopwatch.StartNew();
-        while (waiting.Elapsed < TimeSpan.FromMinutes(2)
-            && (await database.CountAsync("SELECT count(*) FROM webhook_inbox WHERE \"Status\" = 'pending'") > 0
-                || await database.CountAsync("SELECT count(*) FROM notification_outbox WHERE \"Status\" = 'pending'") > 0))
+        var pending = await Pending.CountAsync(database);
+        while (!pending.None && waiting.Elapsed < TimeSpan.FromMinutes(2))
         {
             await Task.Delay(50);
+            pending = await Pending.CountAsync(database);
         }
+
+        return pending;
     }
 
     /// <summary>When each push reached the stand-in, by message id (the first, should one arrive twice).</summary>
@@ -205,25 +212,48 @@ internal static class PushLatency
     private static double UnixMs(DateTime utc) => (utc - DateTime.UnixEpoch).TotalMilliseconds;
 }
 
+/// <summary>Webhooks stored and not yet processed, and pushes queued and not yet sent.</summary>
+internal readonly record struct Pending(long Webhooks, long Pushes)
+{
+    public bool None => Webhooks == 0 && Pushes == 0;
+
+    public static async Task<Pending> CountAsync(BenchDatabase database) => new(
+        await database.CountAsync("SELECT count(*) FROM webhook_inbox WHERE \"Status\" = 'pending'"),
+        await database.CountAsync("SELECT count(*) FROM notification_outbox WHERE \"Status\" = 'pending'"));
+
+    public override string ToString() => $"{Webhooks:N0} webhooks and {Pushes:N0} pushes";
+}
+
 /// <summary>
 /// What the push-latency scenario measured: messages sent, pushes received for them, the latency from each message
 /// sent to its push received, the backlog when the load stopped and CPU per message (from the load's start until
 /// the last push: the time the pushes took is part of what a message costs).
 /// </summary>
 internal sealed record PushLatencyRun(
-    long Sent, long Pushed, double PushesPerSecond, double P50Ms, double P99Ms, double MaxMs, WrkResult Webhooks, long BacklogAtEnd, TimeSpan DrainAfterLoad,
+    long Sent, long Pushed, double PushesPerSecond, double P50Ms, double P99Ms, double MaxMs, WrkResult Webhooks,
     double ServiceMicroseconds, double PostgresMicroseconds, double LoadMicroseconds, double MachineCores, double StolenCores, TimeSpan WarmUp)
 {
     public bool TargetMet => P99Ms <= PushLatency.TargetP99Ms && Pushed == Sent && Webhooks.Errors == 0;
 
-    public static PushLatencyRun From(Dictionary<string, double> sent, Dictionary<string, double> arrivals, WrkResult webhooks, long backlog, TimeSpan drain, CpuUse cpu, TimeSpan measured, TimeSpan warmUp)
+    /// <summary>What was pending when the measured load started: the warm-up's, if it had not all been sent after two minutes.</summary>
+    public Pending PendingAtStart { get; init; }
+
+    public Pending PendingAtEnd { get; init; }
+
+    /// <summary>From the end of the load until nothing was pending, or two minutes.</summary>
+    public TimeSpan DrainAfterLoad { get; init; }
+
+    /// <summary>Still pending after <see cref="DrainAfterLoad"/>: nothing, unless the two minutes ran out.</summary>
+    public Pending PendingLeft { get; init; }
+
+    public static PushLatencyRun From(Dictionary<string, double> sent, Dictionary<string, double> arrivals, WrkResult webhooks, CpuUse cpu, TimeSpan measured, TimeSpan warmUp)
     {
         var latencies = sent.Where(s => arrivals.ContainsKey(s.Key)).Select(s => arrivals[s.Key] - s.Value).Order().ToArray();
         double Percentile(double p) => latencies.Length == 0 ? 0 : latencies[Math.Clamp((int)Math.Ceiling(p * latencies.Length) - 1, 0, latencies.Length - 1)];
         var pushed = sent.Keys.Where(arrivals.ContainsKey).ToList();
         var span = pushed.Count == 0 ? 0 : (pushed.Max(k => arrivals[k]) - sent.Values.Min()) / 1000;
         double PerMessage(double cores) => sent.Count == 0 ? 0 : cores * measured.TotalSeconds * 1e6 / sent.Count;
-        return new PushLatencyRun(sent.Count, pushed.Count, span > 0 ? pushed.Count / span : 0, Percentile(0.50), Percentile(0.99), latencies.LastOrDefault(), webhooks, backlog, drain,
+        return new PushLatencyRun(sent.Count, pushed.Count, span > 0 ? pushed.Count / span : 0, Percentile(0.50), Percentile(0.99), latencies.LastOrDefault(), webhooks,
             PerMessage(cpu.Service), PerMessage(cpu.Postgres), PerMessage(cpu.Load), cpu.Machine, cpu.Stolen, warmUp);
     }
 
@@ -231,7 +261,7 @@ internal sealed record PushLatencyRun(
 
     public string Measured => $"p99 {F(P99Ms, "F1")} ms (p50 {F(P50Ms, "F1")}, max {F(MaxMs, "F1")}); {Pushed:N0} of {Sent:N0} messages pushed";
 
-    public override string ToString() => $"{Sent:N0} messages sent at {F(Webhooks.RequestsPerSecond)}/s, {Pushed:N0} pushed ({F(PushesPerSecond)}/s): p50 {F(P50Ms, "F1")} ms, p99 {F(P99Ms, "F1")} ms, max {F(MaxMs, "F1")} ms; backlog {BacklogAtEnd:N0} when the load stopped, done {F(DrainAfterLoad.TotalSeconds, "F2")} s later";
+    public override string ToString() => $"{Sent:N0} messages sent at {F(Webhooks.RequestsPerSecond)}/s, {Pushed:N0} pushed ({F(PushesPerSecond)}/s): p50 {F(P50Ms, "F1")} ms, p99 {F(P99Ms, "F1")} ms, max {F(MaxMs, "F1")} ms; pending at the start {PendingAtStart}, at the end {PendingAtEnd}, {PendingLeft} {F(DrainAfterLoad.TotalSeconds, "F2")} s later";
 
     /// <summary>The report's section.</summary>
     public void AppendTo(StringBuilder md)
@@ -246,8 +276,10 @@ internal sealed record PushLatencyRun(
         md.AppendLine("|---|---|---|---|---|---|---|---|---|");
         md.AppendLine($"| {Sent:N0} | {F(Webhooks.RequestsPerSecond)} | {Pushed:N0} | {F(PushesPerSecond)} | {F(P50Ms, "F1")} | {F(P99Ms, "F1")} | {F(MaxMs, "F1")} | {F(Webhooks.P99Ms, "F1")} | {Webhooks.Errors} |");
         md.AppendLine();
-        md.AppendLine($"- Warm-up: {F(WarmUp.TotalSeconds)} s at the same rate. When the load stopped {BacklogAtEnd:N0} webhooks and pushes were still pending, none {F(DrainAfterLoad.TotalSeconds, "F2")} s later.");
-        md.AppendLine($"- CPU per message, from the load's start to the last push: the {PushLatency.Instances} instances {F(ServiceMicroseconds)} µs, PostgreSQL {F(PostgresMicroseconds)} µs, the load generator {F(LoadMicroseconds)} µs; the machine was {F(MachineCores, "F2")} cores busy, the host took {F(StolenCores, "F2")}.");
+        md.AppendLine($"- Warm-up: {F(WarmUp.TotalSeconds)} s at the same rate; pending when the measured load started (the warm-up's, waited for up to two minutes): {PendingAtStart}.");
+        md.AppendLine($"- Pending when the load stopped: {PendingAtEnd}; {F(DrainAfterLoad.TotalSeconds, "F2")} s later: {PendingLeft}.");
+        md.AppendLine("- Pushes/s: pushes received ÷ the time from the first message sent to the last push received (when the instances fall behind, the rate they push at).");
+        md.AppendLine($"- CPU per message, from the load's start to the last push{(PendingAtStart.None ? "" : " (with the warm-up's pending pushes sent meanwhile)")}: the {PushLatency.Instances} instances {F(ServiceMicroseconds)} µs, PostgreSQL {F(PostgresMicroseconds)} µs, the load generator {F(LoadMicroseconds)} µs; the machine was {F(MachineCores, "F2")} cores busy, the host took {F(StolenCores, "F2")}.");
         md.AppendLine($"- Target p99 ≤ {PushLatency.TargetP99Ms:F0} ms, every message pushed: {(TargetMet ? "met" : "**not met**")}.");
         md.AppendLine();
     }
