@@ -257,21 +257,24 @@ internal sealed record PushLatencyRun(
     {
         var latencies = sent.Where(s => arrivals.ContainsKey(s.Key)).Select(s => arrivals[s.Key] - s.Value).Order().ToArray();
         double Percentile(double p) => latencies.Length == 0 ? 0 : latencies[Math.Clamp((int)Math.Ceiling(p * latencies.Length) - 1, 0, latencies.Length - 1)];
-        var pushed = sent.Keys.Where(arrivals.ContainsKey).ToList();
-        var (first, last) = (sent.Values.DefaultIfEmpty().Min(), pushed.Select(k => arrivals[k]).DefaultIfEmpty().Max());
-        // Every push received meanwhile, the warm-up's still pending among them: the rate the instances push at.
-        var pushesInSpan = arrivals.Values.Count(t => t >= first && t <= last);
-        var span = (last - first) / 1000;
+        var pushed = sent.Keys.Count(arrivals.ContainsKey);
+        // Every push received from the first message on, the warm-up's still pending among them: the rate the instances push at.
+        var first = sent.Values.DefaultIfEmpty().Min();
+        var since = arrivals.Values.Where(t => t >= first).ToList();
+        var span = since.Count == 0 ? 0 : (since.Max() - first) / 1000;
         double PerMessage(double cores) => sent.Count == 0 ? 0 : cores * measured.TotalSeconds * 1e6 / sent.Count;
-        return new PushLatencyRun(sent.Count, pushed.Count, span > 0 ? pushesInSpan / span : 0, Percentile(0.50), Percentile(0.99), latencies.LastOrDefault(), webhooks,
+        return new PushLatencyRun(sent.Count, pushed, span > 0 ? since.Count / span : 0, Percentile(0.50), Percentile(0.99), latencies.LastOrDefault(), webhooks,
             PerMessage(cpu.Service), PerMessage(cpu.Postgres), PerMessage(cpu.Load), cpu.Machine, cpu.Stolen, warmUp);
     }
 
     private static string F(double value, string format = "F0") => value.ToString(format, CultureInfo.InvariantCulture);
 
-    public string Measured => $"p99 {F(P99Ms, "F1")} ms (p50 {F(P50Ms, "F1")}, max {F(MaxMs, "F1")}); {Pushed:N0} of {Sent:N0} messages pushed";
+    /// <summary>A latency in ms, or a dash when no push arrived to have one.</summary>
+    private string Ms(double value) => Pushed == 0 ? "–" : F(value, "F1");
 
-    public override string ToString() => $"{Sent:N0} messages sent at {F(Webhooks.RequestsPerSecond)}/s, {Pushed:N0} pushed ({F(PushesPerSecond)}/s): p50 {F(P50Ms, "F1")} ms, p99 {F(P99Ms, "F1")} ms, max {F(MaxMs, "F1")} ms; pending at the start {PendingAtStart}, at the end {PendingAtEnd}, {PendingLeft} {F(DrainAfterLoad.TotalSeconds, "F2")} s later";
+    public string Measured => $"p99 {Ms(P99Ms)} ms (p50 {Ms(P50Ms)}, max {Ms(MaxMs)}); {Pushed:N0} of {Sent:N0} messages pushed";
+
+    public override string ToString() => $"{Sent:N0} messages sent at {F(Webhooks.RequestsPerSecond)}/s, {Pushed:N0} pushed, {F(PushesPerSecond)} pushes/s: p50 {Ms(P50Ms)} ms, p99 {Ms(P99Ms)} ms, max {Ms(MaxMs)} ms; pending at the start {PendingAtStart}, at the end {PendingAtEnd}, {PendingLeft} {F(DrainAfterLoad.TotalSeconds, "F2")} s later";
 
     /// <summary>The report's section.</summary>
     public void AppendTo(StringBuilder md)
@@ -284,11 +287,11 @@ internal sealed record PushLatencyRun(
         md.AppendLine();
         md.AppendLine("| messages sent | offered/s | pushes received | pushes/s | p50 ms | p99 ms | max ms | webhook acknowledgement p99 ms | errors |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|");
-        md.AppendLine($"| {Sent:N0} | {F(Webhooks.RequestsPerSecond)} | {Pushed:N0} | {F(PushesPerSecond)} | {F(P50Ms, "F1")} | {F(P99Ms, "F1")} | {F(MaxMs, "F1")} | {F(Webhooks.P99Ms, "F1")} | {Webhooks.Errors} |");
+        md.AppendLine($"| {Sent:N0} | {F(Webhooks.RequestsPerSecond)} | {Pushed:N0} | {F(PushesPerSecond)} | {Ms(P50Ms)} | {Ms(P99Ms)} | {Ms(MaxMs)} | {F(Webhooks.P99Ms, "F1")} | {Webhooks.Errors} |");
         md.AppendLine();
         md.AppendLine($"- Warm-up: {F(WarmUp.TotalSeconds)} s at the same rate; pending when the measured load started (the warm-up's, waited for up to two minutes): {PendingAtStart}.");
         md.AppendLine($"- Pending when the load stopped: {PendingAtEnd}; {F(DrainAfterLoad.TotalSeconds, "F2")} s later: {PendingLeft}.");
-        md.AppendLine("- Pushes/s: every push received (the warm-up's still pending among them) from the first message sent to the last message's push: the rate the instances push at.");
+        md.AppendLine("- Pushes/s: every push received from the first message sent to the last push (the warm-up's still pending among them): the rate the instances push at.");
         md.AppendLine($"- CPU per message, from the load's start to the last push{(PendingAtStart.None ? "" : " (with the warm-up's pending pushes sent meanwhile)")}: the {PushLatency.Instances} instances {F(ServiceMicroseconds)} µs, PostgreSQL {F(PostgresMicroseconds)} µs, the load generator {F(LoadMicroseconds)} µs; the machine was {F(MachineCores, "F2")} cores busy, the host took {F(StolenCores, "F2")}.");
         md.AppendLine($"- Target p99 ≤ {PushLatency.TargetP99Ms:F0} ms, every message pushed: {(TargetMet ? "met" : "**not met**")}.");
         md.AppendLine();
