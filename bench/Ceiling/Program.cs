@@ -12,11 +12,17 @@ namespace AppointmentChat.Bench.Ceiling;
 /// and parameters as the service) and sign an HS256 user token — nothing else. Benchmarks report every
 /// scenario as a ratio to this, so results compare across machines.
 ///   dotnet Ceiling.dll --urls http://127.0.0.1:5099 --jwt-secret ... --stream-secret ...
+/// With <c>fake-fcm</c> first it is the push-latency scenario's FCM instead (<see cref="FakeFcm"/>).
 /// </summary>
 internal static class CeilingProgram
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args is ["fake-fcm", .. var rest])
+        {
+            return await FakeFcm.RunAsync(rest);
+        }
+
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Logging.ClearProviders();
         var jwtSecret = builder.Configuration["jwt-secret"] ?? throw new InvalidOperationException("--jwt-secret is required");

@@ -47,7 +47,11 @@ internal sealed class PacedSender : IAsyncDisposable
         return [.. Encoding.ASCII.GetBytes(head.Append("\r\n").ToString()), .. content];
     }
 
-    public async Task<WrkResult> RunAsync(IReadOnlyList<byte[]> requests, double rate, TimeSpan duration)
+    /// <summary>
+    /// Sends <paramref name="requests"/> at <paramref name="rate"/> for <paramref name="duration"/>;
+    /// <paramref name="sending"/>, if given, is told the index of each request just before it is written.
+    /// </summary>
+    public async Task<WrkResult> RunAsync(IReadOnlyList<byte[]> requests, double rate, TimeSpan duration, Action<int>? sending = null)
     {
         var total = (int)Math.Min(requests.Count, rate * duration.TotalSeconds);
         var run = new Run(total);
@@ -67,6 +71,7 @@ internal sealed class PacedSender : IAsyncDisposable
                 await Task.Delay(wait);
             }
 
+            sending?.Invoke(n);
             await Pick().SendAsync(requests[n], due);
         }
 

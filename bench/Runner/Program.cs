@@ -10,16 +10,19 @@ namespace AppointmentChat.Bench;
 /// <summary>Options of <c>bench/run</c>.</summary>
 internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[] Databases, bool Scaling, string[] Scenarios, bool Trace, string Root)
 {
-    public static readonly string[] AllScenarios = ["token", "open", "list", "webhooks", "scaling", "rush"];
+    public static readonly string[] AllScenarios = ["token", "open", "list", "webhooks", "scaling", "rush", "push-latency"];
 
     /// <summary>Chats in the rush scenario (<c>--rush-chats</c>), all due within one minute.</summary>
     public int RushChats { get; init; } = Rush.DefaultChats;
 
     /// <summary>
-    /// The scenarios run against each database; "scaling" is the 1-, 2- and 3-instance runs on PostgreSQL, "rush" three
-    /// instances on PostgreSQL (<see cref="Rush"/>).
+    /// Whether scenarios run against each database: all but "scaling" (the 1-, 2- and 3-instance runs on PostgreSQL),
+    /// "rush" (<see cref="Rush"/>) and "push-latency" (<see cref="PushLatency"/>), three instances on PostgreSQL each.
     /// </summary>
-    public bool RunsPerDatabase => Scenarios.Any(s => s is not ("scaling" or "rush"));
+    public bool RunsPerDatabase => Scenarios.Any(s => s is not ("scaling" or "rush" or "push-latency"));
+
+    /// <summary>The push-latency scenario runs on PostgreSQL only, when asked for.</summary>
+    public bool RunsPushLatency => Databases.Contains("postgres") && Runs("push-latency");
 
     public bool Runs(string scenario) => Scenarios.Contains(scenario);
 
@@ -60,7 +63,7 @@ internal sealed record BenchOptions(TimeSpan Duration, int Connections, string[]
 
                     i++;
                     break;
-                default: throw new ArgumentException($"Unknown option {args[i]}; use --duration <s> --connections <n> --db sqlite|postgres|both --scenarios token,open,list,webhooks,scaling,rush --rush-chats <n> --no-scaling --trace");
+                default: throw new ArgumentException($"Unknown option {args[i]}; use --duration <s> --connections <n> --db sqlite|postgres|both --scenarios token,open,list,webhooks,scaling,rush,push-latency --rush-chats <n> --no-scaling --trace");
             }
         }
 
@@ -90,11 +93,12 @@ internal static class BenchProgram
                 "--port", EmulatorPort.ToString(CultureInfo.InvariantCulture), "--api-key", Credentials.StreamKey, "--api-secret", Credentials.StreamSecret, "--state-file", "memory"]);
             await emulator.WaitUntilOkAsync(new Uri($"http://127.0.0.1:{EmulatorPort}/_emulator/state?api_key={Credentials.StreamKey}&authorization={Credentials.ServerToken()}&stream-auth-type=jwt"), TimeSpan.FromSeconds(60));
 
-            await using var ceiling = await Ceiling.StartAsync(options, work);
-            report.Ceiling = ceiling.Result;
+            // The scenarios run per database are reported as ratios to the ceiling; the others do not need it running.
+            await using var ceiling = options.RunsPerDatabase ? await Ceiling.StartAsync(options, work) : null;
+            report.Ceiling = ceiling?.Result;
             foreach (var database in options.RunsPerDatabase ? options.Databases : [])
             {
-                report.Runs.Add(await ScenariosAsync(options, database, work, ceiling));
+                report.Runs.Add(await ScenariosAsync(options, database, work, ceiling!));
             }
 
             if (options.Scaling)
@@ -113,6 +117,11 @@ internal static class BenchProgram
                     Log("rush: skipped: it runs three instances on one PostgreSQL; use --db postgres or --db both");
                 }
             }
+
+            if (options.RunsPushLatency)
+            {
+                report.PushLatency = await PushLatency.RunAsync(options, work);
+            }
         }
         finally
         {
@@ -121,9 +130,13 @@ internal static class BenchProgram
 
         var results = Path.Combine(options.Root, "bench", "results");
         Directory.CreateDirectory(results);
-        await File.WriteAllTextAsync(Path.Combine(results, "latency.svg"), report.Chart());
+        if (report.Ceiling is not null)
+        {
+            await File.WriteAllTextAsync(Path.Combine(results, "latency.svg"), report.Chart());
+        }
+
         await File.WriteAllTextAsync(Path.Combine(results, "latest.md"), await report.MarkdownAsync());
-        Console.WriteLine($"Wrote {Path.Combine(results, "latest.md")} and latency.svg");
+        Console.WriteLine($"Wrote {Path.Combine(results, "latest.md")}{(report.Ceiling is null ? "" : " and latency.svg")}");
         return report.AllTargetsMet ? 0 : 3;
     }
 
@@ -175,9 +188,16 @@ internal static class BenchProgram
         ["Telemetry__Prometheus"] = "true",
     };
 
-    internal static async Task<(Proc Service, TimeSpan Ready)> StartServiceAsync(BenchOptions options, BenchDatabase database, int port)
+    /// <summary>Starts the service on <paramref name="database"/>, with <paramref name="settings"/> added to its environment.</summary>
+    internal static async Task<(Proc Service, TimeSpan Ready)> StartServiceAsync(BenchOptions options, BenchDatabase database, int port, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var service = Proc.Start("dotnet", [ServiceDll(options)], ServiceEnvironment(database, port), database.DataFolder);
+        var environment = ServiceEnvironment(database, port);
+        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+        {
+            environment[name] = value;
+        }
+
+        var service = Proc.Start("dotnet", [ServiceDll(options)], environment, database.DataFolder);
         var ready = await service.WaitUntilOkAsync(new Uri($"http://127.0.0.1:{port}/health/ready"), TimeSpan.FromSeconds(60));
         return (service, ready);
     }
@@ -371,15 +391,8 @@ internal static class BenchProgram
             WrkResult.Sum(await Task.WhenAll(urls.Select((url, n) => Wrk.RunAsync(url, scripts[n], connections, options.Duration, work))))));
         scripts.Clear();
 
-        List<byte[]> PacedRequests(int n, string phase, int count) => [.. Enumerable.Range(0, count).Select(i =>
-        {
-            var (body, values) = Webhook($"{tag}-{phase}-{n}-{i}", i % 10_000);
-            return PacedSender.Request(urls[n], body, new Dictionary<string, string>(WebhookHeaders.Where(h => h.Key != "Content-Type"))
-            {
-                ["X-Signature"] = values[0],
-                ["X-Webhook-Id"] = values[1],
-            });
-        })];
+        List<byte[]> PacedRequests(int n, string phase, int count) =>
+            [.. Enumerable.Range(0, count).Select(i => PacedWebhook(urls[n], $"{tag}-{phase}-{n}-{i}", i % 10_000))];
         var rate = PacedWebhookRate(database.Kind) / instances.Count;
         var paced = (int)(PacedWebhookRate(database.Kind) * options.Duration.TotalSeconds) / instances.Count;
 
@@ -454,9 +467,26 @@ internal static class BenchProgram
         }
     }
 
-    private static (string, string[]) Webhook(string id, int chat)
+    /// <summary>A signed message.new (<see cref="Webhook"/>) as the paced sender's bytes for <paramref name="url"/>.</summary>
+    internal static byte[] PacedWebhook(Uri url, string id, int chat, string? senderId = null)
+    {
+        var (body, values) = Webhook(id, chat, senderId);
+        return PacedSender.Request(url, body, new Dictionary<string, string>(WebhookHeaders.Where(h => h.Key != "Content-Type"))
+        {
+            ["X-Signature"] = values[0],
+            ["X-Webhook-Id"] = values[1],
+        });
+    }
+
+    /// <summary>
+    /// A signed message.new in chat <paramref name="chat"/> (seeded: its pet owner <c>owner-{chat}</c> and the vet
+    /// <c>vet-bench</c>), with message id <c>m-{id}</c>, from the pet owner unless <paramref name="senderId"/> says
+    /// otherwise; the body and its X-Signature and X-Webhook-Id.
+    /// </summary>
+    private static (string, string[]) Webhook(string id, int chat, string? senderId = null)
     {
         var channel = "appointment-" + BenchDatabase.Id(chat);
+        var sender = senderId ?? $"owner-{chat}";
         var now = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
         var body = new JsonObject
         {
@@ -464,8 +494,8 @@ internal static class BenchProgram
             ["cid"] = "messaging:" + channel,
             ["channel_id"] = channel,
             ["channel_type"] = "messaging",
-            ["message"] = new JsonObject { ["id"] = "m-" + id, ["text"] = "Bench message " + id, ["user"] = new JsonObject { ["id"] = $"owner-{chat}" }, ["created_at"] = now },
-            ["user"] = new JsonObject { ["id"] = $"owner-{chat}" },
+            ["message"] = new JsonObject { ["id"] = "m-" + id, ["text"] = "Bench message " + id, ["user"] = new JsonObject { ["id"] = sender }, ["created_at"] = now },
+            ["user"] = new JsonObject { ["id"] = sender },
             ["members"] = new JsonArray(new JsonObject { ["user_id"] = $"owner-{chat}" }, new JsonObject { ["user_id"] = "vet-bench" }),
             ["created_at"] = now,
         }.ToJsonString();

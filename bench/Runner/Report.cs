@@ -8,13 +8,16 @@ namespace AppointmentChat.Bench;
 /// <summary>Writes bench/results/latest.md (tables, targets, machine, commit) and latency.svg.</summary>
 internal sealed class Report(BenchOptions options)
 {
-    public CeilingResult Ceiling { get; set; } = null!;
+    /// <summary>The ceiling's measurements; null when no scenario compared with it ran.</summary>
+    public CeilingResult? Ceiling { get; set; }
 
     public List<ScenarioRun> Runs { get; } = [];
 
     public List<ScalingResult>? Scaling { get; set; }
 
     public RushRun? Rush { get; set; }
+
+    public PushLatencyRun? PushLatency { get; set; }
 
     private readonly List<(string Target, string Measured, bool Met)> _targets = [];
     private readonly List<(string Target, string Measured, bool Met)> _informational = [];
@@ -24,7 +27,7 @@ internal sealed class Report(BenchOptions options)
     private static string F(double value, string format = "F0") => value.ToString(format, CultureInfo.InvariantCulture);
 
     /// <summary>What a run's scenarios are compared with: the ceiling rounds measured during its token rounds, else every round.</summary>
-    private double Reference(ScenarioRun run) => (run.CeilingRounds.Count > 0 ? WrkResult.Median(run.CeilingRounds) : Ceiling.Token).RequestsPerSecond;
+    private double Reference(ScenarioRun run) => (run.CeilingRounds.Count > 0 ? WrkResult.Median(run.CeilingRounds) : Ceiling!.Token).RequestsPerSecond;
 
     private static string Ratio(double rps, double reference) => F(rps / reference, "F2") + "×";
 
@@ -47,19 +50,22 @@ internal sealed class Report(BenchOptions options)
         md.AppendLine($"- OS: {await CommandAsync("sh", "-c \". /etc/os-release; echo $PRETTY_NAME\"")}, kernel {await CommandAsync("uname", "-r")}; {RuntimeInformation.FrameworkDescription}");
         md.AppendLine($"- PostgreSQL: {await CommandAsync("sh", "-c \"psql --version 2>/dev/null || echo not installed\"")}");
         md.AppendLine();
-        md.AppendLine("## The ceiling");
-        md.AppendLine();
-        md.AppendLine("`bench/Ceiling` does only the irreducible work of `POST /api/chat/token` — validate the bearer JWT with the");
-        md.AppendLine("same library and parameters, sign an HS256 token — on bare Kestrel. Every scenario is reported as a ratio to it.");
-        md.AppendLine();
-        md.AppendLine($"It runs for the whole benchmark and is measured again before each round of the token scenario (rounds of {F(options.Duration.TotalSeconds)} s; it warmed up for {F(Ceiling.WarmUp.TotalSeconds)} s); each database's scenarios are compared with the median of the rounds measured between its own token rounds (a shared VM's speed can change within a run), or with the median of all rounds when its token scenario did not run.");
-        md.AppendLine();
-        md.AppendLine($"| | req/s | p50 ms | p99 ms | peak RSS |");
-        md.AppendLine("|---|---|---|---|---|");
-        md.AppendLine($"| ceiling, {Ceiling.Token.Connections} connections, median of {Ceiling.Rounds.Count} rounds ({string.Join(", ", Ceiling.Rounds.Select(r => F(r.RequestsPerSecond)))}) | {F(Ceiling.Token.RequestsPerSecond)} | {F(Ceiling.Token.P50Ms, "F2")} | {F(Ceiling.Token.P99Ms, "F2")} | {F(Ceiling.PeakRssMiB)} MiB |");
-        md.AppendLine();
-        md.AppendLine($"Cores the VM's host took from this machine during each ceiling round (steal, from /proc/stat; a round the host slowed measures lower): {string.Join(", ", Ceiling.Rounds.Select(r => F(r.Cpu?.Stolen ?? 0, "F2")))}.");
-        md.AppendLine();
+        if (Ceiling is not null)
+        {
+            md.AppendLine("## The ceiling");
+            md.AppendLine();
+            md.AppendLine("`bench/Ceiling` does only the irreducible work of `POST /api/chat/token` — validate the bearer JWT with the");
+            md.AppendLine("same library and parameters, sign an HS256 token — on bare Kestrel. Every scenario is reported as a ratio to it.");
+            md.AppendLine();
+            md.AppendLine($"It runs for the whole benchmark and is measured again before each round of the token scenario (rounds of {F(options.Duration.TotalSeconds)} s; it warmed up for {F(Ceiling.WarmUp.TotalSeconds)} s); each database's scenarios are compared with the median of the rounds measured between its own token rounds (a shared VM's speed can change within a run), or with the median of all rounds when its token scenario did not run.");
+            md.AppendLine();
+            md.AppendLine($"| | req/s | p50 ms | p99 ms | peak RSS |");
+            md.AppendLine("|---|---|---|---|---|");
+            md.AppendLine($"| ceiling, {Ceiling.Token.Connections} connections, median of {Ceiling.Rounds.Count} rounds ({string.Join(", ", Ceiling.Rounds.Select(r => F(r.RequestsPerSecond)))}) | {F(Ceiling.Token.RequestsPerSecond)} | {F(Ceiling.Token.P50Ms, "F2")} | {F(Ceiling.Token.P99Ms, "F2")} | {F(Ceiling.PeakRssMiB)} MiB |");
+            md.AppendLine();
+            md.AppendLine($"Cores the VM's host took from this machine during each ceiling round (steal, from /proc/stat; a round the host slowed measures lower): {string.Join(", ", Ceiling.Rounds.Select(r => F(r.Cpu?.Stolen ?? 0, "F2")))}.");
+            md.AppendLine();
+        }
 
         foreach (var run in Runs)
         {
@@ -149,6 +155,12 @@ internal sealed class Report(BenchOptions options)
             RushSection(md, rush);
         }
 
+        if (PushLatency is { } push)
+        {
+            push.AppendTo(md);
+            Target("PostgreSQL, three instances: push p99 ≤ 250 ms at 1,000 messages/s", push.Measured, push.TargetMet);
+        }
+
         md.AppendLine("## Targets");
         md.AppendLine();
         md.AppendLine("| target | measured | met |");
@@ -171,17 +183,20 @@ internal sealed class Report(BenchOptions options)
             }
         }
 
-        md.AppendLine();
-        md.AppendLine("## Latency against load");
-        md.AppendLine();
-        md.AppendLine("![latency against load](latency.svg)");
-        md.AppendLine();
-        md.AppendLine("| connections | ceiling req/s | ceiling p99 ms | " + string.Join(" | ", Runs.Select(r => $"{r.Database} req/s | {r.Database} p99 ms")) + " |");
-        md.AppendLine("|---|---|---|" + string.Concat(Runs.Select(_ => "---|---|")));
-        for (var i = 0; i < Ceiling.Curve.Count; i++)
+        if (Ceiling is not null)
         {
-            md.AppendLine($"| {Ceiling.Curve[i].Connections} | {F(Ceiling.Curve[i].RequestsPerSecond)} | {F(Ceiling.Curve[i].P99Ms, "F2")} | "
-                + string.Join(" | ", Runs.Select(r => i < r.TokenCurve.Count ? $"{F(r.TokenCurve[i].RequestsPerSecond)} | {F(r.TokenCurve[i].P99Ms, "F2")}" : "– | –")) + " |");
+            md.AppendLine();
+            md.AppendLine("## Latency against load");
+            md.AppendLine();
+            md.AppendLine("![latency against load](latency.svg)");
+            md.AppendLine();
+            md.AppendLine("| connections | ceiling req/s | ceiling p99 ms | " + string.Join(" | ", Runs.Select(r => $"{r.Database} req/s | {r.Database} p99 ms")) + " |");
+            md.AppendLine("|---|---|---|" + string.Concat(Runs.Select(_ => "---|---|")));
+            for (var i = 0; i < Ceiling.Curve.Count; i++)
+            {
+                md.AppendLine($"| {Ceiling.Curve[i].Connections} | {F(Ceiling.Curve[i].RequestsPerSecond)} | {F(Ceiling.Curve[i].P99Ms, "F2")} | "
+                    + string.Join(" | ", Runs.Select(r => i < r.TokenCurve.Count ? $"{F(r.TokenCurve[i].RequestsPerSecond)} | {F(r.TokenCurve[i].P99Ms, "F2")}" : "– | –")) + " |");
+            }
         }
 
         if (Scaling is { Count: > 0 })
@@ -314,14 +329,15 @@ internal sealed class Report(BenchOptions options)
         md.AppendLine();
     }
 
-    /// <summary>p50 and p99 latency against connections, for the ceiling and the service on each database.</summary>
+    /// <summary>p50 and p99 latency against connections, for the ceiling and the service on each database (the ceiling ran).</summary>
     public string Chart()
     {
+        var ceiling = Ceiling ?? throw new InvalidOperationException("The chart compares with the ceiling, which did not run.");
         const int width = 900, height = 500, left = 70, right = 200, top = 40, bottom = 60;
         var series = new List<(string Name, string Color, bool Dashed, List<(int X, double Y)> Points)>
         {
-            ("ceiling p50", "#888", true, Ceiling.Curve.Select(r => (r.Connections, r.P50Ms)).ToList()),
-            ("ceiling p99", "#888", false, Ceiling.Curve.Select(r => (r.Connections, r.P99Ms)).ToList()),
+            ("ceiling p50", "#888", true, ceiling.Curve.Select(r => (r.Connections, r.P50Ms)).ToList()),
+            ("ceiling p99", "#888", false, ceiling.Curve.Select(r => (r.Connections, r.P99Ms)).ToList()),
         };
         string[] colors = ["#1f77b4", "#d62728"];
         for (var i = 0; i < Runs.Count; i++)
@@ -331,7 +347,7 @@ internal sealed class Report(BenchOptions options)
         }
 
         var maxY = Math.Max(1, series.SelectMany(s => s.Points).Max(p => p.Y) * 1.1);
-        var xs = Ceiling.Curve.Select(r => r.Connections).ToList();
+        var xs = ceiling.Curve.Select(r => r.Connections).ToList();
         double X(int connections) => left + (Math.Log2(connections) - Math.Log2(xs[0])) / (Math.Log2(xs[^1]) - Math.Log2(xs[0])) * (width - left - right);
         double Y(double ms) => height - bottom - ms / maxY * (height - top - bottom);
 

@@ -67,7 +67,10 @@ internal sealed partial class PushDispatcher(
             LockedRows.Skip,
             n => n.Status == NotificationStatus.Pending && n.NextAttemptAt <= now && (n.LeaseUntil == null || n.LeaseUntil < now),
             n => n.Id,
-            n => n.Id,
+            // Due order, which for new pushes is the order they were queued: it walks the (Status, NextAttemptAt)
+            // index and stops after a batch. In Id order PostgreSQL reads the primary key past every push already
+            // sent (kept for the retention period).
+            n => n.NextAttemptAt,
             n => n.LeaseUntil,
             n => n.LeaseOwner,
             now + workers.Value.LeaseDuration,
