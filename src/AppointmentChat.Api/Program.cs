@@ -42,6 +42,7 @@ if (!app.HasValidSettings())
     return 1;
 }
 
+app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseCors(); // only endpoints that ask for it: the built-in Stream emulator's API

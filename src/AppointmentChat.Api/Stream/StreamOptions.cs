@@ -26,6 +26,13 @@ internal sealed class StreamOptions
     /// </summary>
     public bool UseEmulator { get; set; }
 
+    /// <summary>
+    /// Where the apps reach the built-in emulator (<c>GET /api/chat/config</c>'s <c>baseUrl</c>), e.g.
+    /// <c>http://192.168.1.20:5080/stream</c> for a phone on the developer's network; unset, a loopback request's own
+    /// host, else the address the service listens on — never a Host header a caller chose.
+    /// </summary>
+    public string? EmulatorPublicUrl { get; set; }
+
     /// <summary>Time allowed for one attempt of a Stream call.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(6);
 
@@ -106,6 +113,12 @@ internal sealed class StreamOptionsValidator(IHostEnvironment environment, IConf
         if (options.AttemptTimeout <= TimeSpan.Zero || options.TotalTimeout < options.AttemptTimeout)
         {
             failures.Add("Stream__AttemptTimeout must be positive and no longer than Stream__TotalTimeout.");
+        }
+
+        if (!string.IsNullOrEmpty(options.EmulatorPublicUrl)
+            && (!Uri.TryCreate(options.EmulatorPublicUrl, UriKind.Absolute, out var publicUrl) || (publicUrl.Scheme != Uri.UriSchemeHttps && publicUrl.Scheme != Uri.UriSchemeHttp)))
+        {
+            failures.Add("Stream__EmulatorPublicUrl must be an absolute http(s) URL.");
         }
 
         if (options.PacedShare is <= 0 or > 1)

@@ -144,13 +144,33 @@ internal static class TokenApi
         return TypedResults.Ok(new RevokeResponse(userId, before));
     }
 
-    internal static Ok<ChatConfigResponse> GetConfig(HttpContext http, IOptions<StreamOptions> options)
+    internal static async Task<Ok<ChatConfigResponse>> GetConfig(HttpContext http, IOptions<StreamOptions> options, StreamEndpoint endpoint, CancellationToken cancellationToken)
     {
         var stream = options.Value;
-        var baseUrl = stream.UseEmulator
-            ? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}{StreamOptions.EmulatorPath}"
-            : stream.BaseUrl.TrimEnd('/');
+        var baseUrl = stream.UseEmulator ? await EmulatorUrlAsync(http, stream, endpoint, cancellationToken) : stream.BaseUrl.TrimEnd('/');
         return TypedResults.Ok(new ChatConfigResponse(stream.ApiKey!, baseUrl));
+    }
+
+    /// <summary>
+    /// Where the apps reach the built-in emulator. Never built from an unchecked <c>Host</c> header, which a caller
+    /// chooses (a forged one would send the apps' tokens elsewhere): <c>Stream__EmulatorPublicUrl</c> when set; the
+    /// request's own host when it is a loopback one (a browser on the developer's machine); else the address the
+    /// service listens on.
+    /// </summary>
+    private static async Task<string> EmulatorUrlAsync(HttpContext http, StreamOptions stream, StreamEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        if (stream.EmulatorPublicUrl is { Length: > 0 } configured)
+        {
+            return configured.TrimEnd('/');
+        }
+
+        var host = http.Request.Host.Host;
+        if (host is "localhost" or "127.0.0.1" or "[::1]" or "::1")
+        {
+            return $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}{StreamOptions.EmulatorPath}";
+        }
+
+        return (await endpoint.BaseUriAsync(cancellationToken)).AbsoluteUri.TrimEnd('/');
     }
 }
 

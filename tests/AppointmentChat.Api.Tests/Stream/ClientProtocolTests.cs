@@ -389,6 +389,32 @@ public sealed class EmbeddedClientSocketTests
     }
 
     [Fact]
+    public async Task TheEmulatorsAddressInTheConfigNeverComesFromAForgedHostHeader()
+    {
+        var withoutStream = new Dictionary<string, string?> { ["STREAM_API_KEY"] = null, ["STREAM_API_SECRET"] = null, ["STREAM_CHAT_URL"] = null };
+        await using var app = await ChatApp.StartAsync(DatabaseKind.Sqlite, withoutStream);
+        var client = app.ClientFor(Ids.New("owner"), "pet-owner");
+
+        using var forged = new HttpRequestMessage(HttpMethod.Get, "/api/chat/config");
+        forged.Headers.Host = "evil.example";
+        var forgedUrl = (await (await client.SendAsync(forged)).ShouldBeOkJsonAsync()).GetProperty("baseUrl").GetString()!;
+        using var local = new HttpRequestMessage(HttpMethod.Get, "/api/chat/config");
+        local.Headers.Host = "localhost:5080";
+        var localUrl = (await (await client.SendAsync(local)).ShouldBeOkJsonAsync()).GetProperty("baseUrl").GetString()!;
+
+        Assert.DoesNotContain("evil.example", forgedUrl, StringComparison.Ordinal);
+        Assert.Equal($"http://127.0.0.1:{app.BaseAddress.Port}/stream", forgedUrl);
+        Assert.Equal("http://localhost:5080/stream", localUrl);
+
+        withoutStream["Stream:EmulatorPublicUrl"] = "https://chat-dev.example.com/stream/";
+        await using var configured = await ChatApp.StartAsync(DatabaseKind.Sqlite, withoutStream);
+        using var anyHost = new HttpRequestMessage(HttpMethod.Get, "/api/chat/config");
+        anyHost.Headers.Host = "evil.example";
+        var configuredUrl = (await (await configured.ClientFor(Ids.New("owner"), "pet-owner").SendAsync(anyHost)).ShouldBeOkJsonAsync()).GetProperty("baseUrl").GetString();
+        Assert.Equal("https://chat-dev.example.com/stream", configuredUrl);
+    }
+
+    [Fact]
     public async Task OnlyTheEmbeddedStreamApiAnswersOtherOrigins()
     {
         await using var app = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?>
