@@ -46,6 +46,7 @@ app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseCors(); // only endpoints that ask for it: the built-in Stream emulator's API
+app.UseFailedAuthenticationLimit();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();

@@ -14,6 +14,9 @@ internal sealed class RateLimitingOptions
 
     public WindowLimit Token { get; set; } = new() { PermitLimit = 20, WindowSeconds = 60 };
 
+    /// <summary>Requests that fail authentication, per client address (<see cref="FailedAuthenticationLimit"/>).</summary>
+    public WindowLimit FailedAuthentication { get; set; } = new() { PermitLimit = 60, WindowSeconds = 60 };
+
     internal sealed class WindowLimit
     {
         public int PermitLimit { get; set; }
@@ -32,9 +35,12 @@ internal static partial class RateLimits
             .BindConfiguration(RateLimitingOptions.Section)
             .Validate(o => o.Token.PermitLimit > 0 && o.Token.WindowSeconds > 0,
                 "RateLimiting__Token__PermitLimit and RateLimiting__Token__WindowSeconds must be positive.")
+            .Validate(o => o.FailedAuthentication.PermitLimit > 0 && o.FailedAuthentication.WindowSeconds > 0,
+                "RateLimiting__FailedAuthentication__PermitLimit and RateLimiting__FailedAuthentication__WindowSeconds must be positive.")
             .ValidateOnStart();
 
         builder.Services.AddSingleton<RedisLimits>();
+        builder.Services.AddSingleton<FailedAuthenticationLimit>();
         builder.Services.AddHostedService<RateLimitStartup>();
         builder.Services.AddOptions<RateLimitingOptions>()
             .Validate<IConfiguration>(
@@ -60,6 +66,13 @@ internal static partial class RateLimits
             });
         });
         return builder;
+    }
+
+    /// <summary>Answers 429 to an address that failed authentication too often, before its token is checked: put it before authentication.</summary>
+    public static IApplicationBuilder UseFailedAuthenticationLimit(this IApplicationBuilder app)
+    {
+        var limit = app.ApplicationServices.GetRequiredService<FailedAuthenticationLimit>();
+        return app.Use((context, next) => limit.InvokeAsync(context, next));
     }
 
     /// <summary>
