@@ -32,7 +32,23 @@ internal sealed partial class ChatScheduler(
     protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)
     {
         await RunDueAsync(cancellationToken);
+        await RestorePracticeNamesAsync(cancellationToken);
         return await UntilNextDueAsync(cancellationToken);
+    }
+
+    /// <summary>Names the practice set that someone changed in Stream go back, their calls taking turns like the chats'.</summary>
+    private async Task RestorePracticeNamesAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<Stream.StreamPacing>().Use(scope.ServiceProvider.GetRequiredService<SharedStreamTurns>());
+        try
+        {
+            await scope.ServiceProvider.GetRequiredService<ChatUsersInStream>().RestorePracticeNamesAsync(cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is Stream.StreamApiException or Stream.StreamUnavailableException)
+        {
+            LogRestoreFailed(logger, ex.Message); // the next pass tries again
+        }
     }
 
     /// <summary>Handles every chat that is due now, a batch at a time.</summary>
@@ -110,6 +126,9 @@ internal sealed partial class ChatScheduler(
         // Chats another instance holds are left to it; if it dies, its lease runs out and a poll finds them.
         return await scope.ServiceProvider.GetRequiredService<ChatRecord>().NextDueAsync(now, cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Practice names could not be put back in Stream yet ({Reason}); the next pass tries again")]
+    private static partial void LogRestoreFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chat of appointment {AppointmentId} waits for Stream's rate limit ({Operation}); going again at {RetryAt}")]
     private static partial void LogRateLimited(ILogger logger, string appointmentId, string operation, DateTimeOffset retryAt);

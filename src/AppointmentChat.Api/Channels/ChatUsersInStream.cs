@@ -77,6 +77,13 @@ internal sealed partial class ChatUsersInStream(ChatDbContext db, StreamChatClie
         var renamed = stale.Where(u => inStream.Contains(u.Id) && u.Name is not null).ToList();
         if (renamed.Count > 0)
         {
+            // The practice's new name is theirs before Stream hears it: Stream's report of this very rename, arriving
+            // before it is recorded below, is then not taken for someone else's (RestorePracticeNamesAsync).
+            foreach (var (id, name) in renamed)
+            {
+                await db.ChatUsers.Where(u => u.Id == id).ExecuteUpdateAsync(set => set.SetProperty(u => u.Name, name), cancellationToken);
+            }
+
             await stream.PartialUpdateUsersAsync([.. renamed.Select(u => new UserPartialUpdate(u.Id, new Dictionary<string, JsonNode?> { ["name"] = u.Name }))], cancellationToken);
         }
 
@@ -86,6 +93,47 @@ internal sealed partial class ChatUsersInStream(ChatDbContext db, StreamChatClie
             await db.UpsertChatUserAsync(id, name, name, now, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Puts back the practice's name of users renamed in Stream by someone else — a pet owner, with their own token, calling
+    /// themselves "Veterinary practice — URGENT": a name the PMS set is the one the clinic and the pushes show, and the one
+    /// Stream shows the other side. Stream's report of the rename (<c>user.updated</c>) left the practice's name in place
+    /// and noted what Stream has now (<see cref="ChatUsersModel.RecordReportedNameAsync"/>); a batch at a time.
+    /// </summary>
+    public async Task<int> RestorePracticeNamesAsync(CancellationToken cancellationToken)
+    {
+        var renamed = await db.ChatUsers.AsNoTracking()
+            .Where(u => u.SyncedAt != null && u.PushedName != null && u.Name != null && u.PushedName != u.Name)
+            .OrderBy(u => u.UpdatedAt)
+            .Take(RestoreBatch)
+            .Select(u => new { u.Id, u.Name, u.PushedName })
+            .ToListAsync(cancellationToken);
+        foreach (var user in renamed)
+        {
+            try
+            {
+                await stream.PartialUpdateUsersAsync([new UserPartialUpdate(user.Id, new Dictionary<string, JsonNode?> { ["name"] = user.Name })], cancellationToken);
+            }
+            catch (StreamApiException refused) when (refused.MayBeMissingUser)
+            {
+                // Gone from Stream: it is made again, with the practice's name, the next time a chat needs it.
+                await db.ChatUsers.Where(u => u.Id == user.Id).ExecuteUpdateAsync(set => set.SetProperty(u => u.SyncedAt, (DateTimeOffset?)null), cancellationToken);
+                continue;
+            }
+
+            // Unless Stream reported yet another name meanwhile: then the next pass puts it back again.
+            await db.ChatUsers.Where(u => u.Id == user.Id && u.PushedName == user.PushedName)
+                .ExecuteUpdateAsync(set => set.SetProperty(u => u.PushedName, user.Name), cancellationToken);
+            LogNameRestored(logger, user.Id);
+        }
+
+        return renamed.Count;
+    }
+
+    private const int RestoreBatch = 20;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "User {UserId} was renamed in Stream by someone other than the practice; the practice's name is put back")]
+    private static partial void LogNameRestored(ILogger logger, string userId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stream refused {Operation} and no longer had {Count} of its user(s); upserted them again and retried")]
     private static partial void LogUsersMissing(ILogger logger, int count, string operation);

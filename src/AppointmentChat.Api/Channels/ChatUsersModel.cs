@@ -28,19 +28,27 @@ internal static class ChatUsersModel
     }
 
     /// <summary>
-    /// Records the display name Stream reports for a user (user.updated): creates the user, known to Stream, or
-    /// renames it. One statement, so a concurrent first record of the same user (a chat being opened, another
-    /// instance) meets it without a duplicate-key error.
+    /// Records the name Stream reports for a user (<c>user.updated</c>). A user the practice named keeps the practice's
+    /// name — the one the chat list and pushes show —, whoever renamed them in Stream; what Stream has now is noted
+    /// (<see cref="ChatUser.PushedName"/>), so that the practice's name is put back there
+    /// (<see cref="ChatUsersInStream.RestorePracticeNamesAsync"/>). A user the practice never named takes Stream's name.
+    /// One statement, so a concurrent first record of the same user (a chat being opened, another instance) meets it
+    /// without a duplicate-key error.
     /// </summary>
-    public static async Task RecordReportedNameAsync(this ChatDbContext db, string id, string? name, DateTimeOffset at, CancellationToken cancellationToken)
+    public static async Task<bool> RecordReportedNameAsync(this ChatDbContext db, string id, string? name, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var stored = db.Stored<ChatUser>(nameof(ChatUser.UpdatedAt), at);
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO chat_users ("Id", "Name", "SyncedAt", "UpdatedAt")
             VALUES ({id}, {name}, {stored}, {stored})
-            ON CONFLICT ("Id") DO UPDATE SET "Name" = excluded."Name", "UpdatedAt" = excluded."UpdatedAt"
-            WHERE chat_users."Name" IS DISTINCT FROM excluded."Name"
+            ON CONFLICT ("Id") DO UPDATE SET
+                "Name" = CASE WHEN chat_users."PushedName" IS NULL THEN excluded."Name" ELSE chat_users."Name" END,
+                "PushedName" = CASE WHEN chat_users."PushedName" IS NULL THEN NULL ELSE excluded."Name" END,
+                "UpdatedAt" = excluded."UpdatedAt"
+            WHERE (chat_users."PushedName" IS NULL AND chat_users."Name" IS DISTINCT FROM excluded."Name")
+                OR (chat_users."PushedName" IS NOT NULL AND chat_users."PushedName" IS DISTINCT FROM excluded."Name")
             """, cancellationToken);
+        return await db.ChatUsers.AnyAsync(u => u.Id == id && u.PushedName != null && u.Name != null && u.PushedName != u.Name, cancellationToken);
     }
 }
 

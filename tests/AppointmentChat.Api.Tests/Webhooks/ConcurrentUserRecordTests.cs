@@ -45,8 +45,9 @@ public sealed class ConcurrentUserRecordTests(PostgresWebhookApp fixture) : ICla
         Assert.Equal(InboxStatus.Processed, processed.Status);
         Assert.Equal(1, processed.Attempts);
         var user = await app.InDatabaseAsync(db => db.ChatUsers.AsNoTracking().SingleAsync(u => u.Id == userId));
-        Assert.Equal("From Stream", user.Name);
-        Assert.Equal("From the PMS", user.PushedName);
+        // The practice's name stays; what Stream has now is noted, to be put back.
+        Assert.Equal("From the PMS", user.Name);
+        Assert.Equal("From Stream", user.PushedName);
         Assert.NotNull(user.SyncedAt);
         Assert.Equal(errorsBefore, app.Logs.Lines.Count(l => l.Level >= LogLevel.Error));
     }

@@ -4,8 +4,12 @@ using AppointmentChat.Api.Data;
 
 namespace AppointmentChat.Api.Webhooks.Events;
 
-/// <summary><c>user.updated</c>: refreshes the display name used in chat lists and push titles.</summary>
-internal sealed class UserUpdatedHandler(ChatDbContext db, EventBatch batch, TimeProvider time) : IStreamEventHandler
+/// <summary>
+/// <c>user.updated</c>: a name the practice set stays the one chat lists and push titles show, whoever renamed the user in
+/// Stream (a pet owner can, with their own token), and the scheduler puts it back in Stream; a user the practice never
+/// named takes Stream's name.
+/// </summary>
+internal sealed class UserUpdatedHandler(ChatDbContext db, ChatSchedulerSignal scheduler, TimeProvider time) : IStreamEventHandler
 {
     public IReadOnlyList<string> EventTypes { get; } = ["user.updated"];
 
@@ -19,11 +23,10 @@ internal sealed class UserUpdatedHandler(ChatDbContext db, EventBatch batch, Tim
             name = name[..Appointment.MaxNameLength];
         }
 
-        await db.RecordReportedNameAsync(id, name, time.GetUtcNow(), cancellationToken);
-
-        if (batch.Lookups is { } lookups)
+        if (await db.RecordReportedNameAsync(id, name, time.GetUtcNow(), cancellationToken))
         {
-            lookups.Names[id] = name;
+            scheduler.Wake(); // it puts the practice's name back in Stream
+            return new EventOutcome(false, "renamed in Stream by someone other than the practice: the practice's name stays and is put back");
         }
 
         return EventOutcome.Done;
