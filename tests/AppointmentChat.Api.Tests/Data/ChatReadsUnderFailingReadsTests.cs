@@ -101,6 +101,50 @@ public sealed class ChatReadsUnderFailingReadsTests
         Assert.True(counts.GetValueOrDefault("normal") > Rounds * OperationsPerRound / 2, summary);
     }
 
+    [Fact]
+    public async Task AReadPostgreSQLRefusesLeavesEveryStatementOfItsConnectionAnsweringTheNextRead()
+    {
+        await TestDatabase.RequirePostgresAsync();
+        await using var app = await ChatApp.StartAsync(DatabaseKind.Postgres);
+        var chats = await SeedAsync(app);
+        var oneConnection = new NpgsqlConnectionStringBuilder(DatabaseOptionsSetup.PostgresConnectionString(app.Database.DatabaseUrl!)) { MaxPoolSize = 1 };
+        await using var dataSource = PostgresChatReads.CreateDataSource(oneConnection.ConnectionString);
+        var reads = new PostgresChatReads(dataSource);
+        var chat = chats[0];
+
+        // Each statement's first ten runs on the connection are refused, so whichever run prepares it is one of them;
+        // then a run with a good value must answer.
+        foreach (var membership in Enum.GetValues<ChatMembership>())
+        {
+            foreach (var status in new[] { null, "pending" })
+            {
+                foreach (var after in new ListPosition?[] { null, new ListPosition(T0.AddDays(1), "apt-99") })
+                {
+                    for (var refused = 0; refused < 10; refused++)
+                    {
+                        var e = await Assert.ThrowsAsync<PostgresException>(() => reads.ListAsync(membership, "member\0x", status, after, 31, CancellationToken.None));
+                        Assert.Equal(PostgresErrorCodes.CharacterNotInRepertoire, e.SqlState);
+                    }
+
+                    var member = membership switch
+                    {
+                        ChatMembership.PetOwner => chat.Owner,
+                        ChatMembership.Organisation => chat.Organisation,
+                        _ => chat.Vet,
+                    };
+                    Assert.NotEmpty(await reads.ListAsync(membership, member, status, after, 31, CancellationToken.None));
+                }
+            }
+        }
+
+        for (var refused = 0; refused < 10; refused++)
+        {
+            await Assert.ThrowsAsync<PostgresException>(() => reads.FindChatFactsAsync("apt\0x", CancellationToken.None));
+        }
+
+        Assert.Equal(chat.Id, (await reads.FindChatFactsAsync(chat.Id, CancellationToken.None))?.Id);
+    }
+
     /// <summary>A list read with the answer it must get: a caller, the query, and the appointment ids in order.</summary>
     private sealed record NormalRead(string Caller, string Role, string? Organisation, string Query, string[] Expected, bool SecondPage);
 
