@@ -43,9 +43,9 @@ public sealed class ChatReadsUnderFailingReadsTests
         var random = new Random(29);
         for (var round = 0; round < Rounds; round++)
         {
-            // A connection prepares a statement on its fifth use of it, so what a failing read can do to a connection
-            // depends on where in the connection's life it lands. Each round starts on new connections, as the pool does
-            // after pruning idle ones or losing them.
+            // A connection prepares a statement on one of its first runs of it, so what a failing read can do to a
+            // connection depends on where in the connection's life it lands. Each round starts on new connections, as
+            // the pool does after pruning idle ones or losing them.
             readPool.Clear();
             var operations = Enumerable.Range(0, OperationsPerRound).Select(_ => random.Next(100)).ToList();
             await Parallel.ForEachAsync(operations, new ParallelOptions { MaxDegreeOfParallelism = InFlight }, async (pick, _) =>
