@@ -175,8 +175,8 @@ internal static class DatabaseSetup
     /// </summary>
     public static IServiceCollection AddChatReads<TPlain>(this IServiceCollection services) where TPlain : class, IChatReads
     {
-        services.AddKeyedSingleton(PostgresChatReads.DataSourceKey, (sp, _) => NpgsqlDataSource.Create(
-            PostgresChatReads.ConnectionString(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString)));
+        services.AddKeyedSingleton(PostgresChatReads.DataSourceKey, (sp, _) =>
+            PostgresChatReads.CreateDataSource(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
         return services.AddWithPostgresFastPath<IChatReads, TPlain, PostgresChatReads>(ServiceLifetime.Scoped);
     }
 

@@ -9,9 +9,11 @@ namespace AppointmentChat.Api.Data;
 /// commands of concurrent requests together onto a few connections and reads their results back in order, so a burst
 /// of reads costs a few system calls and backend wake-ups instead of one round trip each, and none of EF Core's
 /// per-query work. Like every connection of the service's, these are not reset when returned
-/// (<see cref="DatabaseOptionsSetup.DefaultNoResetOnClose"/>); Npgsql prepares each statement after a few uses (Max
-/// Auto Prepare). EF Core keeps the unmultiplexed data source for every write and transaction. The table and column
-/// names are the <c>appointments</c> row's (its appointment and chat halves) and <c>chat_users</c>'.
+/// (<see cref="DatabaseOptionsSetup.DefaultNoResetOnClose"/>), and each new connection prepares every statement before
+/// it serves a read (<see cref="CreateDataSource"/>). A caller who goes away does not cut a read short: Npgsql sends
+/// PostgreSQL no cancel request on a multiplexed connection, so the read (one page) runs to its end. EF Core keeps the
+/// unmultiplexed data source for every write and transaction. The table and column names are the <c>appointments</c>
+/// row's (its appointment and chat halves) and <c>chat_users</c>'.
 /// </summary>
 internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.DataSourceKey)] NpgsqlDataSource dataSource) : IChatReads
 {
@@ -43,11 +45,44 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
     /// <summary>By membership, status filter and cursor: every shape of the list query, built once.</summary>
     private static readonly Dictionary<(ChatMembership, bool, bool), string> ListSql = BuildListSql();
 
-    /// <summary>The reads' connection string: the service's, multiplexed, at most <see cref="MaxConnections"/>, with generic plans and no parallel workers.</summary>
+    /// <summary>
+    /// The reads' data source (<see cref="ConnectionString"/>), whose every new connection runs each statement once, with
+    /// values PostgreSQL accepts, before it serves a read. Npgsql prepares a statement by sending its Parse ahead of the
+    /// Bind of the run that prepares it, and counts it prepared as soon as the Parse succeeds. If that run's Bind fails
+    /// (PostgreSQL refuses a NUL in text: 22021), the statement's row description never arrives: the connection's next
+    /// run of it binds it alone, takes it for one that returns no rows and meets its first row ("Received unexpected
+    /// backend message DataRow"), which breaks the connection — and on a multiplexed one, every read in flight on it.
+    /// Prepared here, no caller's read is ever the preparing run, and a read that fails in the database fails alone.
+    /// </summary>
+    public static NpgsqlDataSource CreateDataSource(string connectionString) =>
+        new NpgsqlDataSourceBuilder(ConnectionString(connectionString))
+            .UsePhysicalConnectionInitializer(
+                connection =>
+                {
+                    using var batch = EveryStatement(connection);
+                    batch.ExecuteNonQuery();
+                },
+                async connection =>
+                {
+                    await using var batch = EveryStatement(connection);
+                    await batch.ExecuteNonQueryAsync();
+                })
+            .Build();
+
+    /// <summary>
+    /// The reads' connection string: the service's, multiplexed, at most <see cref="MaxConnections"/>, with generic plans
+    /// and no parallel workers; a statement is prepared on its first run (the one <see cref="CreateDataSource"/> makes),
+    /// and unless the URL turns automatic preparation off, every statement of the reads keeps its place.
+    /// </summary>
     public static string ConnectionString(string connectionString)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Multiplexing = true };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Multiplexing = true, AutoPrepareMinUsages = 1 };
         builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, MaxConnections);
+        if (builder.MaxAutoPrepare > 0)
+        {
+            builder.MaxAutoPrepare = Math.Max(builder.MaxAutoPrepare, ListSql.Count + 1);
+        }
+
         if (builder.MinPoolSize > builder.MaxPoolSize)
         {
             builder.MinPoolSize = builder.MaxPoolSize;
@@ -60,7 +95,7 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
     public async Task<ChatFactsRow?> FindChatFactsAsync(string appointmentId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(FactsSql);
-        command.Parameters.AddWithValue("id", appointmentId);
+        AddFactsParameters(command.Parameters, appointmentId);
         await using var row = await command.ExecuteReaderAsync(cancellationToken);
         // An opened chat's response is short: it is written on the connection's read loop, where the result arrived.
         return await row.ReadAsync(cancellationToken)
@@ -84,19 +119,7 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
         var rows = new List<ChatListRow>(take);
         await using (var command = dataSource.CreateCommand(ListSql[(membership, status is not null, after is not null)]))
         {
-            command.Parameters.AddWithValue("member", memberId);
-            command.Parameters.AddWithValue("take", take);
-            if (status is { } wanted)
-            {
-                command.Parameters.AddWithValue("status", wanted);
-            }
-
-            if (after is { } cursor)
-            {
-                command.Parameters.AddWithValue("after_at", cursor.LastActivityAt);
-                command.Parameters.AddWithValue("after_id", cursor.AppointmentId);
-            }
-
+            AddListParameters(command.Parameters, memberId, status, after, take);
             await using var row = await command.ExecuteReaderAsync(cancellationToken);
             while (await row.ReadAsync(cancellationToken))
             {
@@ -123,6 +146,43 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
     }
 
     private static string? TextOrNull(NpgsqlDataReader row, int column) => row.IsDBNull(column) ? null : row.GetString(column);
+
+    // A statement is prepared under its SQL and its parameters' types: the reads and the preparing run bind them alike.
+    private static void AddFactsParameters(NpgsqlParameterCollection parameters, string appointmentId) =>
+        parameters.AddWithValue("id", appointmentId);
+
+    private static void AddListParameters(NpgsqlParameterCollection parameters, string memberId, string? status, ListPosition? after, int take)
+    {
+        parameters.AddWithValue("member", memberId);
+        parameters.AddWithValue("take", take);
+        if (status is { } wanted)
+        {
+            parameters.AddWithValue("status", wanted);
+        }
+
+        if (after is { } cursor)
+        {
+            parameters.AddWithValue("after_at", cursor.LastActivityAt);
+            parameters.AddWithValue("after_id", cursor.AppointmentId);
+        }
+    }
+
+    /// <summary>Every statement of the reads, with values that match no row: one round trip that prepares them all.</summary>
+    private static NpgsqlBatch EveryStatement(NpgsqlConnection connection)
+    {
+        var batch = new NpgsqlBatch(connection);
+        var facts = new NpgsqlBatchCommand(FactsSql);
+        AddFactsParameters(facts.Parameters, "");
+        batch.BatchCommands.Add(facts);
+        foreach (var ((_, byStatus, byCursor), sql) in ListSql)
+        {
+            var list = new NpgsqlBatchCommand(sql);
+            AddListParameters(list.Parameters, "", byStatus ? "" : null, byCursor ? new ListPosition(DateTimeOffset.UnixEpoch, "") : null, 1);
+            batch.BatchCommands.Add(list);
+        }
+
+        return batch;
+    }
 
     private static Dictionary<(ChatMembership, bool, bool), string> BuildListSql()
     {
