@@ -8,10 +8,12 @@ namespace AppointmentChat.Api.Notifications;
 internal sealed class PushDispatcherSignal : WorkSignal;
 
 /// <summary>
-/// Sends the outbox: each notification to every device of its recipient, through FCM. Each send is recorded
-/// before it is made and its outcome as soon as it is known, so a retry sends only to the devices still owed
-/// one and a crash mid-send never causes a second send; an unregistered device is removed; 429 and 5xx are
-/// retried with backoff (honouring Retry-After).
+/// Sends the outbox: each notification to every device of its recipient, through FCM, a claimed batch at a time.
+/// A batch's sends are recorded in one commit before any is made, made concurrently, and their outcomes recorded in
+/// one commit, so a retry sends only to the devices still owed one and a crash mid-send never causes a second send:
+/// a crash can cut off at most the sends of one batch (<see cref="BatchSize"/> notifications, each to every device
+/// of its recipient), which are then marked interrupted, not sent again. An unregistered device is removed; 429
+/// and 5xx are retried with backoff (honouring Retry-After); a graceful stop finishes the sends under way.
 /// </summary>
 internal sealed partial class PushDispatcher(
     IServiceScopeFactory scopes,
@@ -22,7 +24,11 @@ internal sealed partial class PushDispatcher(
     IOptions<WorkerOptions> workers,
     ILogger<PushDispatcher> logger) : PollingWorker(signal, time, logger)
 {
-    private const int BatchSize = 20;
+    /// <summary>Notifications claimed, and sent, together; also what one crash can cut off.</summary>
+    internal const int BatchSize = 20;
+
+    /// <summary>FCM calls at once: a batch whose recipients have one device each, all together.</summary>
+    private const int MaxConcurrentSends = BatchSize;
 
     protected override TimeSpan PollInterval => options.Value.PollInterval;
 
@@ -39,9 +45,9 @@ internal sealed partial class PushDispatcher(
         while (true)
         {
             var claimed = await ClaimAsync(cancellationToken);
-            foreach (var id in claimed)
+            if (claimed.Count > 0)
             {
-                await DispatchAsync(id, cancellationToken);
+                await DispatchAsync(claimed, cancellationToken);
             }
 
             if (claimed.Count < BatchSize)
@@ -78,104 +84,144 @@ internal sealed partial class PushDispatcher(
             cancellationToken);
     }
 
-    private async Task DispatchAsync(long notificationId, CancellationToken cancellationToken)
+    private async Task DispatchAsync(List<long> notificationIds, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
         var sender = scope.ServiceProvider.GetRequiredService<FcmSender>();
-        var notification = await db.Set<Notification>().SingleAsync(n => n.Id == notificationId, cancellationToken);
-        var devices = await db.Set<Device>().Where(d => d.UserId == notification.RecipientUserId).ToListAsync(cancellationToken);
-        var deliveries = await db.Set<PushDelivery>().Where(d => d.NotificationId == notificationId).ToDictionaryAsync(d => d.Token, cancellationToken);
+        var notifications = await db.Set<Notification>().Where(n => notificationIds.Contains(n.Id)).OrderBy(n => n.Id).ToListAsync(cancellationToken);
+        var recipients = notifications.Select(n => n.RecipientUserId).Distinct().ToList();
+        var devices = (await db.Set<Device>().AsNoTracking().Where(d => recipients.Contains(d.UserId)).ToListAsync(cancellationToken))
+            .ToLookup(d => d.UserId);
+        var deliveries = (await db.Set<PushDelivery>().Where(d => notificationIds.Contains(d.NotificationId)).ToListAsync(cancellationToken))
+            .ToDictionary(d => (d.NotificationId, d.Token));
 
-        string? retryReason = null;
-        TimeSpan? retryAfter = null;
-        foreach (var device in devices)
+        var sends = new List<Send>();
+        foreach (var notification in notifications)
         {
-            if (deliveries.TryGetValue(device.Token, out var done) && done.Status == DeliveryStatus.Sending)
+            foreach (var device in devices[notification.RecipientUserId])
             {
-                // An earlier attempt died mid-send (the process was killed): FCM may have shown it. It is not sent
-                // again, so no device ever shows a push twice; at most this one is lost.
-                done.Status = DeliveryStatus.Interrupted;
-                done.Error = "the process stopped while sending; not sent again to avoid a duplicate";
-                metrics.PushesFailed.Add(1, new KeyValuePair<string, object?>("reason", "interrupted"));
-                LogInterrupted(logger, notificationId);
-                continue;
+                deliveries.TryGetValue((notification.Id, device.Token), out var done);
+                if (done?.Status == DeliveryStatus.Sending)
+                {
+                    // An earlier attempt died mid-send (the process was killed): FCM may have shown it. It is not sent
+                    // again, so no device ever shows a push twice; at most this one is lost.
+                    done.Status = DeliveryStatus.Interrupted;
+                    done.Error = "the process stopped while sending; not sent again to avoid a duplicate";
+                    metrics.PushesFailed.Add(1, new KeyValuePair<string, object?>("reason", "interrupted"));
+                    LogInterrupted(logger, notification.Id);
+                }
+                else if (done is null || done.Status == DeliveryStatus.Retrying)
+                {
+                    var delivery = done ?? db.Add(new PushDelivery { NotificationId = notification.Id, Token = device.Token }).Entity;
+                    delivery.Status = DeliveryStatus.Sending;
+                    delivery.Attempts++;
+                    delivery.At = Time.GetUtcNow();
+                    sends.Add(new Send(notification, device, delivery));
+                }
             }
+        }
 
-            if (done is not null && done.Status != DeliveryStatus.Retrying)
-            {
-                continue;
-            }
+        // Written ahead of every send of the batch, so a crash between FCM's answers and their record cannot cause a resend.
+        await db.SaveChangesAsync(CancellationToken.None);
 
-            // Written ahead of the send, so a crash between FCM's answer and the outcome's record cannot cause a resend.
-            // The same commit records the outcome of the device before (one commit per send, one more at the end).
-            var delivery = done ?? db.Add(new PushDelivery { NotificationId = notificationId, Token = device.Token }).Entity;
-            delivery.Status = DeliveryStatus.Sending;
-            delivery.Attempts++;
+        // Not cancelled by shutdown: sends under way finish (FCM's client has its own timeouts), so a graceful stop
+        // loses nothing; only a crash can leave deliveries in Sending.
+        var results = new FcmResult[sends.Count];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, sends.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentSends },
+            async (i, _) => results[i] = await sender.SendAsync(sends[i].Device.Token, sends[i].Notification, CancellationToken.None));
+
+        var unregistered = new List<string>();
+        var retries = new Dictionary<long, (string Reason, TimeSpan? After)>();
+        for (var i = 0; i < sends.Count; i++)
+        {
+            var (notification, device, delivery) = sends[i];
             delivery.At = Time.GetUtcNow();
-            await db.SaveChangesAsync(CancellationToken.None);
-
-            // Not cancelled by shutdown: a send under way finishes (FCM's client has its own timeouts), so a graceful
-            // stop loses nothing; only a crash can leave a delivery in Sending.
-            var result = await sender.SendAsync(device.Token, notification, CancellationToken.None);
-            delivery.At = Time.GetUtcNow();
-            switch (result)
+            switch (results[i])
             {
                 case FcmResult.Sent:
                     delivery.Status = DeliveryStatus.Sent;
                     delivery.Error = null;
                     metrics.PushesSent.Add(1);
                     break;
-                case FcmResult.Unregistered unregistered:
+                case FcmResult.Unregistered gone:
                     metrics.PushesFailed.Add(1, new KeyValuePair<string, object?>("reason", "unregistered"));
                     delivery.Status = DeliveryStatus.Unregistered;
-                    delivery.Error = unregistered.Reason;
-                    db.Remove(device);
-                    LogUnregistered(logger, notification.RecipientUserId, unregistered.Reason);
+                    delivery.Error = gone.Reason;
+                    if (!unregistered.Contains(device.Token))
+                    {
+                        unregistered.Add(device.Token);
+                    }
+
+                    LogUnregistered(logger, notification.RecipientUserId, gone.Reason);
                     break;
                 case FcmResult.Failed failed:
                     metrics.PushesFailed.Add(1, new KeyValuePair<string, object?>("reason", "refused"));
                     delivery.Status = DeliveryStatus.Failed;
                     delivery.Error = failed.Reason;
-                    LogFailed(logger, notificationId, failed.Reason);
+                    LogFailed(logger, notification.Id, failed.Reason);
                     break;
                 case FcmResult.Retry retry:
                     metrics.PushesFailed.Add(1, new KeyValuePair<string, object?>("reason", "retrying"));
                     delivery.Status = DeliveryStatus.Retrying;
                     delivery.Error = retry.Reason;
-                    retryReason = retry.Reason;
-                    retryAfter = retry.After > retryAfter || retryAfter is null ? retry.After : retryAfter;
+                    // The longest Retry-After of the notification's devices.
+                    var after = retries.TryGetValue(notification.Id, out var earlier) && earlier.After is not null && !(retry.After > earlier.After) ? earlier.After : retry.After;
+                    retries[notification.Id] = (retry.Reason, after);
                     break;
             }
         }
 
+        foreach (var notification in notifications)
+        {
+            Settle(notification, devices[notification.RecipientUserId].Any(), retries.TryGetValue(notification.Id, out var retry) ? retry : null);
+        }
+
+        // Even while stopping: what was sent must be known as sent. One commit for the batch's outcomes; a device
+        // removed meanwhile (by its user) is no conflict, so a set-based delete in the same transaction.
+        await using var transaction = unregistered.Count > 0 ? await db.Database.BeginTransactionAsync(CancellationToken.None) : null;
+        await db.SaveChangesAsync(CancellationToken.None);
+        if (transaction is not null)
+        {
+            await db.Set<Device>().Where(d => unregistered.Contains(d.Token)).ExecuteDeleteAsync(CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>The notification's new state: sent, retried later (after the longest Retry-After or the backoff), or given up.</summary>
+    private void Settle(Notification notification, bool hasDevices, (string Reason, TimeSpan? After)? retry)
+    {
         var settings = options.Value;
         notification.Attempts++;
         notification.LeaseUntil = null;
         notification.LeaseOwner = null;
-        if (retryReason is null)
+        if (retry is null)
         {
             notification.Status = NotificationStatus.Sent;
             notification.SentAt = Time.GetUtcNow();
-            notification.Error = devices.Count == 0 ? "the recipient has no registered device" : null;
+            notification.Error = hasDevices ? null : "the recipient has no registered device";
+            return;
         }
-        else if (notification.Attempts >= settings.MaxAttempts)
+
+        var (reason, retryAfter) = retry.Value;
+        if (notification.Attempts >= settings.MaxAttempts)
         {
             notification.Status = NotificationStatus.Failed;
-            notification.Error = retryReason;
-            LogGaveUp(logger, notificationId, notification.Attempts, retryReason);
+            notification.Error = reason;
+            LogGaveUp(logger, notification.Id, notification.Attempts, reason);
         }
         else
         {
             var backoff = Backoff(notification.Attempts, settings.FirstRetryDelay, settings.MaxRetryDelay);
             notification.NextAttemptAt = Time.GetUtcNow() + (retryAfter > backoff ? retryAfter.Value : backoff);
-            notification.Error = retryReason;
-            LogRetry(logger, notificationId, notification.Attempts, retryReason, notification.NextAttemptAt);
+            notification.Error = reason;
+            LogRetry(logger, notification.Id, notification.Attempts, reason, notification.NextAttemptAt);
         }
-
-        // Even while stopping: what was sent must be known as sent.
-        await db.SaveChangesAsync(CancellationToken.None);
     }
+
+    private sealed record Send(Notification Notification, Device Device, PushDelivery Delivery);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Push {NotificationId} was being sent when the process stopped; not sent again, so that no device shows it twice")]
     private static partial void LogInterrupted(ILogger logger, long notificationId);
