@@ -122,6 +122,8 @@ public sealed class ThreeInstances() : LazyFixture<(IReadOnlyList<ChatApp> Apps,
     protected override async Task<(IReadOnlyList<ChatApp> Apps, EmulatorHost Emulator)> CreateAsync()
     {
         var emulator = Own(await EmulatorHost.StartAsync());
+        // Concurrent bursts across three instances, past Stream's per-second limits: what these tests look at is the races.
+        emulator.RaiseRateLimits();
         var database = Own(await TestDatabase.CreateAsync(DatabaseKind.Postgres));
         var apps = new List<ChatApp>();
         for (var i = 0; i < 3; i++)
