@@ -13,7 +13,7 @@ namespace AppointmentChat.Api.Tests.Stream;
 /// </summary>
 public sealed class ClientProtocolTests(EmulatorFixture fixture) : IClassFixture<EmulatorFixture>
 {
-    private EmulatorHost Emulator => fixture.Emulator;
+    private EmulatorHost Emulator { get; } = fixture.ForNextTest();
 
     [Fact]
     public async Task AValidUserTokenIsGreetedWithAHealthCheckCarryingTheConnectionIdAndTheUser()
