@@ -13,7 +13,8 @@ internal sealed record AppointmentRequest(
     string? PetName = null,
     string? VetName = null,
     AppointmentStatus? Status = null,
-    int? ChatActivationMinutes = null)
+    int? ChatActivationMinutes = null,
+    string? TimeZone = null)
 {
     public const int MaxDurationMinutes = 24 * 60;
     public const int MaxActivationMinutes = 24 * 60;
@@ -44,6 +45,12 @@ internal sealed record AppointmentRequest(
             errors.Add("startsAt", "must be between the years 2000 and 2999.");
         }
 
+        // Only an id the service knows: a zone it cannot read would make every local time the apps send a disagreement.
+        if (TimeZone is not null && TimeZones.Find(TimeZone) is null)
+        {
+            errors.Add("timeZone", TimeZones.Expected);
+        }
+
         if (petOwnerId is not null && petOwnerId == vetId)
         {
             errors.Add("vetId", "must differ from petOwnerId.");
@@ -68,7 +75,7 @@ internal sealed record AppointmentRequest(
         return new AppointmentFacts(
             petOwnerId!, petOwnerName, petName, vetId!, vetName, organisationId!,
             TruncateToSeconds(StartsAt!.Value), duration!.Value, Status ?? AppointmentStatus.Upcoming,
-            activation ?? defaultActivationMinutes);
+            activation ?? defaultActivationMinutes, TimeZone);
     }
 }
 
@@ -83,13 +90,14 @@ internal sealed record AppointmentFacts(
     DateTimeOffset StartsAt,
     int DurationMinutes,
     AppointmentStatus Status,
-    int ChatActivationMinutes)
+    int ChatActivationMinutes,
+    string? TimeZone)
 {
     public bool SameAs(Appointment a) =>
         a.PetOwnerId == PetOwnerId && a.PetOwnerName == PetOwnerName && a.PetName == PetName
         && a.VetId == VetId && a.VetName == VetName && a.OrganisationId == OrganisationId
         && a.StartsAt == StartsAt && a.DurationMinutes == DurationMinutes && a.Status == Status
-        && a.ChatActivationMinutes == ChatActivationMinutes;
+        && a.ChatActivationMinutes == ChatActivationMinutes && a.TimeZone == TimeZone;
 
     public void ApplyTo(Appointment a)
     {
@@ -103,6 +111,7 @@ internal sealed record AppointmentFacts(
         a.DurationMinutes = DurationMinutes;
         a.Status = Status;
         a.ChatActivationMinutes = ChatActivationMinutes;
+        a.TimeZone = TimeZone;
     }
 }
 
@@ -118,6 +127,7 @@ internal sealed record AppointmentResponse(
     int DurationMinutes,
     AppointmentStatus Status,
     int ChatActivationMinutes,
+    string? TimeZone,
     string? ChannelId,
     ChatStatus? ChatStatus,
     DateTimeOffset? ChatEndedAt,
@@ -127,6 +137,6 @@ internal sealed record AppointmentResponse(
 {
     public static AppointmentResponse From(Appointment a, AppointmentChatState chat) => new(
         a.Id, a.PetOwnerId, a.PetOwnerName, a.PetName, a.VetId, a.VetName, a.OrganisationId,
-        a.StartsAt, a.DurationMinutes, a.Status, a.ChatActivationMinutes,
+        a.StartsAt, a.DurationMinutes, a.Status, a.ChatActivationMinutes, a.TimeZone,
         chat.ChannelId, chat.Status, chat.EndedAt, chat.EndedBy, a.CreatedAt, a.UpdatedAt);
 }

@@ -51,6 +51,7 @@ internal static class ChannelsApi
         StripedLocks locks,
         TimeProvider time,
         IOptions<ChatOptions> options,
+        AppointmentTimeZones zones,
         CancellationToken cancellationToken)
     {
         var errors = new RequestErrors();
@@ -73,7 +74,7 @@ internal static class ChannelsApi
                 return ChatProblems.NotAParticipant.Result(NotOpenToYou);
             }
 
-            if (request.Disagreement(appointment) is { } disagreement)
+            if (request.Disagreement(appointment, zones) is { } disagreement)
             {
                 return ChatProblems.AppointmentMismatch.Result(disagreement.Detail + " The appointment record is the truth; nothing was created.");
             }

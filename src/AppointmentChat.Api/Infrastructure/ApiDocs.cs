@@ -53,7 +53,12 @@ internal static class ApiDocs
             options.AddSchemaTransformer((schema, context, _) =>
             {
                 var type = Nullable.GetUnderlyingType(context.JsonTypeInfo.Type) ?? context.JsonTypeInfo.Type;
-                if (type.IsEnum)
+                if (type == typeof(LocalOrOffsetTime))
+                {
+                    schema.Type = JsonSchemaType.String;
+                    schema.Description = "ISO 8601 date-time; without an offset, a wall-clock time in the appointment's organisation's zone.";
+                }
+                else if (type.IsEnum)
                 {
                     schema.Type = JsonSchemaType.String;
                     schema.Enum = [.. Enum.GetNames(type).Select(name => (System.Text.Json.Nodes.JsonNode)System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(name))];
