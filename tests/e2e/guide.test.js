@@ -111,10 +111,7 @@ describe('the guide\'s frontend code, as printed, through a whole appointment', 
     assert.deepEqual(vetApp.calls.map((c) => [c.url, c.status]), [['/api/chat/token', 200]]);
   });
 
-  // TODO(local-times): passes once branch `local-times` (Chat__TimeZones__<org>) is on main; then drop `todo`.
-  it('opens the chat with getAppointmentChannel, appointmentData.dateTime the clinic\'s wall-clock time', {
-    todo: 'until branch local-times is merged: the service reads an offset-less appointmentTime in the clinic\'s time zone',
-  }, async () => {
+  it('opens the chat with getAppointmentChannel, appointmentData.dateTime the clinic\'s wall-clock time', async () => {
     const dateTime = wallClockTime(startsAt, clinicTimeZone);
     assert.match(dateTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
 
