@@ -136,8 +136,22 @@ export function createChatBackend(options: ChatBackendOptions): ChatBackend {
       await client.disconnectUser();
     }
 
-    const tokenProvider = async () => (await call<StreamToken>('POST', '/api/chat/token', { userId })).token;
-    await client.connectUser({ id: userId, name: userName, ...(userImage ? { image: userImage } : {}) }, tokenProvider);
+    // The SDK wraps a failing tokenProvider in a plain Error; the app gets the service's refusal itself.
+    let refusal: ChatBackendError | undefined;
+    const tokenProvider = async () => {
+      try {
+        return (await call<StreamToken>('POST', '/api/chat/token', { userId })).token;
+      } catch (error) {
+        refusal = error instanceof ChatBackendError ? error : undefined;
+        throw error;
+      }
+    };
+    try {
+      await client.connectUser({ id: userId, name: userName, ...(userImage ? { image: userImage } : {}) }, tokenProvider);
+    } catch (error) {
+      await client.disconnectUser().catch(() => {}); // not half-connected: the next call starts afresh
+      throw refusal ?? error;
+    }
     return client;
   }
 
