@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Infrastructure;
@@ -26,7 +27,7 @@ internal static class ApiCors
         builder.Services.AddOptions<ApiCorsOptions>().BindConfiguration(ApiCorsOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ApiCorsOptions>, ApiCorsOptionsValidator>();
         builder.Services.AddCors();
-        builder.Services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>()
+        builder.Services.AddOptions<CorsOptions>()
             .Configure<IOptions<ApiCorsOptions>>((cors, api) => cors.AddPolicy(Policy, policy => policy
                 .WithOrigins(api.Value.AllowedOrigins)
                 .AllowCredentials()
