@@ -23,6 +23,7 @@ builder.AddTelemetry();
 builder.AddHealth();
 builder.AddApiJson();
 builder.AddApiProblemDetails();
+builder.AddApiCors();
 builder.AddChatAuth();
 builder.AddRateLimits();
 builder.AddChatDatabase();
@@ -45,17 +46,18 @@ if (!app.HasValidSettings())
 app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
-app.UseCors(); // only endpoints that ask for it: the built-in Stream emulator's API
+app.UseCors(); // endpoints that ask for it: /api for Cors__AllowedOrigins, the built-in Stream emulator's API
 app.UseFailedAuthenticationLimit();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
 
-app.MapTokens();
-app.MapAppointments();
-app.MapChannels();
-app.MapWebhooks();
-app.MapDevices();
+var api = app.MapApi();
+api.MapTokens();
+api.MapAppointments();
+api.MapChannels();
+api.MapWebhooks();
+api.MapDevices();
 app.MapEmbeddedStreamEmulator();
 app.MapApiDocs();
 app.MapDemo();

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using AppointmentChat.Api.Tests.Infrastructure;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -47,6 +48,21 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
 
         Assert.Equal(served.Order(), documented.Order());
         Assert.Equal(served.Order(), Expected.Keys.Order());
+    }
+
+    [Fact]
+    public async Task TheClientPackagesOpenApiSnapshotIsTheDocumentTheServiceServes()
+    {
+        var app = await fixture.StartAsync();
+        var served = JsonNode.Parse(await app.AnonymousClient().GetStringAsync("/openapi/v1.json"))!.AsObject();
+        served.Remove("servers"); // where this run listens; the snapshot leaves it out
+        var snapshot = Path.Combine(RepositoryRoot(), "clients", "js", "openapi.json");
+
+        var committed = JsonNode.Parse(await File.ReadAllTextAsync(snapshot));
+
+        Assert.True(JsonNode.DeepEquals(served, committed),
+            "clients/js/openapi.json (the client package's types come from it) is not the document the service serves: "
+            + "refresh it with `npm run openapi --prefix clients/js` and commit it.");
     }
 
     [Fact]
@@ -157,5 +173,16 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
     {
         var path = System.Text.RegularExpressions.Regex.Replace(route, "{([^:}]+)(:[^}]*)?}", "{$1}");
         return path.Length > 1 ? path.TrimEnd('/') : path;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "AppointmentChat.slnx")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("the repository root (AppointmentChat.slnx) was not found above " + AppContext.BaseDirectory);
     }
 }
