@@ -49,14 +49,14 @@ describe('@appointment-chat/client errors', () => {
     await rejectsWith(backendFor('not-a-jwt').getChatChannels(), { status: 401, code: 'unauthorized', retryAfter: undefined });
   });
 
-  it('says forbidden (403) when a pet owner ends a chat', async () => {
+  it('says cannot-end-chat (403) when a pet owner ends a chat', async () => {
     const appointmentId = `js-forbidden-${suffix}`;
     await book(appointmentId);
     const owner = backendFor(stack.as(ownerId, ['pet-owner']).bearer);
     await owner.connectStreamUser(ownerId, 'Alex');
     const channel = await owner.getAppointmentChannel(appointmentId, vetId);
 
-    await rejectsWith(owner.endChat(channel.id), { status: 403, code: 'forbidden' });
+    await rejectsWith(owner.endChat(channel.id), { status: 403, code: 'cannot-end-chat' });
     const error = await owner.endChat(channel.id).catch((e) => e);
     assert.match(error.detail, /./);
     assert.equal(error.problem.status, 403);
@@ -69,7 +69,7 @@ describe('@appointment-chat/client errors', () => {
     await owner.connectStreamUser(ownerId, 'Alex');
     const asServed = await stack.as(ownerId, ['pet-owner']).call('POST', '/api/chat/channels', { appointmentId });
 
-    await rejectsWith(owner.getAppointmentChannel(appointmentId, vetId), { status: 409, code: asServed.body.code ?? 'http-409', detail: asServed.body.detail });
+    await rejectsWith(owner.getAppointmentChannel(appointmentId, vetId), { status: 409, code: 'appointment-cancelled', detail: asServed.body.detail });
   });
 
   it('says rate-limited (429) with Retry-After in seconds past the token limit', async () => {
