@@ -17,8 +17,8 @@ internal static class TokenApi
     /// <summary>How much longer a revocation waits before it answers, for another instance's clock a little behind this one's.</summary>
     private static readonly TimeSpan RevocationClockMargin = TimeSpan.FromMilliseconds(200);
 
-    private const string ExampleStreamToken =
-        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VyX2lkIjoidmV0LTEiLCJpYXQiOjE3OTU0Nzc5MDEsImV4cCI6MTc5NTU2NDM2MX0.3q7Xy2mVJ9s0fFkzQ9yY6l1t1mB3X4nq6m7Zb2x8a1c";
+    // Not a real JWT: the document is public, and nothing that looks like a credential belongs in it.
+    private const string ExampleStreamToken = "<Stream user token: an HS256 JWT with user_id, iat and exp>";
 
     /// <summary>
     /// A token's <c>iat</c>, minted at <paramref name="now"/> (whole seconds): <c>Chat__TokenBackdate</c> earlier, so that a
@@ -49,7 +49,7 @@ internal static class TokenApi
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status415UnsupportedMediaType,
                 StatusCodes.Status429TooManyRequests, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Revoke every Stream token issued so far to the caller (or, for the service role, to any user)")
-            .WithRequestExample(new TokenRequest())
+            .WithRequestExample(new TokenRequest("vet-1"))
             .WithResponseExample(StatusCodes.Status200OK, new RevokeResponse("vet-1", new DateTimeOffset(2030, 1, 15, 9, 59, 1, TimeSpan.Zero)));
 
         group.MapGet("/config", GetConfig)
