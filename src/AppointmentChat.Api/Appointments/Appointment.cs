@@ -26,6 +26,12 @@ internal sealed class Appointment : IChatSchedule
 
     public int DurationMinutes { get; set; }
 
+    /// <summary>
+    /// The IANA zone of the appointment's organisation, when the PMS pushes it: wall-clock times the apps send about the
+    /// appointment are read in it (Channels' <c>AppointmentTimeZones</c>).
+    /// </summary>
+    public string? TimeZone { get; set; }
+
     public AppointmentStatus Status { get; set; }
 
     /// <summary>The chat opens this many minutes before <see cref="StartsAt"/>.</summary>

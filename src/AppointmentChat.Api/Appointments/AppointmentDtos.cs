@@ -13,14 +13,16 @@ internal sealed record AppointmentRequest(
     string? PetName = null,
     string? VetName = null,
     AppointmentStatus? Status = null,
-    int? ChatActivationMinutes = null)
+    int? ChatActivationMinutes = null,
+    string? TimeZone = null)
 {
     public const int MaxDurationMinutes = 24 * 60;
     public const int MaxActivationMinutes = 24 * 60;
 
     public static readonly AppointmentRequest Example = new(
-        "owner-1", "vet-1", "clinic-1", new DateTimeOffset(2030, 1, 15, 14, 0, 0, TimeSpan.FromHours(1)), 30,
-        PetOwnerName: "Alex", PetName: "Rex", VetName: "Dr. Vet", Status: AppointmentStatus.Upcoming, ChatActivationMinutes: 5);
+        "owner-1", "vet-1", "clinic-1", new DateTimeOffset(2030, 1, 15, 13, 0, 0, TimeSpan.Zero), 30,
+        PetOwnerName: "Alex", PetName: "Rex", VetName: "Dr. Vet", Status: AppointmentStatus.Upcoming, ChatActivationMinutes: 5,
+        TimeZone: "Europe/London");
 
     // Appointment times need no sub-second precision, and both databases keep whole seconds exactly.
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
@@ -48,6 +50,12 @@ internal sealed record AppointmentRequest(
             errors.Add("startsAt", "must be between the years 2000 and 2999.");
         }
 
+        // Only an id the service knows: a zone it cannot read would make every local time the apps send a disagreement.
+        if (TimeZone is not null && TimeZones.Find(TimeZone) is null)
+        {
+            errors.Add("timeZone", TimeZones.Expected);
+        }
+
         if (petOwnerId is not null && petOwnerId == vetId)
         {
             errors.Add("vetId", "must differ from petOwnerId.");
@@ -72,7 +80,7 @@ internal sealed record AppointmentRequest(
         return new AppointmentFacts(
             petOwnerId!, petOwnerName, petName, vetId!, vetName, organisationId!,
             TruncateToSeconds(StartsAt!.Value), duration!.Value, Status ?? AppointmentStatus.Upcoming,
-            activation ?? defaultActivationMinutes);
+            activation ?? defaultActivationMinutes, TimeZone);
     }
 }
 
@@ -87,13 +95,14 @@ internal sealed record AppointmentFacts(
     DateTimeOffset StartsAt,
     int DurationMinutes,
     AppointmentStatus Status,
-    int ChatActivationMinutes)
+    int ChatActivationMinutes,
+    string? TimeZone)
 {
     public bool SameAs(Appointment a) =>
         a.PetOwnerId == PetOwnerId && a.PetOwnerName == PetOwnerName && a.PetName == PetName
         && a.VetId == VetId && a.VetName == VetName && a.OrganisationId == OrganisationId
         && a.StartsAt == StartsAt && a.DurationMinutes == DurationMinutes && a.Status == Status
-        && a.ChatActivationMinutes == ChatActivationMinutes;
+        && a.ChatActivationMinutes == ChatActivationMinutes && a.TimeZone == TimeZone;
 
     public void ApplyTo(Appointment a)
     {
@@ -107,6 +116,7 @@ internal sealed record AppointmentFacts(
         a.DurationMinutes = DurationMinutes;
         a.Status = Status;
         a.ChatActivationMinutes = ChatActivationMinutes;
+        a.TimeZone = TimeZone;
     }
 }
 
@@ -122,6 +132,7 @@ internal sealed record AppointmentResponse(
     int DurationMinutes,
     AppointmentStatus Status,
     int ChatActivationMinutes,
+    string? TimeZone,
     string? ChannelId,
     ChatStatus? ChatStatus,
     DateTimeOffset? ChatEndedAt,
@@ -132,7 +143,7 @@ internal sealed record AppointmentResponse(
     /// <summary>A new appointment: no chat yet (the absent members are absent on the wire too).</summary>
     public static readonly AppointmentResponse NewExample = new(
         "apt-1", "owner-1", "Alex", "Rex", "vet-1", "Dr. Vet", "clinic-1", new DateTimeOffset(2030, 1, 15, 13, 0, 0, TimeSpan.Zero), 30,
-        AppointmentStatus.Upcoming, 5, null, null, null, null,
+        AppointmentStatus.Upcoming, 5, "Europe/London", null, null, null, null,
         new DateTimeOffset(2030, 1, 10, 8, 0, 0, TimeSpan.Zero), new DateTimeOffset(2030, 1, 10, 8, 0, 0, TimeSpan.Zero));
 
     public static readonly AppointmentResponse ChattingExample = NewExample with
@@ -144,6 +155,6 @@ internal sealed record AppointmentResponse(
 
     public static AppointmentResponse From(Appointment a, AppointmentChatState chat) => new(
         a.Id, a.PetOwnerId, a.PetOwnerName, a.PetName, a.VetId, a.VetName, a.OrganisationId,
-        a.StartsAt, a.DurationMinutes, a.Status, a.ChatActivationMinutes,
+        a.StartsAt, a.DurationMinutes, a.Status, a.ChatActivationMinutes, a.TimeZone,
         chat.ChannelId, chat.Status, chat.EndedAt, chat.EndedBy, a.CreatedAt, a.UpdatedAt);
 }

@@ -117,7 +117,7 @@ internal static class AppointmentsApi
             return TypedResults.Ok(AppointmentResponse.From(appointment, await chats.StateAsync(appointmentId, cancellationToken)));
         }
 
-        return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, detail: "The appointment kept changing while it was being updated; retry.");
+        return AppointmentProblems.Changing.Result("The appointment kept changing while it was being updated; retry.");
     }
 
     internal static async Task<Results<Ok<AppointmentResponse>, ValidationProblem, ProblemHttpResult>> GetAppointment(
@@ -153,8 +153,7 @@ internal static class AppointmentsApi
         || caller.Id == appointment.VetId;
 
     public static ProblemHttpResult NotFound() =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: "No appointment with this id is visible to you.");
+        AppointmentProblems.NotFound.Result("No appointment with this id is visible to you.");
 
-    private static ProblemHttpResult Forbidden(string detail) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, detail: detail);
+    private static ProblemHttpResult Forbidden(string detail) => AppointmentProblems.OtherOrganisation.Result(detail);
 }

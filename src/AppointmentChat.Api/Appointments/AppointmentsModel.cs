@@ -1,4 +1,5 @@
 using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -24,9 +25,9 @@ internal static class AppointmentsModel
         var updated = db.Stored<Appointment>(nameof(Appointment.UpdatedAt), a.UpdatedAt);
         return await db.Database.ExecuteSqlAsync($"""
             INSERT INTO appointments ("Id", "PetOwnerId", "PetOwnerName", "PetName", "VetId", "VetName", "OrganisationId", "StartsAt",
-                "DurationMinutes", "Status", "ChatActivationMinutes", "ChatFrozen", "ChatSyncAttempts", "Version", "CreatedAt", "UpdatedAt")
+                "DurationMinutes", "Status", "ChatActivationMinutes", "TimeZone", "ChatFrozen", "ChatSyncAttempts", "Version", "CreatedAt", "UpdatedAt")
             VALUES ({a.Id}, {a.PetOwnerId}, {a.PetOwnerName}, {a.PetName}, {a.VetId}, {a.VetName}, {a.OrganisationId}, {startsAt},
-                {a.DurationMinutes}, {status}, {a.ChatActivationMinutes}, {false}, {0}, {0}, {created}, {updated})
+                {a.DurationMinutes}, {status}, {a.ChatActivationMinutes}, {a.TimeZone}, {false}, {0}, {0}, {created}, {updated})
             ON CONFLICT ("Id") DO NOTHING
             """, cancellationToken) == 1;
     }
@@ -46,6 +47,7 @@ internal sealed class AppointmentConfiguration : IEntityTypeConfiguration<Appoin
         builder.Property(a => a.PetOwnerName).HasMaxLength(Appointment.MaxNameLength);
         builder.Property(a => a.PetName).HasMaxLength(Appointment.MaxNameLength);
         builder.Property(a => a.VetName).HasMaxLength(Appointment.MaxNameLength);
+        builder.Property(a => a.TimeZone).HasMaxLength(TimeZones.MaxIdLength);
         builder.Property(a => a.Status).HasConversion(ChatDbContext.KebabCase<AppointmentStatus>()).HasMaxLength(16);
         builder.Property(a => a.Version).IsConcurrencyToken();
     }

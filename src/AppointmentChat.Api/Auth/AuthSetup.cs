@@ -112,14 +112,14 @@ internal static class AuthSetup
     private static async Task WriteChallengeAsync(JwtBearerChallengeContext context)
     {
         context.HandleResponse();
-        var (error, detail) = context.AuthenticateFailure switch
+        var (error, detail, kind) = context.AuthenticateFailure switch
         {
-            null when string.IsNullOrEmpty(context.Request.Headers.Authorization) => ((string?)null, "This endpoint requires a bearer token (Authorization: Bearer <jwt>)."),
-            null => ("invalid_token", "The Authorization header must be 'Bearer <jwt>'."),
-            SecurityTokenExpiredException => ("invalid_token", "The bearer token has expired."),
-            SecurityTokenNotYetValidException => ("invalid_token", "The bearer token is not valid yet."),
-            CallerRefusedException refused => ("invalid_token", refused.Message),
-            _ => ("invalid_token", "The bearer token is not valid."),
+            null when string.IsNullOrEmpty(context.Request.Headers.Authorization) => ((string?)null, "This endpoint requires a bearer token (Authorization: Bearer <jwt>).", ApiProblem.Unauthorized),
+            null => ("invalid_token", "The Authorization header must be 'Bearer <jwt>'.", ApiProblem.Unauthorized),
+            SecurityTokenExpiredException => ("invalid_token", "The bearer token has expired.", BearerTokenExpired),
+            SecurityTokenNotYetValidException => ("invalid_token", "The bearer token is not valid yet.", ApiProblem.Unauthorized),
+            CallerRefusedException refused => ("invalid_token", refused.Message, ApiProblem.Unauthorized),
+            _ => ("invalid_token", "The bearer token is not valid.", ApiProblem.Unauthorized),
         };
 
         var response = context.Response;
@@ -129,9 +129,12 @@ internal static class AuthSetup
         await problems.WriteAsync(new ProblemDetailsContext
         {
             HttpContext = context.HttpContext,
-            ProblemDetails = new ProblemDetails { Status = StatusCodes.Status401Unauthorized, Detail = detail },
+            ProblemDetails = kind.Details(detail),
         });
     }
+
+    /// <summary>The app's own sign-in has lapsed: refresh it and retry, rather than signing the user out.</summary>
+    public static readonly ApiProblem BearerTokenExpired = new("bearer-token-expired", StatusCodes.Status401Unauthorized, "Unauthorized");
 }
 
 /// <summary>A validly signed token whose caller the service cannot take (<see cref="CallerIds"/>); the message says why.</summary>

@@ -27,6 +27,9 @@ internal static class CallerIds
     /// <summary>Whether the caller can be a person in a chat (a Stream user).</summary>
     public static bool HasChatIdentity(CurrentUser caller) => StreamIds.IsValidUserId(caller.Id);
 
+    /// <summary>A caller the service accepts whose id is no Stream user id: it has no Stream token and no devices.</summary>
+    public static readonly ApiProblem NotAChatUser = new("not-a-chat-user", StatusCodes.Status403Forbidden, "Forbidden");
+
     public static string ChatIdentityRule => "ids of people in chats " + StreamIds.Describe(StreamIds.MaxUserIdLength, allowAt: true);
 
     private static bool HasLoneSurrogate(string value)

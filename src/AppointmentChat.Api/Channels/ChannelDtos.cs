@@ -14,7 +14,7 @@ internal sealed record CreateChannelRequest(
     string? AppointmentId,
     string? PetOwnerId = null,
     string? VetId = null,
-    DateTimeOffset? AppointmentTime = null,
+    LocalOrOffsetTime? AppointmentTime = null,
     int? ActivationMinutes = null)
 {
     public bool Validate(RequestErrors errors)
@@ -43,7 +43,7 @@ internal sealed record CreateChannelRequest(
     }
 
     /// <summary>The first field that disagrees with the record, if any.</summary>
-    public (string Field, string Detail)? Disagreement(ChatFacts appointment)
+    public (string Field, string Detail)? Disagreement(ChatFacts appointment, AppointmentTimeZones zones)
     {
         if (PetOwnerId is not null && PetOwnerId != appointment.PetOwnerId)
         {
@@ -55,9 +55,9 @@ internal sealed record CreateChannelRequest(
             return ("vetId", "vetId does not match the appointment's vet.");
         }
 
-        if (AppointmentTime is { } time && time.ToUnixTimeSeconds() != appointment.StartsAt.ToUnixTimeSeconds())
+        if (AppointmentTime is { } time && zones.Disagreement(time, appointment) is { } detail)
         {
-            return ("appointmentTime", "appointmentTime does not match the appointment's start time.");
+            return ("appointmentTime", detail);
         }
 
         return null;

@@ -64,6 +64,7 @@ internal static class ChannelsApi
         StripedLocks locks,
         TimeProvider time,
         IOptions<ChatOptions> options,
+        AppointmentTimeZones zones,
         CancellationToken cancellationToken)
     {
         var errors = new RequestErrors();
@@ -78,17 +79,17 @@ internal static class ChannelsApi
             var appointment = await reads.FindChatFactsAsync(request.AppointmentId!, cancellationToken) is { } row ? ChatFacts.From(row) : null;
             if (appointment is null)
             {
-                return caller.IsService ? Problem(StatusCodes.Status404NotFound, "No appointment with this id exists.") : Problem(StatusCodes.Status403Forbidden, NotOpenToYou);
+                return caller.IsService ? AppointmentProblems.NotFound.Result("No appointment with this id exists.") : ChatProblems.NotAParticipant.Result(NotOpenToYou);
             }
 
             if (!CanOpen(caller, appointment))
             {
-                return Problem(StatusCodes.Status403Forbidden, NotOpenToYou);
+                return ChatProblems.NotAParticipant.Result(NotOpenToYou);
             }
 
-            if (request.Disagreement(appointment) is { } disagreement)
+            if (request.Disagreement(appointment, zones) is { } disagreement)
             {
-                return Problem(StatusCodes.Status409Conflict, disagreement.Detail + " The appointment record is the truth; nothing was created.");
+                return ChatProblems.AppointmentMismatch.Result(disagreement.Detail + " The appointment record is the truth; nothing was created.");
             }
 
             if (appointment.ChannelId is not null)
@@ -98,7 +99,7 @@ internal static class ChannelsApi
 
             if (Refusal(appointment, time.GetUtcNow(), options.Value) is { } refusal)
             {
-                return Problem(StatusCodes.Status409Conflict, refusal);
+                return refusal;
             }
 
             // One creation at a time per appointment in this instance; the others then find it made. The database
@@ -116,7 +117,7 @@ internal static class ChannelsApi
             }
         }
 
-        return Problem(StatusCodes.Status409Conflict, "The appointment kept changing while its chat was being created; retry.");
+        return AppointmentProblems.Changing.Result("The appointment kept changing while its chat was being created; retry.");
     }
 
     internal static async Task<Results<Ok<EndChannelResponse>, ValidationProblem, ProblemHttpResult>> End(
@@ -137,12 +138,12 @@ internal static class ChannelsApi
         var chat = await record.ReadByChannelAsync(channelId, cancellationToken);
         if (chat?.Appointment is not { } appointment)
         {
-            return caller.IsService ? Problem(StatusCodes.Status404NotFound, "No chat with this id exists.") : Problem(StatusCodes.Status403Forbidden, ChannelNotOpenToYou);
+            return caller.IsService ? ChatProblems.ChatNotFound.Result("No chat with this id exists.") : ChatProblems.CannotEnd.Result(ChannelNotOpenToYou);
         }
 
         if (!(caller.IsService || caller.IsAdminOf(appointment.OrganisationId) || caller.Id == appointment.VetId))
         {
-            return Problem(StatusCodes.Status403Forbidden, ChannelNotOpenToYou);
+            return ChatProblems.CannotEnd.Result(ChannelNotOpenToYou);
         }
 
         await chats.EndAsync(chat, caller.Id, cancellationToken);
@@ -230,20 +231,18 @@ internal static class ChannelsApi
         caller.IsService || caller.IsAdminOf(appointment.OrganisationId) || caller.Id == appointment.PetOwnerId || caller.Id == appointment.VetId;
 
     /// <summary>Why no chat may be created for the appointment now, if so.</summary>
-    private static string? Refusal(ChatFacts appointment, DateTimeOffset now, ChatOptions options)
+    private static ProblemHttpResult? Refusal(ChatFacts appointment, DateTimeOffset now, ChatOptions options)
     {
-        var status = EnumNames<AppointmentStatus>.ToName(appointment.Status);
         if (ChatWindow.StatusEndsChat(appointment.Status, options))
         {
-            return $"The appointment is {status}: it has no chat.";
+            var kind = appointment.Status == AppointmentStatus.Cancelled ? ChatProblems.AppointmentCancelled : ChatProblems.AppointmentClosed;
+            return kind.Result($"The appointment is {EnumNames<AppointmentStatus>.ToName(appointment.Status)}: it has no chat.");
         }
 
         return now >= ChatWindow.ClosesAt(appointment, options)
-            ? "The appointment's chat window has closed."
+            ? ChatProblems.ChatWindowClosed.Result("The appointment's chat window has closed.")
             : null;
     }
-
-    private static ProblemHttpResult Problem(int status, string detail) => TypedResults.Problem(statusCode: status, detail: detail);
 }
 
 /// <summary>The query string of <c>GET /api/chat/channels</c>, checked by hand so each bad value is named.</summary>

@@ -19,7 +19,8 @@ internal sealed record ChatFacts(
     AppointmentStatus Status,
     string? ChannelId,
     ChatStatus? ChatStatus,
-    int Version) : IChatSchedule
+    int Version,
+    string? TimeZone) : IChatSchedule
 {
     public static ChatFacts From(ChatFactsRow row) => new(
         row.Id,
@@ -32,5 +33,6 @@ internal sealed record ChatFacts(
         EnumNames<AppointmentStatus>.FromName(row.Status),
         row.ChannelId,
         row.ChatStatus is { } chatStatus ? EnumNames<ChatStatus>.FromName(chatStatus) : null,
-        row.Version);
+        row.Version,
+        row.TimeZone);
 }

@@ -35,6 +35,12 @@ internal sealed class ChatOptions
 
     public string EndMessage { get; set; } = "This chat has been ended by the veterinary practice.";
 
+    /// <summary>
+    /// Organisation id → IANA zone (<c>Chat__TimeZones__clinic-1=Europe/London</c>): where a wall-clock
+    /// <c>appointmentTime</c> is read for the organisation's appointments that were pushed without a <c>timeZone</c>.
+    /// </summary>
+    public Dictionary<string, string> TimeZones { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>How often the chat scheduler looks for work it was not told about (e.g. from other instances).</summary>
     public TimeSpan SchedulerPollInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
@@ -79,6 +85,18 @@ internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
             failures.Add("Chat__SchedulerPollInterval must be between 00:00:00.1 and 01:00:00.");
         }
 
+        foreach (var (organisationId, zone) in options.TimeZones)
+        {
+            if (!Infrastructure.StreamIds.IsValidUserId(organisationId))
+            {
+                failures.Add($"Chat__TimeZones__{organisationId} does not name an organisation id (letters, digits, '@', '_', '-').");
+            }
+            else if (Infrastructure.TimeZones.Find(zone) is null)
+            {
+                failures.Add($"Chat__TimeZones__{organisationId} is '{zone}', which is not an IANA time zone id such as Europe/London (case matters).");
+            }
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
@@ -90,6 +108,7 @@ internal static class ChatSetup
         builder.Services.AddApiJsonContext(ChannelsJsonContext.Default);
         builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>();
+        builder.Services.AddSingleton<AppointmentTimeZones>();
         builder.Services.AddScoped<AppointmentChats>();
         builder.Services.AddScoped<IAppointmentChat>(sp => sp.GetRequiredService<AppointmentChats>());
         builder.Services.AddScoped<ChatRecord>();

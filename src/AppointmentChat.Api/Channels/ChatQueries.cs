@@ -25,7 +25,8 @@ internal sealed class ChatQueries(ChatDbContext db) : IChatReads
                 EnumNames<AppointmentStatus>.ToName(c.Appointment.Status),
                 c.ChannelId,
                 c.Status == null ? null : EnumNames<ChatStatus>.ToName(c.Status.Value),
-                c.Version))
+                c.Version,
+                c.Appointment.TimeZone))
             .FirstOrDefaultAsync(cancellationToken);
 
     public async Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, CancellationToken cancellationToken)

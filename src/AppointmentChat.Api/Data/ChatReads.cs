@@ -37,7 +37,8 @@ internal sealed record ChatFactsRow(
     string Status,
     string? ChannelId,
     string? ChatStatus,
-    int Version);
+    int Version,
+    string? TimeZone);
 
 /// <summary>Where a page of a list starts: after the chat with this activity time and appointment id.</summary>
 internal readonly record struct ListPosition(DateTimeOffset LastActivityAt, string AppointmentId);

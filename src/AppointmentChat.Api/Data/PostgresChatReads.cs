@@ -38,7 +38,7 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
 
     private const string FactsSql = """
         SELECT "Id", "PetOwnerId", "VetId", "OrganisationId", "StartsAt", "DurationMinutes", "ChatActivationMinutes",
-               "Status", "ChannelId", "ChatStatus", "Version"
+               "Status", "ChannelId", "ChatStatus", "Version", "TimeZone"
         FROM appointments WHERE "Id" = @id LIMIT 1
         """;
 
@@ -110,7 +110,8 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
                 row.GetString(7),
                 TextOrNull(row, 8),
                 TextOrNull(row, 9),
-                row.GetInt32(10))
+                row.GetInt32(10),
+                TextOrNull(row, 11))
             : null;
     }
 

@@ -30,7 +30,12 @@ internal static class ApiDocsTransformers
         var declared = context.JsonTypeInfo.Type;
         var type = Nullable.GetUnderlyingType(declared) ?? declared;
         var nullable = Nullable.GetUnderlyingType(declared) is not null ? JsonSchemaType.Null : 0;
-        if (type.IsEnum)
+        if (type == typeof(LocalOrOffsetTime))
+        {
+            schema.Type = JsonSchemaType.String | nullable;
+            schema.Description = "ISO 8601 date-time; without an offset, a wall-clock time in the appointment's organisation's zone.";
+        }
+        else if (type.IsEnum)
         {
             schema.Type = JsonSchemaType.String;
             schema.Enum = [.. Enum.GetNames(type).Select(name => (JsonNode)JsonNamingPolicy.KebabCaseLower.ConvertName(name))];
@@ -110,11 +115,18 @@ internal static class ApiDocsTransformers
     {
         var validation = status == StatusCodes.Status400BadRequest;
         response.Description = ProblemDetailsSetup.DefaultDetail(status);
+
+        // The general kind for the status; a 502 is always Stream's refusal (Stream/StreamErrors.cs, above this floor).
+        var kind = status == StatusCodes.Status502BadGateway
+            ? new ApiProblem("stream-refused", status, "The chat provider refused the request")
+            : ApiProblem.ForStatus(status);
         var example = new JsonObject
         {
             ["status"] = status,
             ["detail"] = ProblemDetailsSetup.DefaultDetail(status),
             ["traceId"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+            [ApiProblem.CodeMember] = kind.Code,
+            [ApiProblem.ErrorMember] = kind.Error,
         };
         response.Content = new Dictionary<string, OpenApiMediaType>
         {
@@ -175,7 +187,7 @@ internal static class ApiDocsTransformers
             Description = validation
                 ? "A problem (RFC 9457) about the request; 'errors' names each field at fault, when fields are."
                 : "A problem (RFC 9457).",
-            Required = new HashSet<string> { "status", "detail", "traceId" },
+            Required = new HashSet<string> { "status", "detail", "traceId", ApiProblem.CodeMember, ApiProblem.ErrorMember },
             AdditionalPropertiesAllowed = false,
             Properties = new Dictionary<string, IOpenApiSchema>
             {
@@ -185,13 +197,13 @@ internal static class ApiDocsTransformers
                 ["detail"] = Text("A sentence for people: what went wrong and what to do."),
                 ["instance"] = Text("The request's path."),
                 ["traceId"] = Text("The request's trace id, to quote when reporting it."),
-                ["code"] = new OpenApiSchema
+                [ApiProblem.CodeMember] = new OpenApiSchema
                 {
                     Type = JsonSchemaType.String,
                     Pattern = "^[a-z]+(-[a-z]+)*$",
-                    Description = "A stable, kebab-case problem code for code to act on (e.g. 'chat-window-closed', 'rate-limited').",
+                    Description = "A stable, kebab-case problem code for code to act on, never the English (docs/api.md lists them).",
                 },
-                ["error"] = Text("A short English message (for code written against the guide, which reads 'error')."),
+                [ApiProblem.ErrorMember] = Text("A short English message (for code written against the guide, which reads 'error')."),
             },
         };
         if (validation)

@@ -9,15 +9,21 @@ namespace AppointmentChat.Api.Infrastructure;
 internal static class ProblemDetailsSetup
 {
     /// <summary>
-    /// Every error leaves the service as <c>application/problem+json</c> with a sentence in <c>detail</c>:
-    /// handler results, authentication challenges, status-code-only responses and exceptions alike.
+    /// Every error leaves the service as <c>application/problem+json</c> with a sentence in <c>detail</c>, a stable
+    /// <c>code</c> and a short <c>error</c> (<see cref="ApiProblem"/>): handler results, authentication challenges,
+    /// status-code-only responses and exceptions alike.
     /// </summary>
     public static IHostApplicationBuilder AddApiProblemDetails(this IHostApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
-            context.ProblemDetails.Detail ??= DefaultDetail(context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode);
+            var status = context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode;
+            context.ProblemDetails.Detail ??= DefaultDetail(status);
             context.ProblemDetails.Extensions.Remove("exception");
+            if (!context.ProblemDetails.Extensions.ContainsKey(ApiProblem.CodeMember))
+            {
+                ApiProblem.ForStatus(status).Stamp(context.ProblemDetails);
+            }
         });
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
 
@@ -101,7 +107,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     {
         LogDatabaseUnavailable(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
         httpContext.Response.Headers.RetryAfter = "1";
-        return new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Detail = "The database is busy or unreachable; retry shortly." };
+        return ApiProblem.ServiceUnavailable.Details("The database is busy or unreachable; retry shortly.");
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Database unavailable for {Method} {Path}")]

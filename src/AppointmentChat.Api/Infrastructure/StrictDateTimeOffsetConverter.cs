@@ -51,13 +51,14 @@ internal sealed class StrictDateTimeOffsetConverter : JsonConverter<DateTimeOffs
     /// <summary>Where "yyyy-MM-ddTHH:mm:ss.fff" ends.</summary>
     private const int MillisecondsEnd = 23;
 
-    private static readonly string[] Formats =
+    /// <summary>The forms accepted: seconds, fractions of a second, or minutes only. "K" also matches no offset at all.</summary>
+    internal static readonly string[] Formats =
     [
         "yyyy-MM-dd'T'HH:mm:ssK",
         "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
         "yyyy-MM-dd'T'HH:mmK",
     ];
 
-    private static bool HasExplicitOffset(string text) =>
+    internal static bool HasExplicitOffset(string text) =>
         text.Length > 10 && (text.EndsWith('Z') || text.EndsWith('z') || text.AsSpan(10).LastIndexOfAny('+', '-') > 0);
 }

@@ -80,13 +80,15 @@ internal static class DevicesApi
 
         // Someone else's token and an unknown one look the same.
         return removed == 0
-            ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: "You have no device with this token.")
+            ? DeviceNotFound.Result("You have no device with this token.")
             : TypedResults.NoContent();
     }
 
     /// <summary>Devices are for people in chats (pushes go to chat members): a caller whose id is no Stream user id has none.</summary>
-    private static ProblemHttpResult NoChatIdentity() => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden,
-        detail: $"Devices belong to people in chats, and this caller's id is not one: {CallerIds.ChatIdentityRule}");
+    private static ProblemHttpResult NoChatIdentity() =>
+        CallerIds.NotAChatUser.Result($"Devices belong to people in chats, and this caller's id is not one: {CallerIds.ChatIdentityRule}");
+
+    private static readonly ApiProblem DeviceNotFound = new("device-not-found", StatusCodes.Status404NotFound, "Device not found");
 
     private static async Task DropOldestAsync(ChatDbContext db, string userId, int keep, CancellationToken cancellationToken)
     {

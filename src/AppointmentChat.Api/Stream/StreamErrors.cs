@@ -44,23 +44,11 @@ internal sealed class StreamApiException(string operation, HttpStatusCode status
 
     public ProblemDetails ToProblem() => (int)Status switch
     {
-        429 => new ProblemDetails
-        {
-            Status = StatusCodes.Status503ServiceUnavailable,
-            Detail = RetryAfter is { } wait
-                ? $"The chat provider is rate limiting this service; retry in {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s."
-                : "The chat provider is rate limiting this service; retry later.",
-        },
-        >= 500 => new ProblemDetails
-        {
-            Status = StatusCodes.Status503ServiceUnavailable,
-            Detail = "The chat provider is unavailable right now; retry later.",
-        },
-        _ => new ProblemDetails
-        {
-            Status = StatusCodes.Status502BadGateway,
-            Detail = $"The chat provider refused the request ({Operation}): {StreamMessage}",
-        },
+        429 => StreamProblems.RateLimited.Details(RetryAfter is { } wait
+            ? $"The chat provider is rate limiting this service; retry in {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s."
+            : "The chat provider is rate limiting this service; retry later."),
+        >= 500 => StreamProblems.Unavailable.Details("The chat provider is unavailable right now; retry later."),
+        _ => StreamProblems.Refused.Details($"The chat provider refused the request ({Operation}): {StreamMessage}"),
     };
 
     /// <summary>Reads Stream's error body (or, for an edge error that is not JSON, its text).</summary>
@@ -114,9 +102,18 @@ internal sealed class StreamUnavailableException(string operation, Exception inn
 
     public TimeSpan? RetryAfter => null;
 
-    public ProblemDetails ToProblem() => new()
-    {
-        Status = StatusCodes.Status503ServiceUnavailable,
-        Detail = "The chat provider did not answer in time; retry later.",
-    };
+    public ProblemDetails ToProblem() => StreamProblems.Unavailable.Details("The chat provider did not answer in time; retry later.");
+}
+
+/// <summary>What a caller is told when Stream refused or could not be reached (docs/api.md, "Problem codes").</summary>
+internal static class StreamProblems
+{
+    /// <summary>Stream refused the request (a 4xx other than 429): retrying the same request will not help.</summary>
+    public static readonly ApiProblem Refused = new("stream-refused", StatusCodes.Status502BadGateway, "The chat provider refused the request");
+
+    /// <summary>Stream is rate limiting this service: retry after <c>Retry-After</c>.</summary>
+    public static readonly ApiProblem RateLimited = new("stream-rate-limited", StatusCodes.Status503ServiceUnavailable, "The chat provider is busy; retry later");
+
+    /// <summary>Stream failed (5xx) or did not answer in time, after retries.</summary>
+    public static readonly ApiProblem Unavailable = new("stream-unavailable", StatusCodes.Status503ServiceUnavailable, "The chat provider is unavailable; retry later");
 }

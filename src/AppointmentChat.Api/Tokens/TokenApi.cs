@@ -14,6 +14,8 @@ namespace AppointmentChat.Api.Tokens;
 /// </summary>
 internal static class TokenApi
 {
+    private static readonly ApiProblem NotYourUserId = new("not-your-user-id", StatusCodes.Status403Forbidden, "Forbidden");
+
     /// <summary>How much longer a revocation waits before it answers, for another instance's clock a little behind this one's.</summary>
     private static readonly TimeSpan RevocationClockMargin = TimeSpan.FromMilliseconds(200);
 
@@ -79,13 +81,12 @@ internal static class TokenApi
 
         if (!string.Equals(userId, caller.Id, StringComparison.Ordinal))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, detail: "A token can only be issued for the caller's own user id.");
+            return NotYourUserId.Result("A token can only be issued for the caller's own user id.");
         }
 
         if (!StreamIds.IsValidUserId(userId))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest,
-                detail: $"The caller's user id (the bearer token's subject) is not a valid Stream user id: it {StreamIds.Describe(StreamIds.MaxUserIdLength, allowAt: true)}");
+            return CallerIds.NotAChatUser.Result($"Stream tokens are for people in chats, and this caller's id (the bearer token's subject) is not one: {CallerIds.ChatIdentityRule}");
         }
 
         // Whole seconds, so that expiresAt is exactly exp in milliseconds. iat is put in the past (TokenIssuedAt), exp is not.
@@ -118,7 +119,7 @@ internal static class TokenApi
 
         if (!string.Equals(userId, caller.Id, StringComparison.Ordinal) && !caller.IsService)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, detail: "Only the user themself or the service role may revoke a user's tokens.");
+            return NotYourUserId.Result("Only the user themself or the service role may revoke a user's tokens.");
         }
 
         // Every token minted up to now, this second included, has iat <= now - backdate < before: revoked. Set on the same

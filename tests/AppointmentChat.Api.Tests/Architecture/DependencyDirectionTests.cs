@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using AppointmentChat.Api.Tests.Infrastructure;
 
 namespace AppointmentChat.Api.Tests.Architecture;
 
@@ -98,16 +99,7 @@ public sealed partial class DependencyDirectionTests
         }
     }
 
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "AppointmentChat.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("the repository root (AppointmentChat.slnx) was not found above " + AppContext.BaseDirectory);
-    }
+    private static string RepositoryRoot() => Repository.Root();
 
     /// <summary>The code without <c>//</c> and <c>/* */</c> comments (doc comments included) and without string literals.</summary>
     private static string WithoutComments(string text) => Comments().Replace(text, "");

@@ -314,7 +314,7 @@ public abstract class ChannelApiTests(StackFixture fixture)
     [InlineData("""{"appointmentId":"has space"}""", "appointmentId")]
     [InlineData("""{"appointmentId":"ok-1","vetId":"vet 1"}""", "vetId")]
     [InlineData("""{"appointmentId":"ok-1","activationMinutes":-5}""", "activationMinutes")]
-    [InlineData("""{"appointmentId":"ok-1","appointmentTime":"2030-01-15T14:00:00"}""", "appointmentTime")]
+    [InlineData("""{"appointmentId":"ok-1","appointmentTime":"2030-01-15 14:00:00"}""", "appointmentTime")]
     [InlineData("""{"appointmentId":"ok-1","members":["x"]}""", "members")]
     [InlineData("""{"appointmentId":5}""", "appointmentId")]
     public async Task BadCreateBodiesGet400NamingTheField(string body, string field)

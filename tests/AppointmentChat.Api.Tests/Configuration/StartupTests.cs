@@ -68,6 +68,23 @@ public sealed class StartupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnOrganisationsTimeZoneThatIsNoIanaZoneStopsTheServiceNamingTheSetting()
+    {
+        var environment = Production(new string('k', 40));
+        environment["Chat__TimeZones__clinic-1"] = "Europe/London";
+        environment["Chat__TimeZones__clinic-2"] = "Europe/Lundon";
+        environment["Chat__TimeZones__clinic-3"] = "GMT Standard Time";
+
+        await using var service = ServiceProcess.Start(environment, _folder);
+
+        Assert.Equal(1, await service.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var errors = service.StandardError;
+        Assert.Contains("Chat__TimeZones__clinic-2 is 'Europe/Lundon', which is not an IANA time zone id", errors, StringComparison.Ordinal);
+        Assert.Contains("Chat__TimeZones__clinic-3 is 'GMT Standard Time', which is not an IANA time zone id", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("clinic-1", errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HalfAnFcmConfigurationOrAMissingServiceAccountFileStopsTheService()
     {
         var environment = Production(new string('k', 40));

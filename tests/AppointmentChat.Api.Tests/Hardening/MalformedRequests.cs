@@ -34,6 +34,10 @@ public static class MalformedRequests
         Text,
         Int,
         Date,
+
+        /// <summary>A date-time that may also be a local wall-clock time (no offset).</summary>
+        LocalOrOffsetDate,
+        TimeZone,
         Enum,
         DeviceToken,
     }
@@ -55,7 +59,7 @@ public static class MalformedRequests
                     new("appointmentId", Kind.AppointmentId, Required: true),
                     new("petOwnerId", Kind.UserId, Required: false),
                     new("vetId", Kind.UserId, Required: false),
-                    new("appointmentTime", Kind.Date, Required: false),
+                    new("appointmentTime", Kind.LocalOrOffsetDate, Required: false),
                     new("activationMinutes", Kind.Int, Required: false, Min: 0, Max: 1440),
                 ]),
             new("put appointment", HttpMethod.Put, w => $"/api/appointments/{w.WithoutChat.AppointmentId}", Caller.Service, w => w.WithoutChat.Facts(World.Start), BodyRequired: true,
@@ -70,6 +74,7 @@ public static class MalformedRequests
                     new("petName", Kind.Text, Required: false, Max: 200),
                     new("vetName", Kind.Text, Required: false, Max: 200),
                     new("status", Kind.Enum, Required: false),
+                    new("timeZone", Kind.TimeZone, Required: false),
                 ]),
             new("register device", HttpMethod.Post, _ => "/api/devices", Caller.Owner, _ => new JsonObject { ["token"] = "fcm-token-1", ["platform"] = "android" }, BodyRequired: true,
                 [
@@ -214,8 +219,14 @@ public static class MalformedRequests
                 yield return RawValue("as NaN", "NaN");
                 break;
 
-            case Kind.Date:
-                yield return Case("without an offset", "2030-01-15T14:00:00");
+            case Kind.Date or Kind.LocalOrOffsetDate:
+                if (f.Kind == Kind.Date)
+                {
+                    yield return Case("without an offset", "2030-01-15T14:00:00");
+                }
+
+                yield return Case("with a space for the T", "2030-01-15 14:00:00");
+                yield return Case("without minutes", "2030-01-15T14");
                 yield return Case("as a date only", "2030-01-15");
                 yield return Case("in words", "tomorrow at two");
                 yield return Case("as a Unix time", 1_894_716_000);
@@ -227,6 +238,18 @@ public static class MalformedRequests
                     yield return Case("before the year 2000", "1999-12-31T14:00:00Z");
                 }
 
+                break;
+
+            case Kind.TimeZone:
+                yield return Case("as a number", 1);
+                yield return Case("empty", "");
+                yield return Case("unknown", "Europe/Lundon");
+                yield return Case("in lower case", "europe/london");
+                yield return Case("as a Windows name", "GMT Standard Time");
+                yield return Case("as an offset", "+01:00");
+                yield return Case("as a path", "../../../etc/passwd");
+                yield return Case("with a NUL character", "Europe/London\u0000");
+                yield return Case("of 100,000 characters", new string('x', 100_000));
                 break;
 
             case Kind.Enum:

@@ -236,6 +236,8 @@ public sealed class ApiContractTests(ApiContractService fixture) : IClassFixture
         Assert.Empty(contract.Validate(Ref("ProblemDetails"), Json(problem)));
         Assert.NotEmpty(contract.Validate(Ref("ProblemDetails"), Json(problem.Replace("\"traceId\":\"00-1-2-00\",", "", StringComparison.Ordinal))));
         Assert.NotEmpty(contract.Validate(Ref("ProblemDetails"), Json(problem.Replace("not-found", "Not Found", StringComparison.Ordinal))));
+        Assert.NotEmpty(contract.Validate(Ref("ProblemDetails"), Json(problem.Replace(",\"code\":\"not-found\"", "", StringComparison.Ordinal))));
+        Assert.NotEmpty(contract.Validate(Ref("ProblemDetails"), Json(problem.Replace(",\"error\":\"Nothing here.\"", "", StringComparison.Ordinal))));
         Assert.NotEmpty(contract.Validate(Ref("ProblemDetails"), Json(problem.Replace("}", ",\"errors\":{}}", StringComparison.Ordinal))));
         Assert.NotEmpty(contract.Validate(Ref("HttpValidationProblemDetails"), Json(problem.Replace("}", ",\"errors\":{\"f\":\"x\"}}", StringComparison.Ordinal))));
 

@@ -124,13 +124,13 @@ public sealed class TokenEndpointTests(SqliteApp fixture) : IClassFixture<Sqlite
     }
 
     [Fact]
-    public async Task ACallerWhoseSubjectStreamWouldRefuseGets400()
+    public async Task ACallerWhoseSubjectIsNoStreamUserIdGets403NotAChatUser()
     {
         var app = await fixture.StartAsync();
 
         var response = await app.ClientFor("auth0|12345", "pet-owner").PostJsonAsync("/api/chat/token", new { });
 
-        await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        await response.ShouldBeProblemAsync(HttpStatusCode.Forbidden, code: "not-a-chat-user");
     }
 }
 

@@ -21,7 +21,7 @@ public sealed class ConcurrentUserRecordTests(PostgresWebhookApp fixture) : ICla
         var app = await fixture.StartAsync();
         var userId = Ids.New("owner");
         var webhookId = Guid.NewGuid().ToString();
-        var errorsBefore = app.Logs.Lines.Count(l => l.Level >= LogLevel.Error);
+        var errorsBefore = ServiceErrors(app).Count;
 
         // Another writer records the user and keeps its transaction open while the event is processed: the processor's
         // insert of the same key has to wait for it, then meet the committed row.
@@ -49,8 +49,15 @@ public sealed class ConcurrentUserRecordTests(PostgresWebhookApp fixture) : ICla
         Assert.Equal("From the PMS", user.Name);
         Assert.Equal("From Stream", user.PushedName);
         Assert.NotNull(user.SyncedAt);
-        Assert.Equal(errorsBefore, app.Logs.Lines.Count(l => l.Level >= LogLevel.Error));
+        Assert.True(errorsBefore == ServiceErrors(app).Count, string.Join("\n", ServiceErrors(app).Skip(errorsBefore)));
     }
+
+    /// <summary>
+    /// Errors the service logged, but for Polly's about Stream calls: this fixture has no Stream, and the scheduler's
+    /// putting back of the practice's name (which the rename sets off) fails against it, at a time of its own.
+    /// </summary>
+    private static List<string> ServiceErrors(ChatApp app) =>
+        [.. app.Logs.Lines.Where(l => l.Level >= LogLevel.Error && !l.Category.StartsWith("Polly", StringComparison.Ordinal)).Select(l => $"{l.Category}: {l.Message}")];
 
     private static async Task<bool> WaitingForALockAsync(string databaseUrl)
     {
