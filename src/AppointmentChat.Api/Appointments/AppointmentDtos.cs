@@ -19,6 +19,11 @@ internal sealed record AppointmentRequest(
     public const int MaxDurationMinutes = 24 * 60;
     public const int MaxActivationMinutes = 24 * 60;
 
+    public static readonly AppointmentRequest Example = new(
+        "owner-1", "vet-1", "clinic-1", new DateTimeOffset(2030, 1, 15, 13, 0, 0, TimeSpan.Zero), 30,
+        PetOwnerName: "Alex", PetName: "Rex", VetName: "Dr. Vet", Status: AppointmentStatus.Upcoming, ChatActivationMinutes: 5,
+        TimeZone: "Europe/London");
+
     // Appointment times need no sub-second precision, and both databases keep whole seconds exactly.
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
         DateTimeOffset.FromUnixTimeSeconds(value.ToUnixTimeSeconds());
@@ -135,6 +140,19 @@ internal sealed record AppointmentResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
+    /// <summary>A new appointment: no chat yet (the absent members are absent on the wire too).</summary>
+    public static readonly AppointmentResponse NewExample = new(
+        "apt-1", "owner-1", "Alex", "Rex", "vet-1", "Dr. Vet", "clinic-1", new DateTimeOffset(2030, 1, 15, 13, 0, 0, TimeSpan.Zero), 30,
+        AppointmentStatus.Upcoming, 5, "Europe/London", null, null, null, null,
+        new DateTimeOffset(2030, 1, 10, 8, 0, 0, TimeSpan.Zero), new DateTimeOffset(2030, 1, 10, 8, 0, 0, TimeSpan.Zero));
+
+    public static readonly AppointmentResponse ChattingExample = NewExample with
+    {
+        ChannelId = "appointment-apt-1",
+        ChatStatus = Appointments.ChatStatus.Active,
+        UpdatedAt = new DateTimeOffset(2030, 1, 15, 12, 55, 0, TimeSpan.Zero),
+    };
+
     public static AppointmentResponse From(Appointment a, AppointmentChatState chat) => new(
         a.Id, a.PetOwnerId, a.PetOwnerName, a.PetName, a.VetId, a.VetName, a.OrganisationId,
         a.StartsAt, a.DurationMinutes, a.Status, a.ChatActivationMinutes, a.TimeZone,

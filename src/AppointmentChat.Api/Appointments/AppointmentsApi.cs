@@ -15,13 +15,19 @@ internal static class AppointmentsApi
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized);
 
         group.MapPut("/{appointmentId}", PutAppointment)
+            .WithName("putAppointment")
             .RequireAuthorization(AuthSetup.PracticePolicy)
-            .ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status409Conflict, StatusCodes.Status415UnsupportedMediaType)
-            .WithSummary("Create or update an appointment (PMS: service or admin role)");
+            .ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status409Conflict, StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status503ServiceUnavailable)
+            .WithSummary("Create or update an appointment (PMS: service or admin role)")
+            .WithRequestExample(AppointmentRequest.Example)
+            .WithResponseExample(StatusCodes.Status201Created, AppointmentResponse.NewExample)
+            .WithResponseExample(StatusCodes.Status200OK, AppointmentResponse.ChattingExample);
 
         group.MapGet("/{appointmentId}", GetAppointment)
-            .ProducesProblems(StatusCodes.Status404NotFound)
-            .WithSummary("Read an appointment (its participants, its organisation's admins, the service)");
+            .WithName("getAppointment")
+            .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable)
+            .WithSummary("Read an appointment (its participants, its organisation's admins, the service)")
+            .WithResponseExample(StatusCodes.Status200OK, AppointmentResponse.ChattingExample);
 
         return group;
     }

@@ -98,6 +98,23 @@ internal sealed record ChannelListItem(
 
 internal sealed record ChannelListResponse(IReadOnlyList<ChannelListItem> Channels, string? NextCursor);
 
+/// <summary>The examples of the API description.</summary>
+internal static class ChannelExamples
+{
+    private static readonly DateTimeOffset ActivatesAt = new(2030, 1, 15, 12, 55, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset ClosesAt = new(2030, 1, 15, 14, 0, 0, TimeSpan.Zero);
+
+    public static readonly ChannelResponse Channel = new("appointment-apt-1", ChatLimits.ChannelType, ["owner-1", "vet-1"], ChatStatus.Pending, ActivatesAt, ClosesAt);
+
+    /// <summary>A chat with messages and one without (whose lastMessage and lastMessageAt are absent).</summary>
+    public static readonly ChannelListResponse List = new(
+        [
+            new("appointment-apt-1", "Chat with Alex", ["owner-1", "vet-1"], "See you soon", 1736949600000, "apt-1", ChatStatus.Active, ActivatesAt, ClosesAt),
+            new("appointment-apt-2", "Chat with Sam", ["owner-2", "vet-1"], null, null, "apt-2", ChatStatus.Pending, ActivatesAt.AddDays(1), ClosesAt.AddDays(1)),
+        ],
+        "NjM4NzI2NDU2MDAwMDAwMDAwfGFwdC0y");
+}
+
 /// <summary>An opaque position in the chat list: the last item's activity time and id.</summary>
 internal readonly record struct ChannelCursor(DateTimeOffset LastActivityAt, string AppointmentId)
 {

@@ -26,19 +26,32 @@ internal static class ChannelsApi
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized);
 
         group.MapPost("/", CreateOrGet)
+            .WithName("getOrCreateAppointmentChannel")
             .ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict,
                 StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Create (or get) the chat channel of an appointment")
-            .WithDescription("For the appointment's pet owner and vet, an admin of its organisation, or the service. Idempotent.");
+            .WithDescription("For the appointment's pet owner and vet, an admin of its organisation, or the service. Idempotent.")
+            .WithRequestExample(new CreateChannelRequest("apt-1"))
+            .WithResponseExample(StatusCodes.Status200OK, ChannelExamples.Channel);
 
         group.MapPost("/{channelId}/end", End)
+            .WithName("endChat")
             .ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("End an appointment's chat: a system message, then the channel frozen with status ended")
-            .WithDescription("For the appointment's vet, an admin of its organisation, or the service. Idempotent.");
+            .WithDescription("For the appointment's vet, an admin of its organisation, or the service. Idempotent.")
+            .WithResponseExample(StatusCodes.Status200OK, new EndChannelResponse(true));
 
         group.MapGet("/", List)
+            .WithName("listChats")
+            .ProducesProblems(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("The caller's chats, newest activity first")
-            .WithDescription("Members see their own chats; an admin sees their organisation's; the service names an organisationId.");
+            .WithDescription("Members see their own chats; an admin sees their organisation's; the service names an organisationId.")
+            .DocumentsQueryChoice("role", [Roles.PetOwner, Roles.Vet], "Only the chats where the caller is on this side.")
+            .DocumentsQueryChoice("status", EnumNames<ChatStatus>.All, "Only the chats in this state.")
+            .DocumentsQueryInteger("limit", 1, MaxPageSize, DefaultPageSize, "How many chats a page holds.")
+            .DocumentsQueryText("cursor", "The previous page's nextCursor (opaque).")
+            .DocumentsQueryText("organisationId", "The organisation whose chats to list: required for the service role, ignored otherwise.")
+            .WithResponseExample(StatusCodes.Status200OK, ChannelExamples.List);
 
         return group;
     }

@@ -1,4 +1,4 @@
-using Microsoft.AspNetCore.Authorization;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
@@ -14,68 +14,28 @@ internal sealed class DocsOptions
 }
 
 /// <summary>
-/// The OpenAPI 3 document at <c>/openapi/v1.json</c>, generated from the endpoints (bodies from their types,
-/// errors from their <c>ProducesProblem</c> metadata, bearer authentication from their policies), and the
-/// Scalar reference page at <c>/docs</c>, where a developer pastes a dev JWT and tries the endpoints.
+/// The OpenAPI 3.1 document at <c>/openapi/v1.json</c>, from which the apps' client package generates its types, and the
+/// Scalar reference page at <c>/docs</c>. Generated from the endpoints (bodies from their types, operation ids from
+/// <c>WithName</c>, statuses from <c>ProducesProblems</c>, parameters and examples from the metadata below), then made
+/// exact by <see cref="ApiDocsTransformers"/>: what the serializer really writes, every problem's members, Retry-After.
 /// </summary>
 internal static class ApiDocs
 {
     public const string DocumentPath = "/openapi/v1.json";
     public const string PagePath = "/docs";
-    private const string BearerScheme = "Bearer";
 
     public static IHostApplicationBuilder AddApiDocs(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<DocsOptions>().BindConfiguration(DocsOptions.Section);
         builder.Services.AddOpenApi(options =>
         {
-            options.AddDocumentTransformer((document, _, _) =>
-            {
-                document.Info = new OpenApiInfo
-                {
-                    Title = "AppointmentChat",
-                    Version = "v1",
-                    Description = "Stream Chat tokens, appointment channels, chat lists, webhooks and push for the veterinary apps. "
-                        + "Every error is application/problem+json with a sentence in 'detail'.",
-                };
-                document.Components ??= new OpenApiComponents();
-                document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-                document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
-                {
-                    Type = SecuritySchemeType.Http,
-                    Scheme = "bearer",
-                    BearerFormat = "JWT",
-                    Description = "A JWT from your identity provider (in Development: `dotnet run --project src/AppointmentChat.Api -- dev-token --user vet-1 --role vet`).",
-                };
-                return Task.CompletedTask;
-            });
-            // Enums travel as their kebab-case names only (KebabCaseEnumConverter); say which.
-            options.AddSchemaTransformer((schema, context, _) =>
-            {
-                var type = Nullable.GetUnderlyingType(context.JsonTypeInfo.Type) ?? context.JsonTypeInfo.Type;
-                if (type == typeof(LocalOrOffsetTime))
-                {
-                    schema.Type = JsonSchemaType.String;
-                    schema.Description = "ISO 8601 date-time; without an offset, a wall-clock time in the appointment's organisation's zone.";
-                }
-                else if (type.IsEnum)
-                {
-                    schema.Type = JsonSchemaType.String;
-                    schema.Enum = [.. Enum.GetNames(type).Select(name => (System.Text.Json.Nodes.JsonNode)System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(name))];
-                }
-
-                return Task.CompletedTask;
-            });
-            options.AddOperationTransformer((operation, context, _) =>
-            {
-                var metadata = context.Description.ActionDescriptor.EndpointMetadata;
-                if (!metadata.OfType<IAllowAnonymous>().Any())
-                {
-                    operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] }];
-                }
-
-                return Task.CompletedTask;
-            });
+            // The webhook body is any Stream event, read as a JsonElement: named for what it is in generated clients.
+            options.CreateSchemaReferenceId = type => type.Type == typeof(System.Text.Json.JsonElement)
+                ? "StreamWebhookEvent"
+                : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
+            options.AddSchemaTransformer(ApiDocsTransformers.DescribeSchemaAsync);
+            options.AddOperationTransformer(ApiDocsTransformers.DescribeOperationAsync);
+            options.AddDocumentTransformer(ApiDocsTransformers.DescribeDocumentAsync);
         });
         return builder;
     }
@@ -94,12 +54,15 @@ internal static class ApiDocs
         app.MapScalarApiReference(PagePath, options => options
             .WithTitle("AppointmentChat API")
             .WithOpenApiRoutePattern(DocumentPath)
-            .AddPreferredSecuritySchemes(BearerScheme))
+            .AddPreferredSecuritySchemes(ApiDocsTransformers.BearerScheme))
             .AllowAnonymous();
         return app;
     }
 
-    /// <summary>Documents each status an endpoint answers with ProblemDetails.</summary>
+    /// <summary>
+    /// Documents each status the endpoint itself answers with ProblemDetails. Statuses every endpoint can give (429 from the
+    /// limit on failed authentication, 500) and those of every JSON body (400, 413, 415) are added by the transformer.
+    /// </summary>
     public static TBuilder ProducesProblems<TBuilder>(this TBuilder builder, params int[] statuses)
         where TBuilder : IEndpointConventionBuilder
     {
@@ -110,4 +73,52 @@ internal static class ApiDocs
 
         return builder;
     }
+
+    /// <summary>An example request body, written by the API's own JSON rules (so it cannot drift from what the service reads).</summary>
+    public static TBuilder WithRequestExample<TBuilder>(this TBuilder builder, object example)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ApiExample(null, example));
+
+    /// <summary>An example body of the answer with <paramref name="status"/>, written as the service writes it.</summary>
+    public static TBuilder WithResponseExample<TBuilder>(this TBuilder builder, int status, object example)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ApiExample(status, example));
+
+    /// <summary>
+    /// The type of a query parameter that the handler takes as text to check by hand (so that a bad value gets a 400 naming
+    /// it): an integer in a range.
+    /// </summary>
+    public static TBuilder DocumentsQueryInteger<TBuilder>(this TBuilder builder, string name, int minimum, int maximum, int @default, string description)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new QueryParameterDoc(name, description, () => new OpenApiSchema
+        {
+            Type = JsonSchemaType.Integer,
+            Format = "int32",
+            Minimum = minimum.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Maximum = maximum.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Default = @default,
+        }));
+
+    /// <summary>The type of a query parameter taken as text: one of <paramref name="values"/>.</summary>
+    public static TBuilder DocumentsQueryChoice<TBuilder>(this TBuilder builder, string name, IEnumerable<string> values, string description)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        var allowed = values.ToArray();
+        return builder.WithMetadata(new QueryParameterDoc(name, description, () => new OpenApiSchema
+        {
+            Type = JsonSchemaType.String,
+            Enum = [.. allowed.Select(v => (JsonNode)v)],
+        }));
+    }
+
+    /// <summary>What a free-text query parameter holds.</summary>
+    public static TBuilder DocumentsQueryText<TBuilder>(this TBuilder builder, string name, string description)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new QueryParameterDoc(name, description, () => new OpenApiSchema { Type = JsonSchemaType.String }));
 }
+
+/// <summary>An example body: of the request when <paramref name="Status"/> is null, else of that answer.</summary>
+internal sealed record ApiExample(int? Status, object Value);
+
+/// <summary>The schema and meaning of one query parameter, made afresh for each document.</summary>
+internal sealed record QueryParameterDoc(string Name, string Description, Func<OpenApiSchema> Schema);

@@ -13,6 +13,8 @@ internal static class EnumNames<TEnum> where TEnum : struct, Enum
 
     public static string AllowedList { get; } = string.Join(", ", Names.Values);
 
+    public static IReadOnlyCollection<string> All => Names.Values;
+
     public static string ToName(TEnum value) => Names[value];
 
     public static TEnum FromName(string name) => Values[name];

@@ -10,18 +10,25 @@ namespace AppointmentChat.Api.Notifications;
 /// <summary>The caller's devices for push notifications.</summary>
 internal static class DevicesApi
 {
+    private static readonly DeviceResponse Example = new("fMEP0vJqS0:APA91bHqX-example-registration-token", DevicePlatform.Android);
+
     public static RouteGroupBuilder MapDevices(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/devices").WithTags("Devices").RequireAuthorization()
             .ProducesProblems(StatusCodes.Status401Unauthorized);
 
         group.MapPost("/", Register)
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status415UnsupportedMediaType)
+            .WithName("registerDevice")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Register a device (FCM token) for the caller's push notifications")
-            .WithDescription("Idempotent. A token registered by another user moves to the caller. Past the per-user limit the oldest device is dropped.");
+            .WithDescription("Idempotent. A token registered by another user moves to the caller. Past the per-user limit the oldest device is dropped.")
+            .WithRequestExample(Example)
+            .WithResponseExample(StatusCodes.Status201Created, Example)
+            .WithResponseExample(StatusCodes.Status200OK, Example);
 
         group.MapDelete("/{token}", Unregister)
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
+            .WithName("unregisterDevice")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Remove one of the caller's devices");
 
         return group;

@@ -19,6 +19,9 @@ internal static class TokenApi
     /// <summary>How much longer a revocation waits before it answers, for another instance's clock a little behind this one's.</summary>
     private static readonly TimeSpan RevocationClockMargin = TimeSpan.FromMilliseconds(200);
 
+    // Not a real JWT: the document is public, and nothing that looks like a credential belongs in it.
+    private const string ExampleStreamToken = "<Stream user token: an HS256 JWT with user_id, iat and exp>";
+
     /// <summary>
     /// A token's <c>iat</c>, minted at <paramref name="now"/> (whole seconds): <c>Chat__TokenBackdate</c> earlier, so that a
     /// service clock ahead of Stream's does not make Stream refuse the token as used before it was issued (code 42; see
@@ -34,19 +37,27 @@ internal static class TokenApi
             .ProducesProblems(StatusCodes.Status401Unauthorized);
 
         group.MapPost("/token", IssueToken)
+            .WithName("createToken")
             .RequireRateLimiting(RateLimits.TokenPolicy)
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status429TooManyRequests)
             .WithSummary("Get a Stream user token for the caller")
-            .WithDescription("expiresAt is the token's exp in Unix milliseconds, comparable with Date.now().");
+            .WithDescription("expiresAt is the token's exp in Unix milliseconds, comparable with Date.now().")
+            .WithRequestExample(new TokenRequest("vet-1"))
+            .WithResponseExample(StatusCodes.Status200OK, new TokenResponse(ExampleStreamToken, 1795564361000));
 
         group.MapPost("/token/revoke", RevokeTokens)
+            .WithName("revokeTokens")
             .RequireRateLimiting(RateLimits.TokenPolicy)
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status415UnsupportedMediaType,
                 StatusCodes.Status429TooManyRequests, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable)
-            .WithSummary("Revoke every Stream token issued so far to the caller (or, for the service role, to any user)");
+            .WithSummary("Revoke every Stream token issued so far to the caller (or, for the service role, to any user)")
+            .WithRequestExample(new TokenRequest("vet-1"))
+            .WithResponseExample(StatusCodes.Status200OK, new RevokeResponse("vet-1", new DateTimeOffset(2030, 1, 15, 9, 59, 1, TimeSpan.Zero)));
 
         group.MapGet("/config", GetConfig)
-            .WithSummary("The Stream API key and base URL the apps construct their Stream client with");
+            .WithName("getChatConfig")
+            .WithSummary("The Stream API key and base URL the apps construct their Stream client with")
+            .WithResponseExample(StatusCodes.Status200OK, new ChatConfigResponse("your-stream-api-key", "https://chat.stream-io-api.com"));
 
         return group;
     }

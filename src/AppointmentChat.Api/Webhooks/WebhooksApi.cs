@@ -23,31 +23,47 @@ namespace AppointmentChat.Api.Webhooks;
 internal static partial class WebhooksApi
 {
     private const int MaxDeadPage = 500;
+    private const int DefaultDeadPage = 50;
+
+    private static readonly DeadEvent ExampleDeadEvent = new(
+        42, "id:8f3c2a1e-webhook-id", "message.new", "appointment-apt-1", new DateTimeOffset(2030, 1, 15, 13, 5, 0, TimeSpan.Zero), 8,
+        "DbUpdateException: the chat's row could not be written");
 
     public static RouteGroupBuilder MapWebhooks(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/webhooks").WithTags("Webhooks");
 
         group.MapPost("/stream", Receive)
+            .WithName("receiveStreamWebhook")
             .AllowAnonymous() // authenticated by Stream's signature instead of a bearer token
-            .Accepts<System.Text.Json.JsonElement>("application/json")
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType)
-            .WithSummary("Receive a webhook from Stream (signed with X-Signature)");
+            .Accepts<JsonElement>("application/json")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status413PayloadTooLarge,
+                StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status503ServiceUnavailable)
+            .WithSummary("Receive a webhook from Stream (signed with X-Signature)")
+            .WithRequestExample(JsonDocument.Parse("""{"type":"message.new","cid":"messaging:appointment-apt-1","channel_id":"appointment-apt-1","message":{"id":"m-1","text":"See you soon","user":{"id":"vet-1"}},"user":{"id":"vet-1"}}""").RootElement)
+            .WithResponseExample(StatusCodes.Status200OK, new WebhookAck(true));
 
         group.MapGet("/dead", ListDead)
+            .WithName("listDeadWebhooks")
             .RequireAuthorization(AuthSetup.ServicePolicy)
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden)
-            .WithSummary("Events that kept failing, parked with their error (service role)");
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status503ServiceUnavailable)
+            .WithSummary("Events that kept failing, parked with their error (service role)")
+            .DocumentsQueryInteger("limit", 1, MaxDeadPage, DefaultDeadPage, "How many events to list, newest first.")
+            .WithResponseExample(StatusCodes.Status200OK, new DeadEventsResponse([ExampleDeadEvent]));
 
         group.MapPost("/dead/{eventId:long}/retry", Retry)
+            .WithName("retryDeadWebhook")
             .RequireAuthorization(AuthSetup.ServicePolicy)
-            .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound)
-            .WithSummary("Queue a parked event for processing again (service role)");
+            .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable)
+            .WithSummary("Queue a parked event for processing again (service role)")
+            .WithResponseExample(StatusCodes.Status200OK, ExampleDeadEvent with { Attempts = 0 });
 
         group.MapPost("/catch-up", CatchUp)
+            .WithName("requestCatchUp")
             .RequireAuthorization(AuthSetup.ServicePolicy)
             .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden)
-            .WithSummary("Ask Stream now for messages whose webhook was lost, e.g. after an outage (service role)");
+            .WithSummary("Ask Stream now for messages whose webhook was lost, e.g. after an outage (service role)")
+            .WithResponseExample(StatusCodes.Status202Accepted, new CatchUpRequested(true));
 
         return group;
     }
@@ -185,7 +201,7 @@ internal static partial class WebhooksApi
     internal static async Task<Results<Ok<DeadEventsResponse>, ValidationProblem>> ListDead(
         ChatDbContext db, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken)
     {
-        var take = 50;
+        var take = DefaultDeadPage;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out take) || take is < 1 or > MaxDeadPage))
         {
             var errors = new RequestErrors();
