@@ -128,7 +128,7 @@ describe('@appointment-chat/client in headless Chromium, from the web app\'s own
 
     assert.equal(refusal?.typed, true);
     assert.equal(refusal.status, 403);
-    assert.equal(refusal.code, 'forbidden');
+    assert.equal(refusal.code, 'cannot-end-chat');
     assert.match(refusal.detail, /./);
   });
 
