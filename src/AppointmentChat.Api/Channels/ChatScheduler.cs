@@ -27,6 +27,8 @@ internal sealed partial class ChatScheduler(
     private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(10);
 
+    protected override string PassName => "schedule chats";
+
     protected override TimeSpan PollInterval => options.Value.SchedulerPollInterval;
 
     protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)

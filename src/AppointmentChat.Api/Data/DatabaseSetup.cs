@@ -158,7 +158,7 @@ internal static class DatabaseSetup
         // One PostgreSQL connection pool for EF Core; the hot reads have their own (PostgresChatReads).
         services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString));
         services.AddDbContextPool<PostgresChatDbContext>((sp, options) =>
-            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).AddInterceptors(spans, rowLocks));
+            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).AddInterceptors(rowLocks)); // Npgsql traces its own commands
         services.AddScoped<ChatDbContext>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider switch
         {
             DatabaseProvider.Postgres => sp.GetRequiredService<PostgresChatDbContext>(),

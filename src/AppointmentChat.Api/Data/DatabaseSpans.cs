@@ -5,7 +5,10 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace AppointmentChat.Api.Data;
 
-/// <summary>A span for each EF Core command, whichever database: the statement, never its parameter values.</summary>
+/// <summary>
+/// A span for each EF Core command on SQLite (which has no tracing of its own): the statement, never its parameter
+/// values, with the attributes Npgsql gives PostgreSQL's (<c>db.system.name</c>, <c>db.query.text</c>).
+/// </summary>
 internal sealed class DatabaseSpans : DbCommandInterceptor
 {
     public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
@@ -65,15 +68,14 @@ internal sealed class DatabaseSpans : DbCommandInterceptor
             return;
         }
 
-        var system = command is Npgsql.NpgsqlCommand ? "postgresql" : "sqlite";
-        var activity = ChatMetrics.Activities.StartActivity("db " + system, ActivityKind.Client);
+        var activity = ChatMetrics.Activities.StartActivity("sqlite", ActivityKind.Client);
         if (activity is null)
         {
             return;
         }
 
-        activity.SetTag("db.system", system);
-        activity.SetTag("db.statement", command.CommandText);
+        activity.SetTag("db.system.name", "sqlite");
+        activity.SetTag("db.query.text", command.CommandText);
         Spans.AddOrUpdate(command, activity);
     }
 

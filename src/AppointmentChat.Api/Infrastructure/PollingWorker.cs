@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 
 namespace AppointmentChat.Api.Infrastructure;
@@ -63,6 +64,9 @@ internal abstract partial class PollingWorker(WorkSignal signal, TimeProvider ti
 {
     protected TimeProvider Time { get; } = time;
 
+    /// <summary>What a pass does, as its span is named (<c>process webhooks</c>, …).</summary>
+    protected abstract string PassName { get; }
+
     /// <summary>The longest sleep, so work from other instances is found without a wake-up.</summary>
     protected abstract TimeSpan PollInterval { get; }
 
@@ -74,20 +78,27 @@ internal abstract partial class PollingWorker(WorkSignal signal, TimeProvider ti
         while (!stoppingToken.IsCancellationRequested)
         {
             var wakeAt = Time.GetUtcNow() + PollInterval;
-            try
+
+            // Each pass is a trace of its own (its database and Stream calls within it), never part of whatever woke it.
+            Activity.Current = null;
+            using (var pass = ChatMetrics.Activities.StartActivity(PassName))
             {
-                if (await RunOnceAsync(stoppingToken) is { } next && next < wakeAt)
+                try
                 {
-                    wakeAt = next;
+                    if (await RunOnceAsync(stoppingToken) is { } next && next < wakeAt)
+                    {
+                        wakeAt = next;
+                    }
                 }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                LogPassFailed(logger, ex, GetType().Name);
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    pass?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+                    LogPassFailed(logger, ex, GetType().Name);
+                }
             }
 
             try

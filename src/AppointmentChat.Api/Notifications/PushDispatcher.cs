@@ -30,6 +30,8 @@ internal sealed partial class PushDispatcher(
     /// <summary>FCM calls at once: a batch whose recipients have one device each, all together.</summary>
     private const int MaxConcurrentSends = BatchSize;
 
+    protected override string PassName => "dispatch pushes";
+
     protected override TimeSpan PollInterval => options.Value.PollInterval;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -92,6 +92,8 @@ internal sealed partial class RetentionSweeper(
     IOptions<RetentionOptions> options,
     ILogger<RetentionSweeper> logger) : PollingWorker(signal, time, logger)
 {
+    protected override string PassName => "sweep expired rows";
+
     protected override TimeSpan PollInterval => options.Value.SweepInterval;
 
     /// <summary>Rows per transaction: on SQLite a turn at the write gate of ~3 ms (200 rows took ~8 ms, among 300,000 events).</summary>

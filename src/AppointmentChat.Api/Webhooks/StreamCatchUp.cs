@@ -69,6 +69,8 @@ internal sealed partial class StreamCatchUp(
 
     private static readonly TimeSpan RetryAfterStreamFailure = TimeSpan.FromSeconds(30);
 
+    protected override string PassName => "catch up with Stream";
+
     protected override TimeSpan PollInterval => options.Value.CatchUpInterval;
 
     protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)

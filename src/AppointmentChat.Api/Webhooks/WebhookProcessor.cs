@@ -35,6 +35,8 @@ internal sealed partial class WebhookProcessor(
     /// </summary>
     private static readonly TimeSpan TransactionBudget = TimeSpan.FromMilliseconds(8);
 
+    protected override string PassName => "process webhooks";
+
     protected override TimeSpan PollInterval => options.Value.PollInterval;
 
     protected override async Task<DateTimeOffset?> RunOnceAsync(CancellationToken cancellationToken)

@@ -77,6 +77,12 @@ public sealed class ChatApp : WebApplicationFactory<Program>
     {
         builder.UseEnvironment(_settings.TryGetValue("ASPNETCORE_ENVIRONMENT", out var environment) && environment is not null ? environment : "Development");
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(_settings));
+
+        // Read while the app is being built (whether to trace at all), so it goes in as host configuration, seen from the start.
+        if (_settings.TryGetValue("OTEL_EXPORTER_OTLP_ENDPOINT", out var otlp))
+        {
+            builder.UseSetting("OTEL_EXPORTER_OTLP_ENDPOINT", otlp);
+        }
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         if (_services is not null)
         {

@@ -113,6 +113,25 @@ public sealed class ProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task JsonLogTimestampsAreIso8601UtcWithNothingAfterTheZ()
+    {
+        await using var service = await ServiceProcess.StartServiceAsync(Production(), _folder);
+        await Client(service, Jwt("vet-1", "vet")).PostAsJsonAsync("/api/chat/token", new { });
+        service.Terminate();
+        Assert.Equal(0, await service.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        var lines = service.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            var timestamp = JsonNode.Parse(line)!["Timestamp"]!.GetValue<string>();
+            Assert.True(DateTimeOffset.TryParseExact(timestamp, "yyyy-MM-dd'T'HH:mm:ss.fffK", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var at), $"'{timestamp}' is not ISO 8601");
+            Assert.Equal(TimeSpan.Zero, at.Offset);
+            Assert.InRange(at, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(1));
+        }
+    }
+
+    [Fact]
     public async Task WithAnOtlpEndpointTracesAndMetricsAreExported()
     {
         await using var collector = await RecordingServer.StartAsync();
