@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
@@ -15,6 +16,8 @@ internal sealed class ChatMetrics : IDisposable
     private readonly Meter _meter;
     private readonly TimeProvider _time;
     private long _oldestPendingInboxTicks; // 0: none known
+    private readonly ConcurrentDictionary<string, Func<bool?>> _dependencies = new();
+    private readonly ConcurrentDictionary<string, Func<long?>> _backlog = new();
 
     public ChatMetrics(IMeterFactory meters, TimeProvider time)
     {
@@ -34,6 +37,10 @@ internal sealed class ChatMetrics : IDisposable
         CatchUpMessages = _meter.CreateCounter<long>("chat.catchup.messages", description: "Messages the catch-up pass found that no webhook had brought, by whether they were pushed");
         RetentionDeleted = _meter.CreateCounter<long>("chat.retention.deleted", description: "Rows past their keeping time deleted, by kind (webhooks, dead-webhooks, notifications)");
         _meter.CreateObservableGauge("chat.inbox.lag", ObserveInboxLag, unit: "s", description: "Age of the oldest webhook waiting to be processed");
+        _meter.CreateObservableGauge("chat.dependency.up", () => Observe(_dependencies, up => up ? 1 : 0, "dependency"),
+            description: "1 while a dependency answers, 0 while it does not, by dependency (stream, redis)");
+        _meter.CreateObservableGauge("chat.backlog.stuck", () => Observe(_backlog, count => count, "kind"),
+            description: "Webhooks and pushes waiting longer than Health__BacklogThreshold, by kind (webhooks, pushes), as last checked");
     }
 
     public Counter<long> TokensIssued { get; }
@@ -67,6 +74,24 @@ internal sealed class ChatMetrics : IDisposable
     /// <summary>After a processor pass: the oldest event still waiting, if any.</summary>
     public void InboxOldestPending(DateTimeOffset? receivedAt) =>
         Interlocked.Exchange(ref _oldestPendingInboxTicks, receivedAt?.UtcTicks ?? 0);
+
+    /// <summary>Reports <paramref name="dependency"/> in <c>chat.dependency.up</c>: true up, false down, null not known yet.</summary>
+    public void ObserveDependency(string dependency, Func<bool?> up) => _dependencies[dependency] = up;
+
+    /// <summary>Reports the <paramref name="kind"/> of work (webhooks, pushes) waiting too long in <c>chat.backlog.stuck</c>.</summary>
+    public void ObserveBacklog(string kind, Func<long?> stuck) => _backlog[kind] = stuck;
+
+    private static IEnumerable<Measurement<long>> Observe<T>(ConcurrentDictionary<string, Func<T?>> sources, Func<T, long> value, string tag)
+        where T : struct
+    {
+        foreach (var (name, observe) in sources)
+        {
+            if (observe() is { } known)
+            {
+                yield return new Measurement<long>(value(known), new KeyValuePair<string, object?>(tag, name));
+            }
+        }
+    }
 
     private double ObserveInboxLag()
     {

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using AppointmentChat.Api.Data;
-using AppointmentChat.Api.Notifications;
-using AppointmentChat.Api.Stream;
-using AppointmentChat.Api.Webhooks;
+using AppointmentChat.Api.RateLimiting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
@@ -16,34 +14,43 @@ internal sealed class HealthOptions
 {
     public const string Section = "Health";
 
-    /// <summary>A webhook waiting longer than this, or a push due longer than this, makes the service not ready.</summary>
+    /// <summary>A webhook waiting longer than this, or a push due longer than this, makes the backlog Degraded.</summary>
     public TimeSpan BacklogThreshold { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How long the Stream check waits for an answer.</summary>
     public TimeSpan StreamTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How often, at most, an instance checks Stream and the backlog, however often it is asked.</summary>
+    public TimeSpan DependencyCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
-/// <c>/health/live</c>: the process answers. <c>/health/ready</c>: the database is reachable with every
-/// migration applied, Stream answers (when it is not the built-in emulator), and neither the webhook inbox
-/// nor the push outbox is stuck. Both answer JSON; ready is 503 while any check fails.
+/// <c>/health/live</c>: the process answers. <c>/health/ready</c>: this instance can serve — its database is reachable
+/// with every migration applied; 503 otherwise. <c>/health/dependencies</c>: what every instance shares and none can
+/// fix by leaving rotation — Stream, the inbox and outbox backlog (<see cref="DependencyChecks"/>), Redis's shared
+/// limits — each Healthy or Degraded, never Unhealthy, so the answer is always 200. All three answer JSON.
 /// </summary>
 internal static class Health
 {
     public const string LivePath = "/health/live";
     public const string ReadyPath = "/health/ready";
+    public const string DependenciesPath = "/health/dependencies";
     private const string Ready = "ready";
+    private const string Dependencies = "dependencies";
 
     public static IHostApplicationBuilder AddHealth(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section)
             .Validate(o => o.BacklogThreshold > TimeSpan.Zero, "Health__BacklogThreshold must be positive.")
             .Validate(o => o.StreamTimeout > TimeSpan.Zero && o.StreamTimeout <= TimeSpan.FromMinutes(1), "Health__StreamTimeout must be between 00:00:00 and 00:01:00.")
+            .Validate(o => o.DependencyCheckInterval > TimeSpan.Zero && o.DependencyCheckInterval <= TimeSpan.FromHours(1), "Health__DependencyCheckInterval must be between 00:00:00 and 01:00:00.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<DependencyChecks>();
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseCheck>("database", tags: [Ready])
-            .AddCheck<StreamCheck>("stream", tags: [Ready])
-            .AddCheck<BacklogCheck>("backlog", tags: [Ready]);
+            .Add(new HealthCheckRegistration("stream", services => services.GetRequiredService<DependencyChecks>().Stream, HealthStatus.Degraded, [Dependencies]))
+            .Add(new HealthCheckRegistration("backlog", services => services.GetRequiredService<DependencyChecks>().Backlog, HealthStatus.Degraded, [Dependencies]))
+            .Add(new HealthCheckRegistration(RedisLimits.Dependency, services => services.GetRequiredService<RedisLimits>(), HealthStatus.Degraded, [Dependencies]));
         return builder;
     }
 
@@ -54,6 +61,8 @@ internal static class Health
         app.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJsonAsync })
             .WithMetadata(reads).AllowAnonymous().ExcludeFromDescription();
         app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready), ResponseWriter = WriteJsonAsync })
+            .WithMetadata(reads).AllowAnonymous().ExcludeFromDescription();
+        app.MapHealthChecks(DependenciesPath, new HealthCheckOptions { Predicate = check => check.Tags.Contains(Dependencies), ResponseWriter = WriteJsonAsync })
             .WithMetadata(reads).AllowAnonymous().ExcludeFromDescription();
         return app;
     }
@@ -94,45 +103,6 @@ internal static class Health
             {
                 return HealthCheckResult.Unhealthy($"The database cannot be reached ({ex.GetType().Name}).");
             }
-        }
-    }
-
-    private sealed class StreamCheck(IOptions<StreamOptions> options, IOptions<HealthOptions> health, IServiceProvider services) : IHealthCheck
-    {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            if (options.Value.UseEmulator)
-            {
-                return HealthCheckResult.Healthy("The built-in Stream emulator (in process).");
-            }
-
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(health.Value.StreamTimeout);
-            try
-            {
-                await services.GetRequiredService<StreamChatClient>().GetAppAsync(timeout.Token);
-                return HealthCheckResult.Healthy("Stream answers.");
-            }
-            catch (Exception ex) when (ex is StreamApiException or StreamUnavailableException or OperationCanceledException)
-            {
-                return HealthCheckResult.Unhealthy(ex is StreamApiException api ? $"Stream answered {(int)api.Status}." : "Stream does not answer.");
-            }
-        }
-    }
-
-    private sealed class BacklogCheck(ChatDbContext db, TimeProvider time, IOptions<HealthOptions> options) : IHealthCheck
-    {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            var cutoff = time.GetUtcNow() - options.Value.BacklogThreshold;
-            var stuckWebhooks = await db.Set<InboxEvent>().CountAsync(e => e.Status == InboxStatus.Pending && e.ReceivedAt < cutoff, cancellationToken);
-            var stuckPushes = await db.Set<Notification>().CountAsync(n => n.Status == NotificationStatus.Pending && n.NextAttemptAt < cutoff, cancellationToken);
-            if (stuckWebhooks == 0 && stuckPushes == 0)
-            {
-                return HealthCheckResult.Healthy("Inbox and outbox are moving.");
-            }
-
-            return HealthCheckResult.Unhealthy($"{stuckWebhooks} webhook(s) and {stuckPushes} push(es) waiting longer than {options.Value.BacklogThreshold}.");
         }
     }
 }

@@ -17,11 +17,23 @@ internal sealed class RateLimitingOptions
     /// <summary>Requests that fail authentication, per client address (<see cref="FailedAuthenticationLimit"/>).</summary>
     public WindowLimit FailedAuthentication { get; set; } = new() { PermitLimit = 60, WindowSeconds = 60 };
 
+    /// <summary>How long a request waits for Redis (<c>REDIS_URL</c>) before its instance's own limit decides.</summary>
+    public SharedLimits Redis { get; set; } = new();
+
     internal sealed class WindowLimit
     {
         public int PermitLimit { get; set; }
 
         public int WindowSeconds { get; set; }
+    }
+
+    internal sealed class SharedLimits
+    {
+        /// <summary>The longest a request waits for Redis's answer.</summary>
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(250);
+
+        /// <summary>After Redis failed, how long requests skip it before one tries it again.</summary>
+        public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(5);
     }
 }
 
@@ -37,6 +49,10 @@ internal static partial class RateLimits
                 "RateLimiting__Token__PermitLimit and RateLimiting__Token__WindowSeconds must be positive.")
             .Validate(o => o.FailedAuthentication.PermitLimit > 0 && o.FailedAuthentication.WindowSeconds > 0,
                 "RateLimiting__FailedAuthentication__PermitLimit and RateLimiting__FailedAuthentication__WindowSeconds must be positive.")
+            .Validate(o => o.Redis.Timeout >= TimeSpan.FromMilliseconds(10) && o.Redis.Timeout <= TimeSpan.FromSeconds(10),
+                "RateLimiting__Redis__Timeout must be between 00:00:00.010 and 00:00:10.")
+            .Validate(o => o.Redis.BreakDuration >= TimeSpan.FromSeconds(0.5) && o.Redis.BreakDuration <= TimeSpan.FromHours(1),
+                "RateLimiting__Redis__BreakDuration must be between 00:00:00.500 and 01:00:00.")
             .ValidateOnStart();
 
         builder.Services.AddSingleton<RedisLimits>();
@@ -58,9 +74,9 @@ internal static partial class RateLimits
                 return RateLimitPartition.Get(key, _ =>
                 {
                     var local = TokenBucket(limit);
-                    return redis.Database is { } database
-                        ? new RedisTokenBucket(database, $"appointment-chat:rate:{TokenPolicy}:{key}", limit.PermitLimit, TimeSpan.FromSeconds(limit.WindowSeconds),
-                            local, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<RedisTokenBucket>>())
+                    return redis.Configured
+                        ? new RedisTokenBucket(redis, $"appointment-chat:rate:{TokenPolicy}:{key}", limit.PermitLimit, TimeSpan.FromSeconds(limit.WindowSeconds),
+                            local, services.GetRequiredService<TimeProvider>())
                         : local;
                 });
             });
@@ -96,7 +112,10 @@ internal static partial class RateLimits
     private static string PartitionKey(HttpContext context) =>
         context.User.Identity is { IsAuthenticated: true, Name: { } name } ? "user:" + name : "ip:" + context.Connection.RemoteIpAddress;
 
-    /// <summary>Connects to Redis at start (not on the first request) and says in one line how limits are kept.</summary>
+    /// <summary>
+    /// Starts connecting to Redis at start (not on the first request), without waiting for it; says in one line how
+    /// limits are kept (with Redis, once the first attempt ends).
+    /// </summary>
     private sealed partial class RateLimitStartup(RedisLimits redis, ILogger<RedisLimits> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
@@ -105,11 +124,8 @@ internal static partial class RateLimits
             {
                 LogLocal(logger);
             }
-            else
-            {
-                LogShared(logger, redis.Database?.Multiplexer.IsConnected == true ? "connected" : "not reachable yet; local limits apply meanwhile");
-            }
 
+            redis.StartConnecting();
             return Task.CompletedTask;
         }
 
@@ -117,9 +133,6 @@ internal static partial class RateLimits
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Rate limits: per instance (set REDIS_URL to share them across instances)")]
         private static partial void LogLocal(ILogger logger);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "Rate limits: shared across instances through Redis ({State})")]
-        private static partial void LogShared(ILogger logger, string state);
     }
 
     private static async ValueTask WriteRejectionAsync(OnRejectedContext context, CancellationToken cancellationToken)

@@ -4,80 +4,12 @@ using StackExchange.Redis;
 namespace AppointmentChat.Api.RateLimiting;
 
 /// <summary>
-/// The Redis connection for limits shared by every instance (<c>REDIS_URL</c>); absent, each instance
-/// limits on its own. Connects lazily and never fails the service: limits fall back to local ones.
-/// </summary>
-internal sealed class RedisLimits(IConfiguration configuration) : IDisposable
-{
-    private readonly Lazy<ConnectionMultiplexer?> _connection = new(() => Connect(configuration["REDIS_URL"]));
-
-    public bool Configured => !string.IsNullOrWhiteSpace(configuration["REDIS_URL"]);
-
-    public IDatabase? Database => _connection.Value?.GetDatabase();
-
-    public static bool TryParse(string url)
-    {
-        try
-        {
-            return Parse(url).EndPoints.Count > 0;
-        }
-        catch (Exception ex) when (ex is ArgumentException or UriFormatException or FormatException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Accepts <c>redis://[:password@]host:port[/db]</c> or StackExchange.Redis's own form.</summary>
-    internal static ConfigurationOptions Parse(string url)
-    {
-        ConfigurationOptions options;
-        if (url.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
-        {
-            var uri = new Uri(url);
-            options = new ConfigurationOptions { Ssl = uri.Scheme == "rediss" };
-            options.EndPoints.Add(uri.Host, uri.IsDefaultPort || uri.Port <= 0 ? 6379 : uri.Port);
-            var userInfo = Uri.UnescapeDataString(uri.UserInfo).Split(':', 2);
-            if (userInfo.Length == 2)
-            {
-                options.User = userInfo[0].Length > 0 ? userInfo[0] : null;
-                options.Password = userInfo[1];
-            }
-
-            if (int.TryParse(uri.AbsolutePath.Trim('/'), System.Globalization.CultureInfo.InvariantCulture, out var database))
-            {
-                options.DefaultDatabase = database;
-            }
-        }
-        else
-        {
-            options = ConfigurationOptions.Parse(url);
-        }
-
-        options.AbortOnConnectFail = false; // keep trying in the background; fall back meanwhile
-        options.ConnectTimeout = 2000;
-        options.SyncTimeout = 2000;
-        options.AsyncTimeout = 2000;
-        return options;
-    }
-
-    private static ConnectionMultiplexer? Connect(string? url) =>
-        string.IsNullOrWhiteSpace(url) ? null : ConnectionMultiplexer.Connect(Parse(url));
-
-    public void Dispose()
-    {
-        if (_connection.IsValueCreated)
-        {
-            _connection.Value?.Dispose();
-        }
-    }
-}
-
-/// <summary>
 /// A token bucket kept in Redis, shared by every instance: <c>capacity</c> requests at once, refilled at
 /// <c>capacity</c> per <c>window</c>. Redis keeps the time (so instance clocks need not agree). If Redis
-/// cannot answer, the instance's own bucket decides, so a Redis outage neither blocks nor unlimits callers.
+/// cannot answer at once (<see cref="RedisLimits"/>), the instance's own bucket decides, so a Redis outage neither
+/// holds up nor unlimits callers.
 /// </summary>
-internal sealed partial class RedisTokenBucket(IDatabase redis, string key, int capacity, TimeSpan window, RateLimiter fallback, TimeProvider time, ILogger logger)
+internal sealed class RedisTokenBucket(RedisLimits redis, string key, int capacity, TimeSpan window, RateLimiter fallback, TimeProvider time)
     : RateLimiter
 {
     // KEYS[1]: bucket; ARGV: capacity, milliseconds per token. Returns {allowed, retry-after ms}.
@@ -115,17 +47,14 @@ internal sealed partial class RedisTokenBucket(IDatabase redis, string key, int 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
         Interlocked.Exchange(ref _lastUsedTicks, time.GetUtcNow().UtcTicks);
-        try
+        var msPerToken = window.TotalMilliseconds / capacity;
+        if (await redis.EvaluateAsync(Script, key, [capacity, msPerToken]) is not { } answer)
         {
-            var msPerToken = window.TotalMilliseconds / capacity;
-            var result = (RedisResult[])(await redis.ScriptEvaluateAsync(Script, [key], [capacity, msPerToken]))!;
-            return (long)result[0] == 1 ? Lease.Granted : Lease.Refused(TimeSpan.FromMilliseconds((long)result[1]));
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            LogFallback(logger, ex.GetType().Name);
             return await fallback.AcquireAsync(permitCount, cancellationToken);
         }
+
+        var result = (RedisResult[])answer!;
+        return (long)result[0] == 1 ? Lease.Granted : Lease.Refused(TimeSpan.FromMilliseconds((long)result[1]));
     }
 
     protected override void Dispose(bool disposing)
@@ -137,9 +66,6 @@ internal sealed partial class RedisTokenBucket(IDatabase redis, string key, int 
 
         base.Dispose(disposing);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis did not answer the rate limit ({Reason}); this instance's own limit applies meanwhile")]
-    private static partial void LogFallback(ILogger logger, string reason);
 
     private sealed class Lease(bool acquired, TimeSpan? retryAfter) : RateLimitLease
     {
