@@ -48,6 +48,8 @@ internal static class ServiceRun
     {
         StartupFailure failure => failure.Message,
         IOException bind when bind.Message.StartsWith("Failed to bind to address", StringComparison.Ordinal) => $"Start-up error: {bind.Message}",
+        FormatException url when url.Message.StartsWith("Invalid url", StringComparison.Ordinal) => $"Start-up error: ASPNETCORE_URLS: {url.Message}",
+        System.Net.Sockets.SocketException socket => $"Start-up error: cannot listen where ASPNETCORE_URLS says: {socket.Message}",
         _ => null,
     };
 

@@ -31,7 +31,7 @@ internal static class Telemetry
 
     public static IHostApplicationBuilder AddTelemetry(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section);
+        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<ChatMetrics>();
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName))
@@ -66,8 +66,17 @@ internal static class Telemetry
         return builder;
     }
 
-    private static bool PrometheusEnabled(IServiceProvider services) =>
-        services.GetRequiredService<IOptions<TelemetryOptions>>().Value.Prometheus ?? services.GetRequiredService<IHostEnvironment>().IsDevelopment();
+    private static bool PrometheusEnabled(IServiceProvider services)
+    {
+        try
+        {
+            return services.GetRequiredService<IOptions<TelemetryOptions>>().Value.Prometheus ?? services.GetRequiredService<IHostEnvironment>().IsDevelopment();
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // not true or false: the start-up validation names the setting and stops the service
+        }
+    }
 
     private static bool OtlpEnabled(IConfiguration configuration) =>
         !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
