@@ -20,4 +20,6 @@ ENV ASPNETCORE_URLS=http://+:8080 \
     Storage__DataFolder=/tmp/appointment-chat
 USER app
 EXPOSE 8080
+# No curl in a chiseled image: the service's own healthcheck command calls /health/live on the configured port.
+HEALTHCHECK --interval=15s --timeout=10s --start-period=30s CMD ["dotnet", "AppointmentChat.Api.dll", "healthcheck"]
 ENTRYPOINT ["dotnet", "AppointmentChat.Api.dll"]

@@ -11,10 +11,16 @@ using AppointmentChat.Api.Stream;
 using AppointmentChat.Api.Tokens;
 using AppointmentChat.Api.Webhooks;
 
-var builder = WebApplication.CreateBuilder(args);
-if (args is [DevTokens.CommandName, .. var commandArgs])
+var command = ServiceCommands.Parse(args); // --help, or a command: migrate, healthcheck, dev-token
+if (command.ExitCode is { } answered)
 {
-    return DevTokens.RunCommand(builder, commandArgs);
+    return answered;
+}
+
+var builder = WebApplication.CreateBuilder(command.BuilderOptions());
+if (command.Name is not null)
+{
+    return await command.RunAsync(builder);
 }
 
 builder.AddServiceDefaults();
@@ -35,6 +41,7 @@ builder.AddWebhooks();
 builder.AddNotifications();
 builder.AddRetention();
 builder.AddDemo();
+builder.StartWorkersAfterMigration(); // after every AddXxx that adds a hosted service
 builder.RedactCredentialsInLogs(); // last: it wraps every logger provider added above
 
 var app = builder.Build();

@@ -102,6 +102,21 @@ internal sealed class AuthOptionsValidator(IHostEnvironment environment) : IVali
             failures.Add("Auth__RoleClaim must not be empty.");
         }
 
+        if (string.IsNullOrWhiteSpace(options.OrganisationClaim))
+        {
+            failures.Add("Auth__OrganisationClaim must not be empty.");
+        }
+
+        if (options.Issuer is { } issuer && string.IsNullOrWhiteSpace(issuer))
+        {
+            failures.Add("Auth__Issuer must not be blank: leave it unset to accept any issuer.");
+        }
+
+        if (options.Audience is { } audience && string.IsNullOrWhiteSpace(audience))
+        {
+            failures.Add("Auth__Audience must not be blank: leave it unset to accept any audience.");
+        }
+
         if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(5))
         {
             failures.Add("Auth__ClockSkew must be between 00:00:00 and 00:05:00.");

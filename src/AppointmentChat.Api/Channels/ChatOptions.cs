@@ -75,6 +75,11 @@ internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
             failures.Add("Chat__CloseGraceMinutes must be between 0 and 10080.");
         }
 
+        if (string.IsNullOrWhiteSpace(options.SystemUserName))
+        {
+            failures.Add("Chat__SystemUserName must not be empty: apps show it as the practice's name.");
+        }
+
         if (string.IsNullOrWhiteSpace(options.EndMessage) || options.EndMessage.Length > 5000)
         {
             failures.Add("Chat__EndMessage must be 1 to 5000 characters.");

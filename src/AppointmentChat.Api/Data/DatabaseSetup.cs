@@ -27,10 +27,29 @@ internal sealed class DatabaseOptions
 
     /// <summary>Why DATABASE_URL could not be used, reported at startup.</summary>
     public string? Error { get; set; }
+
+    /// <summary>Setting <c>Database__MigrateAtStart</c>: apply missing migrations at start (else wait for <c>migrate</c> to).</summary>
+    public bool MigrateAtStart { get; set; } = true;
+
+    /// <summary>Setting <c>Database__UseSqlite</c>: outside Development, allow the local SQLite file (no <c>DATABASE_URL</c>).</summary>
+    public bool UseSqlite { get; set; }
+
+    /// <summary>Which database, for the start-up log line: never the password.</summary>
+    public string Describe()
+    {
+        if (Provider == DatabaseProvider.Sqlite)
+        {
+            return $"SQLite file {new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(ConnectionString).DataSource}";
+        }
+
+        var postgres = new NpgsqlConnectionStringBuilder(ConnectionString);
+        return $"PostgreSQL {postgres.Host}:{postgres.Port}/{postgres.Database} as {postgres.Username}";
+    }
 }
 
 internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFolder dataFolder) : IConfigureOptions<DatabaseOptions>
 {
+    public const string Section = "Database";
     public const string SqliteFileName = "appointment-chat.db";
 
     /// <summary>
@@ -56,6 +75,7 @@ internal sealed class DatabaseOptionsSetup(IConfiguration configuration, DataFol
 
     public void Configure(DatabaseOptions options)
     {
+        configuration.GetSection(Section).Bind(options);
         var url = configuration["DATABASE_URL"];
         if (string.IsNullOrWhiteSpace(url))
         {
@@ -207,16 +227,8 @@ internal static class DatabaseSetup
     /// </summary>
     public static readonly TimeSpan MigrationCommandTimeout = TimeSpan.FromMinutes(10);
 
-    /// <summary>Applies migrations, then serves until shut down.</summary>
-    public static async Task<int> RunChatServiceAsync(this WebApplication app)
-    {
-        await app.Services.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
-        await app.RunAsync();
-        return 0;
-    }
-
-    /// <summary>Applies pending migrations (EF Core serialises concurrent instances with its migration lock).</summary>
-    public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    /// <summary>Applies pending migrations (EF Core serialises concurrent instances with its migration lock); how many were missing.</summary>
+    public static async Task<int> MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
@@ -226,12 +238,15 @@ internal static class DatabaseSetup
             await CreateMigrationHistoryAsync(db, cancellationToken);
         }
 
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
         await db.Database.MigrateAsync(cancellationToken);
         if (db.Database.IsSqlite())
         {
             // Readers never block the writer, and a commit costs an append rather than a rewrite.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
         }
+
+        return pending;
     }
 
     /// <summary>
@@ -252,10 +267,20 @@ internal static class DatabaseSetup
     }
 }
 
-internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
+internal sealed class DatabaseOptionsValidator(IHostEnvironment environment) : IValidateOptions<DatabaseOptions>
 {
-    public ValidateOptionsResult Validate(string? name, DatabaseOptions options) =>
-        options.Error is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(options.Error);
+    public ValidateOptionsResult Validate(string? name, DatabaseOptions options)
+    {
+        if (options.Error is not null)
+        {
+            return ValidateOptionsResult.Fail(options.Error);
+        }
+
+        // A production deployment never silently keeps its data in a file on the instance's disk.
+        return options.Provider == DatabaseProvider.Sqlite && !options.UseSqlite && !environment.IsDevelopment()
+            ? ValidateOptionsResult.Fail("DATABASE_URL is not set: outside Development set DATABASE_URL (PostgreSQL), or Database__UseSqlite=true to keep the data in a local SQLite file.")
+            : ValidateOptionsResult.Success;
+    }
 }
 
 /// <summary>For <c>dotnet ef migrations add X --context SqliteChatDbContext</c>.</summary>

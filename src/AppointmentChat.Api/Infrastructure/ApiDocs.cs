@@ -26,7 +26,7 @@ internal static class ApiDocs
 
     public static IHostApplicationBuilder AddApiDocs(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<DocsOptions>().BindConfiguration(DocsOptions.Section);
+        builder.Services.AddOptions<DocsOptions>().BindConfiguration(DocsOptions.Section).ValidateOnStart();
         builder.Services.AddOpenApi(options =>
         {
             // The webhook body is any Stream event, read as a JsonElement: named for what it is in generated clients.

@@ -13,18 +13,37 @@ internal sealed class DataFolder
     public DataFolder(IConfiguration configuration, IHostEnvironment environment)
     {
         var configured = configuration[SettingName];
-        Path = System.IO.Path.GetFullPath(string.IsNullOrWhiteSpace(configured)
-            ? System.IO.Path.Combine(environment.ContentRootPath, "data")
-            : System.IO.Path.Combine(environment.ContentRootPath, configured));
+        try
+        {
+            Path = System.IO.Path.GetFullPath(string.IsNullOrWhiteSpace(configured)
+                ? System.IO.Path.Combine(environment.ContentRootPath, "data")
+                : System.IO.Path.Combine(environment.ContentRootPath, configured));
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw Invalid($"Storage__DataFolder is not a valid path ({ex.Message})");
+        }
     }
 
     public string Path { get; }
 
     public string File(string name)
     {
-        Directory.CreateDirectory(Path);
+        try
+        {
+            Directory.CreateDirectory(Path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Invalid($"Storage__DataFolder {Path} cannot be created ({ex.Message})");
+        }
+
         return System.IO.Path.Combine(Path, name);
     }
+
+    /// <summary>Reported at start like any other invalid setting: one line naming it.</summary>
+    private static Microsoft.Extensions.Options.OptionsValidationException Invalid(string failure) =>
+        new(SettingName, typeof(DataFolder), [failure]);
 
     /// <summary>
     /// Returns the secret kept in <paramref name="name"/>, creating it (random, readable by the owner only)

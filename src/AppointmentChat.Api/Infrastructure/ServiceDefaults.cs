@@ -1,10 +1,11 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Infrastructure;
 
-internal static class ServiceDefaults
+internal static partial class ServiceDefaults
 {
     /// <summary>Largest request body any endpoint accepts unless it sets its own limit.</summary>
     public const long MaxRequestBodyBytes = 1024 * 1024;
@@ -12,6 +13,7 @@ internal static class ServiceDefaults
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.AddStartReport();
 
         // AddAuthentication registers Data Protection, which this service never uses (bearer tokens only);
         // without this its key-ring warnings would greet every start.
@@ -65,10 +67,28 @@ internal static class ServiceDefaults
         }
     }
 
-    private static List<string> ConfigurationFailures(Exception exception) => exception switch
+    /// <summary>
+    /// The settings at fault, each once (an options class that reads another repeats the other's failures). A value
+    /// that cannot be read as its setting's type is named, never echoed.
+    /// </summary>
+    internal static List<string> ConfigurationFailures(Exception exception) => exception switch
     {
-        OptionsValidationException options => [.. options.Failures],
-        AggregateException aggregate => [.. aggregate.InnerExceptions.SelectMany(ConfigurationFailures)],
+        OptionsValidationException options => [.. options.Failures.Distinct()],
+        AggregateException aggregate => [.. aggregate.InnerExceptions.SelectMany(ConfigurationFailures).Distinct()],
+        InvalidOperationException conversion when UnreadableValue().Match(conversion.Message) is { Success: true } match =>
+            [$"{match.Groups["path"].Value.Replace(":", "__", StringComparison.Ordinal)} is not {Expected(match.Groups["type"].Value)}."],
         _ => [],
     };
+
+    private static string Expected(string type) => type switch
+    {
+        "System.TimeSpan" => "a duration ([d.]hh:mm:ss, e.g. 00:30:00)",
+        "System.Int32" or "System.Int64" => "a whole number",
+        "System.Double" or "System.Decimal" => "a number (e.g. 0.8)",
+        "System.Boolean" => "true or false",
+        _ => $"a valid {type.Split('.')[^1]}",
+    };
+
+    [GeneratedRegex(@"^Failed to convert configuration value (?:'.*' )?at '(?<path>[^']+)' to type '(?<type>[^']+)'", RegexOptions.Singleline)]
+    private static partial Regex UnreadableValue();
 }

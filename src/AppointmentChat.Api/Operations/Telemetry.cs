@@ -88,8 +88,17 @@ internal static class Telemetry
         return builder;
     }
 
-    private static bool PrometheusEnabled(IServiceProvider services) =>
-        services.GetRequiredService<IOptions<TelemetryOptions>>().Value.Prometheus ?? services.GetRequiredService<IHostEnvironment>().IsDevelopment();
+    private static bool PrometheusEnabled(IServiceProvider services)
+    {
+        try
+        {
+            return services.GetRequiredService<IOptions<TelemetryOptions>>().Value.Prometheus ?? services.GetRequiredService<IHostEnvironment>().IsDevelopment();
+        }
+        catch (Exception invalid) when (invalid is InvalidOperationException or OptionsValidationException)
+        {
+            return false; // an unreadable or invalid telemetry setting: the start-up validation names it and stops the service
+        }
+    }
 
     /// <summary>Whether metrics go anywhere (Prometheus or OTLP): if not, nothing is measured.</summary>
     public static bool MetricsExported(IServiceProvider services) =>

@@ -103,6 +103,13 @@ internal sealed partial class RedisLimits : IHealthCheck, IDisposable
 
     public static bool TryParse(string url)
     {
+        // A URL of any other scheme (http://…) would be read by StackExchange.Redis as a host name.
+        if (url.Contains("://", StringComparison.Ordinal)
+            && !url.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
         try
         {
             return Parse(url).EndPoints.Count > 0;

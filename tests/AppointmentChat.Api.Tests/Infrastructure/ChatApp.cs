@@ -57,6 +57,7 @@ public sealed class ChatApp : WebApplicationFactory<Program>
             ["STREAM_CHAT_URL"] = "http://127.0.0.1:9",
             ["Storage:DataFolder"] = database.Folder,
             ["DATABASE_URL"] = database.DatabaseUrl,
+            ["Database:UseSqlite"] = "true", // tests run on SQLite in Production too
             // Every test calls from 127.0.0.1, many with tokens meant to fail: the limit on failed authentication per
             // address is tested on its own (FailedAuthenticationLimitTests).
             ["RateLimiting:FailedAuthentication:PermitLimit"] = "1000000",

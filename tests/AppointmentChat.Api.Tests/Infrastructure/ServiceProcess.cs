@@ -43,6 +43,8 @@ public sealed class ServiceProcess : IAsyncDisposable
             start.Environment.Remove(key);
         }
 
+        // Tests run on SQLite in Production too (the tests that a production start refuses SQLite unasked set it null).
+        start.Environment["Database__UseSqlite"] = "true";
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
@@ -82,7 +84,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         kill.WaitForExit();
     }
 
-    /// <summary>Starts the service on a loopback port (a free one unless given, e.g. to restart where Stream's webhooks go) and waits until /health/live answers.</summary>
+    /// <summary>
+    /// Starts the service on a loopback port (a free one unless given, e.g. to restart where Stream's webhooks go) and waits
+    /// until it has started: /health/live answers from the moment it listens, other paths 503 until its database is migrated.
+    /// </summary>
     public static async Task<ServiceProcess> StartServiceAsync(IDictionary<string, string?> environment, string workingDirectory, TimeSpan? timeout = null, int? port = null)
     {
         port ??= FreePort();
@@ -100,7 +105,8 @@ public sealed class ServiceProcess : IAsyncDisposable
 
             try
             {
-                if ((await http.GetAsync("health/live")).IsSuccessStatusCode)
+                if ((await http.GetAsync("health/live")).IsSuccessStatusCode
+                    && (await http.GetAsync("")).StatusCode != System.Net.HttpStatusCode.ServiceUnavailable)
                 {
                     return service;
                 }
