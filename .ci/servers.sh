@@ -13,6 +13,7 @@ install_packages() {
       redis-server) command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;
       chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
       wrk) command -v wrk >/dev/null 2>&1 || missing+=(wrk) ;;
+      nginx-light) [ -x /usr/sbin/nginx ] || missing+=(nginx-light) ;;
       *) missing+=("$package") ;;
     esac
   done

@@ -51,10 +51,18 @@ internal static class ApiDocs
         }
 
         app.MapOpenApi(DocumentPath).AllowAnonymous();
+        // Offline and self-contained: the system's fonts rather than fonts.scalar.com, and none of the buttons that lead
+        // to Scalar's cloud (the "Ask AI" agent, the developer toolbar's Generate SDK / Deploy, the hosted API client).
         app.MapScalarApiReference(PagePath, options => options
             .WithTitle("AppointmentChat API")
             .WithOpenApiRoutePattern(DocumentPath)
-            .AddPreferredSecuritySchemes(ApiDocsTransformers.BearerScheme))
+            .AddPreferredSecuritySchemes(ApiDocsTransformers.BearerScheme)
+            .DisableDefaultFonts()
+            .DisableAgent()
+            .DisableMcp()
+            .DisableTelemetry()
+            .HideDeveloperTools()
+            .HideClientButton())
             .AllowAnonymous();
         return app;
     }

@@ -161,6 +161,57 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
     }
 
     [Fact]
+    public async Task TheDocsPageRequestsNothingBeyondTheServiceShowsNoCloudButtonsAndARealTokenExample()
+    {
+        Chromium.Require();
+        var app = await fixture.StartAsync();
+        var page = new Uri(app.BaseAddress, "docs/#tag/tokens").ToString();
+        var netLog = Path.Combine(Directory.CreateTempSubdirectory("docs-netlog-").FullName, "net.json");
+
+        // Chromium's net log records every request, including those that fail (this machine has no internet).
+        var dom = WebUtility.HtmlDecode(await Chromium.RunAsync(
+            ["--virtual-time-budget=20000", "--window-size=1400,1800", $"--log-net-log={netLog}", "--dump-dom", page], TimeSpan.FromSeconds(90)));
+        var requested = PageRequests(netLog, app.BaseAddress);
+
+        Assert.Contains(requested, url => url.AbsolutePath == "/openapi/v1.json");
+        Assert.All(requested, url => Assert.True(url.IsLoopback, $"the page requested {url} (beyond the service)"));
+        foreach (var cloud in new[] { "Ask AI", "Agent", "Generate SDK", "Deploy", "Open API Client" })
+        {
+            Assert.DoesNotContain(cloud, dom, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("\"userId\": \"vet-1\"", dom, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"userId\": null", dom, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The URLs the page asked for: its navigation and every request made from a document under the page's site (it has
+    /// an initiator). Chromium's own calls (update checks, accounts, autofill hints about the page's forms) have no
+    /// initiator and are not the page's doing.
+    /// </summary>
+    private static List<Uri> PageRequests(string netLog, Uri pageAddress)
+    {
+        using var log = JsonDocument.Parse(File.ReadAllText(netLog));
+        var startJob = log.RootElement.GetProperty("constants").GetProperty("logEventTypes").GetProperty("URL_REQUEST_START_JOB").GetInt32();
+        var site = $"{pageAddress.Scheme}://{pageAddress.Host}";
+        var urls = new List<Uri>();
+        foreach (var entry in log.RootElement.GetProperty("events").EnumerateArray())
+        {
+            if (entry.GetProperty("type").GetInt32() == startJob
+                && entry.TryGetProperty("params", out var parameters)
+                && parameters.TryGetProperty("url", out var url)
+                && parameters.TryGetProperty("network_isolation_key", out var key)
+                && key.GetString()!.StartsWith(site + " ", StringComparison.Ordinal)
+                && (parameters.GetProperty("initiator").GetString() != "not an origin" || parameters.GetProperty("request_type").GetString() == "main frame"))
+            {
+                urls.Add(new Uri(url.GetString()!));
+            }
+        }
+
+        return urls;
+    }
+
+    [Fact]
     public async Task OutsideDevelopmentTheDocumentAndPageAreOffUnlessEnabled()
     {
         await using var off = await ChatApp.StartAsync(DatabaseKind.Sqlite, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
