@@ -6,6 +6,7 @@ using AppointmentChat.Api.Demo;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Notifications;
 using AppointmentChat.Api.Operations;
+using AppointmentChat.Api.Operator;
 using AppointmentChat.Api.RateLimiting;
 using AppointmentChat.Api.Stream;
 using AppointmentChat.Api.Tokens;
@@ -34,6 +35,7 @@ builder.AddChat();
 builder.AddWebhooks();
 builder.AddNotifications();
 builder.AddRetention();
+builder.AddOperator();
 builder.AddDemo();
 builder.RedactCredentialsInLogs(); // last: it wraps every logger provider added above
 
@@ -58,6 +60,7 @@ api.MapAppointments();
 api.MapChannels();
 api.MapWebhooks();
 api.MapDevices();
+api.MapOperator();
 app.MapEmbeddedStreamEmulator();
 app.MapApiDocs();
 app.MapDemo();
