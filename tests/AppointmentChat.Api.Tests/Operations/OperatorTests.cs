@@ -19,15 +19,25 @@ namespace AppointmentChat.Api.Tests.Operations;
 /// </summary>
 public abstract class OperatorTests(OperatorFixture fixture)
 {
+    /// <summary>The answer, checked against the OpenAPI document's schema for its operation and status.</summary>
+    private static async Task<HttpResponseMessage> DocumentedAsync(HttpResponseMessage response)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(response.RequestMessage!.RequestUri!.GetLeftPart(UriPartial.Authority)) };
+        var contract = ApiContract.From(await (await client.GetAsync("/openapi/v1.json")).ShouldBeOkJsonAsync());
+        await contract.Check(response);
+        Assert.True(contract.Failures.Count == 0, string.Join("\n", contract.Failures));
+        return response;
+    }
+
     private static async Task<List<JsonElement>> ListAsync(HttpClient client, string kind)
     {
-        var body = await (await client.GetAsync($"/api/operator/{kind}")).ShouldBeOkJsonAsync();
+        var body = await (await DocumentedAsync(await client.GetAsync($"/api/operator/{kind}"))).ShouldBeOkJsonAsync();
         return [.. body.GetProperty(kind).EnumerateArray()];
     }
 
     private static async Task<List<JsonElement>> AuditOfAsync(HttpClient client, string actorId)
     {
-        var body = await (await client.GetAsync("/api/operator/audit?limit=500")).ShouldBeOkJsonAsync();
+        var body = await (await DocumentedAsync(await client.GetAsync("/api/operator/audit?limit=500"))).ShouldBeOkJsonAsync();
         return [.. body.GetProperty("actions").EnumerateArray().Where(a => a.GetProperty("actorId").GetString() == actorId).Reverse()];
     }
 
@@ -87,7 +97,7 @@ public abstract class OperatorTests(OperatorFixture fixture)
             Assert.True(listed.GetProperty("retryAt").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddSeconds(5));
 
             stack.Emulator.Faults.Clear();
-            var retried = await (await ops.PostAsync($"/api/operator/chats/{s.AppointmentId}/retry", null)).ShouldBeOkJsonAsync();
+            var retried = await (await DocumentedAsync(await ops.PostAsync($"/api/operator/chats/{s.AppointmentId}/retry", null))).ShouldBeOkJsonAsync();
             Assert.Equal(0, retried.GetProperty("attempts").GetInt32());
 
             await Eventually.TrueAsync(
@@ -122,7 +132,7 @@ public abstract class OperatorTests(OperatorFixture fixture)
             var listed = await ListedChatAsync(ops, s, attempts: 1);
             var due = listed.GetProperty("retryAt").GetDateTimeOffset();
 
-            var discarded = await (await ops.PostAsync($"/api/operator/chats/{s.AppointmentId}/discard", null)).ShouldBeOkJsonAsync();
+            var discarded = await (await DocumentedAsync(await ops.PostAsync($"/api/operator/chats/{s.AppointmentId}/discard", null))).ShouldBeOkJsonAsync();
             Assert.False(discarded.TryGetProperty("retryAt", out _));
             Assert.DoesNotContain(await ListAsync(ops, "chats"), c => c.GetProperty("appointmentId").GetString() == s.AppointmentId);
 
@@ -137,7 +147,7 @@ public abstract class OperatorTests(OperatorFixture fixture)
             await (await ops.PostAsync($"/api/operator/chats/{s.AppointmentId}/discard", null)).ShouldBeProblemAsync(HttpStatusCode.NotFound, code: "problem-not-found");
 
             stack.Emulator.Faults.Clear();
-            await (await ops.PostAsync($"/api/operator/chats/{s.AppointmentId}/retry", null)).ShouldBeOkJsonAsync();
+            await (await DocumentedAsync(await ops.PostAsync($"/api/operator/chats/{s.AppointmentId}/retry", null))).ShouldBeOkJsonAsync();
             await Eventually.TrueAsync(() => Scenario.Frozen(s.StreamChannel(stack.Emulator)!), "the discarded chat, retried, to be brought in line");
 
             var audit = await AuditOfAsync(ops, opsId);
@@ -200,7 +210,7 @@ public abstract class OperatorTests(OperatorFixture fixture)
 
         fcm.Unavailable.TryRemove(device, out _);
         var id = push.GetProperty("id").GetInt64();
-        var retried = await (await ops.PostAsync($"/api/operator/pushes/{id}/retry", null)).ShouldBeOkJsonAsync();
+        var retried = await (await DocumentedAsync(await ops.PostAsync($"/api/operator/pushes/{id}/retry", null))).ShouldBeOkJsonAsync();
         Assert.Equal(0, retried.GetProperty("attempts").GetInt32());
         await Eventually.TrueAsync(() => fcm.DeliveredTo(device).Any(), "the retried push to reach the device");
 
@@ -214,7 +224,7 @@ public abstract class OperatorTests(OperatorFixture fixture)
             return second != 0;
         }, "the second push to be given up");
         fcm.Unavailable.TryRemove(device, out _);
-        await (await ops.PostAsync($"/api/operator/pushes/{second}/discard", null)).ShouldBeOkJsonAsync();
+        await (await DocumentedAsync(await ops.PostAsync($"/api/operator/pushes/{second}/discard", null))).ShouldBeOkJsonAsync();
         Assert.Equal(NotificationStatus.Discarded, await stack.App.InDatabaseAsync(db => db.Notifications.Where(n => n.Id == second).Select(n => n.Status).SingleAsync()));
         Assert.DoesNotContain(await ListAsync(ops, "pushes"), p => p.GetProperty("id").GetInt64() == second);
         await (await ops.PostAsync($"/api/operator/pushes/{second}/retry", null)).ShouldBeProblemAsync(HttpStatusCode.NotFound, code: "problem-not-found");
@@ -254,9 +264,9 @@ public abstract class OperatorTests(OperatorFixture fixture)
             Assert.Contains(listed, w => w.GetProperty("id").GetInt64() == e.Id && w.GetProperty("channelId").GetString() == s.ChannelId && w.GetProperty("error").GetString()!.Length > 0);
         }
 
-        var retried = await (await pms.PostAsync($"/api/operator/webhooks/{dead[0].Id}/retry", null)).ShouldBeOkJsonAsync();
+        var retried = await (await DocumentedAsync(await pms.PostAsync($"/api/operator/webhooks/{dead[0].Id}/retry", null))).ShouldBeOkJsonAsync();
         Assert.Equal(0, retried.GetProperty("attempts").GetInt32());
-        await (await pms.PostAsync($"/api/operator/webhooks/{dead[1].Id}/discard", null)).ShouldBeOkJsonAsync();
+        await (await DocumentedAsync(await pms.PostAsync($"/api/operator/webhooks/{dead[1].Id}/discard", null))).ShouldBeOkJsonAsync();
         var discarded = (await WebhookTestData.InboxAsync(stack.App, e => e.Id == dead[1].Id)).Single();
         Assert.Equal(InboxStatus.Discarded, discarded.Status);
         Assert.NotNull(discarded.Note);
