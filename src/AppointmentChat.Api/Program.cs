@@ -6,6 +6,7 @@ using AppointmentChat.Api.Demo;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Notifications;
 using AppointmentChat.Api.Operations;
+using AppointmentChat.Api.Operator;
 using AppointmentChat.Api.RateLimiting;
 using AppointmentChat.Api.Stream;
 using AppointmentChat.Api.Tokens;
@@ -40,6 +41,7 @@ builder.AddChat();
 builder.AddWebhooks();
 builder.AddNotifications();
 builder.AddRetention();
+builder.AddOperator();
 builder.AddDemo();
 builder.StartWorkersAfterMigration(); // after every AddXxx that adds a hosted service
 builder.RedactCredentialsInLogs(); // last: it wraps every logger provider added above
@@ -65,6 +67,7 @@ api.MapAppointments();
 api.MapChannels();
 api.MapWebhooks();
 api.MapDevices();
+api.MapOperator();
 app.MapEmbeddedStreamEmulator();
 app.MapApiDocs();
 app.MapDemo();

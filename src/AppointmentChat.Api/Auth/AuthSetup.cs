@@ -16,6 +16,9 @@ internal static class AuthSetup
     /// <summary>Policy for operator endpoints: the trusted back end only.</summary>
     public const string ServicePolicy = "service";
 
+    /// <summary>Policy for the operator surface: an <c>operator</c>, or the trusted back end whose automation already operates.</summary>
+    public const string OperatorPolicy = "operator";
+
     public static IHostApplicationBuilder AddChatAuth(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -37,7 +40,8 @@ internal static class AuthSetup
                 .RequireAssertion(context => context.User.Identity?.IsAuthenticated == true || IsRoutingRefusal(context.Resource))
                 .Build())
             .AddPolicy(PracticePolicy, policy => policy.RequireRole(Roles.Service, Roles.Admin))
-            .AddPolicy(ServicePolicy, policy => policy.RequireRole(Roles.Service));
+            .AddPolicy(ServicePolicy, policy => policy.RequireRole(Roles.Service))
+            .AddPolicy(OperatorPolicy, policy => policy.RequireRole(Roles.Operator, Roles.Service));
 
         return builder;
     }

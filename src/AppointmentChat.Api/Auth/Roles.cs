@@ -10,5 +10,8 @@ internal static class Roles
     /// <summary>A trusted back end (the PMS) acting for the practice.</summary>
     public const string Service = "service";
 
-    public static readonly string[] All = [PetOwner, Vet, Admin, Service];
+    /// <summary>A person on call for the service: lists its stuck work, retries or discards it (nothing else).</summary>
+    public const string Operator = "operator";
+
+    public static readonly string[] All = [PetOwner, Vet, Admin, Service, Operator];
 }

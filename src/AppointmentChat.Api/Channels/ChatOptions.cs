@@ -117,6 +117,7 @@ internal static class ChatSetup
         builder.Services.AddScoped<AppointmentChats>();
         builder.Services.AddScoped<IAppointmentChat>(sp => sp.GetRequiredService<AppointmentChats>());
         builder.Services.AddScoped<ChatRecord>();
+        builder.Services.AddScoped<ChatSyncProblems>();
         builder.Services.AddScoped<SharedStreamTurns>();
         builder.Services.AddChatReads<ChatQueries>();
         builder.Services.AddScoped<ChatUsersInStream>();

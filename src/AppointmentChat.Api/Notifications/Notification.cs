@@ -52,6 +52,9 @@ internal enum NotificationStatus
 
     /// <summary>Gave up after the maximum attempts.</summary>
     Failed,
+
+    /// <summary>Given up, and an operator decided it is not to be sent: kept with its error until retention deletes it.</summary>
+    Discarded,
 }
 
 /// <summary>What became of a notification on one device, so a retry never sends to a device twice.</summary>

@@ -17,6 +17,7 @@ internal static partial class NotificationsSetup
         services.AddSingleton<FcmAccessTokens>();
         services.AddSingleton<PushDispatcherSignal>();
         services.AddHostedService<PushDispatcher>();
+        services.AddScoped<GivenUpPushes>();
         services.AddHostedService<PushStartupLog>();
 
         // A send is not idempotent: no HTTP-level retries; the outbox retries per device instead.

@@ -51,6 +51,9 @@ internal enum InboxStatus
 
     /// <summary>Kept failing; parked with its error for operators, never blocking the events behind it.</summary>
     Dead,
+
+    /// <summary>Dead, and an operator decided it is not to be processed: kept with its error until retention deletes it.</summary>
+    Discarded,
 }
 
 /// <summary>Section <c>Webhooks</c>.</summary>

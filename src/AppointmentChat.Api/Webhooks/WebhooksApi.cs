@@ -199,7 +199,7 @@ internal static partial class WebhooksApi
     }
 
     internal static async Task<Results<Ok<DeadEventsResponse>, ValidationProblem>> ListDead(
-        ChatDbContext db, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken)
+        DeadWebhooks dead, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken)
     {
         var take = DefaultDeadPage;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out take) || take is < 1 or > MaxDeadPage))
@@ -209,32 +209,14 @@ internal static partial class WebhooksApi
             return errors.ToProblem();
         }
 
-        var events = await db.Set<InboxEvent>().AsNoTracking()
-            .Where(e => e.Status == InboxStatus.Dead)
-            .OrderByDescending(e => e.Id)
-            .Take(take)
-            .Select(e => new DeadEvent(e.Id, e.DedupKey, e.EventType, e.ChannelId, e.ReceivedAt, e.Attempts, e.Note))
-            .ToListAsync(cancellationToken);
+        var events = await dead.ListAsync(take, cancellationToken);
         return TypedResults.Ok(new DeadEventsResponse(events));
     }
 
-    internal static async Task<Results<Ok<DeadEvent>, ProblemHttpResult>> Retry(long eventId, ChatDbContext db, WebhookProcessorSignal processor, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var parked = await db.Set<InboxEvent>().AsNoTracking().FirstOrDefaultAsync(e => e.Id == eventId && e.Status == InboxStatus.Dead, cancellationToken);
-        var requeued = parked is null ? 0 : await db.Set<InboxEvent>()
-            .Where(e => e.Id == eventId && e.Status == InboxStatus.Dead)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(e => e.Status, InboxStatus.Pending)
-                .SetProperty(e => e.Attempts, 0)
-                .SetProperty(e => e.NextAttemptAt, time.GetUtcNow()), cancellationToken);
-        if (requeued == 0)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: "No parked event with this id.");
-        }
-
-        processor.Wake();
-        return TypedResults.Ok(new DeadEvent(parked!.Id, parked.DedupKey, parked.EventType, parked.ChannelId, parked.ReceivedAt, Attempts: 0, parked.Note));
-    }
+    internal static async Task<Results<Ok<DeadEvent>, ProblemHttpResult>> Retry(long eventId, DeadWebhooks dead, CancellationToken cancellationToken) =>
+        await dead.RetryAsync(eventId, cancellationToken) is { } retried
+            ? TypedResults.Ok(retried)
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: "No parked event with this id.");
 
     /// <summary>The whole stream, or null when it holds more than <paramref name="limit"/> bytes.</summary>
     private static async Task<byte[]?> ReadAtMostAsync(System.IO.Stream source, int limit, CancellationToken cancellationToken)

@@ -24,6 +24,7 @@ internal static class WebhooksSetup
         services.AddStreamEventHandlers();
         services.AddSingleton<WebhookProcessorSignal>();
         services.AddHostedService<WebhookProcessor>();
+        services.AddScoped<DeadWebhooks>();
         services.AddSingleton<StreamCatchUpSignal>();
         services.AddHostedService<StreamCatchUp>();
         return builder;

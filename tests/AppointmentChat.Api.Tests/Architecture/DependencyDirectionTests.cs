@@ -24,6 +24,7 @@ public sealed partial class DependencyDirectionTests
         ["Webhooks"],
         ["Tokens"],
         ["Operations"],
+        ["Operator"],
         ["Demo"],
     ];
 

@@ -436,6 +436,10 @@ public sealed class AttackMatrixTests(SqliteHardening fixture) : IClassFixture<S
         (HttpMethod.Delete, $"/api/devices/{world.Device}", null),
         (HttpMethod.Get, "/api/webhooks/dead", null),
         (HttpMethod.Post, "/api/webhooks/dead/1/retry", null),
+        (HttpMethod.Get, "/api/operator/chats", null),
+        (HttpMethod.Post, $"/api/operator/chats/{world.WithChat.AppointmentId}/discard", null),
+        (HttpMethod.Post, "/api/operator/pushes/1/retry", null),
+        (HttpMethod.Get, "/api/operator/audit", null),
     ];
 
     private static string Valid() => TestJwt.For("owner-1", "pet-owner");

@@ -272,6 +272,7 @@ public static class MalformedRequests
             yield return new($"get appointment: id '{Short(id)}'", Caller.Service, _ => new(HttpMethod.Get, $"/api/appointments/{id}"), 400, "appointmentId", kestrel);
             yield return new($"put appointment: id '{Short(id)}'", Caller.Service, w => new(HttpMethod.Put, $"/api/appointments/{id}") { Content = Json(w.WithoutChat.Facts(World.Start)) }, 400, "appointmentId", kestrel);
             yield return new($"end chat: id 'appointment-{Short(id)}'", Caller.Vet, _ => new(HttpMethod.Post, $"/api/chat/channels/appointment-{id}/end"), 400, "channelId", kestrel);
+            yield return new($"operator retries chat: id '{Short(id)}'", Caller.Service, _ => new(HttpMethod.Post, $"/api/operator/chats/{id}/retry"), 400, "appointmentId", kestrel);
         }
 
         yield return new("get appointment: a request line over 8 KiB", Caller.Service, _ => new(HttpMethod.Get, $"/api/appointments/{new string('x', 9000)}"), 414, RefusedByKestrel: true);
@@ -289,6 +290,7 @@ public static class MalformedRequests
         foreach (var id in new[] { "abc", "1.5", "99999999999999999999" })
         {
             yield return new($"retry dead event: id '{id}'", Caller.Service, _ => new(HttpMethod.Post, $"/api/webhooks/dead/{id}/retry"), 404);
+            yield return new($"operator discards push: id '{id}'", Caller.Service, _ => new(HttpMethod.Post, $"/api/operator/pushes/{id}/discard"), 404);
         }
     }
 
@@ -311,6 +313,7 @@ public static class MalformedRequests
         foreach (var limit in new[] { "abc", "1.5", "99999999999", "0", "-3", "501" })
         {
             yield return new($"list dead events: ?limit={limit}", Caller.Service, _ => new(HttpMethod.Get, "/api/webhooks/dead?limit=" + limit), 400, "limit");
+            yield return new($"operator lists chats: ?limit={limit}", Caller.Service, _ => new(HttpMethod.Get, "/api/operator/chats?limit=" + limit), 400, "limit");
         }
     }
 

@@ -39,6 +39,9 @@ public sealed class FakeFcm : IAsyncDisposable
 
     public int TokensIssued => _tokensIssued;
 
+    /// <summary>Device tokens FCM answers 503 UNAVAILABLE for, until they are taken out again.</summary>
+    public ConcurrentDictionary<string, bool> Unavailable { get; } = new();
+
     public static async Task<FakeFcm> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -128,7 +131,7 @@ public sealed class FakeFcm : IAsyncDisposable
             return Results.Json(FcmError(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT"), statusCode: 400);
         }
 
-        if (token.StartsWith("flaky-", StringComparison.Ordinal) && attempt == 1)
+        if (Unavailable.ContainsKey(token) || (token.StartsWith("flaky-", StringComparison.Ordinal) && attempt == 1))
         {
             return Results.Json(FcmError(503, "UNAVAILABLE", "UNAVAILABLE"), statusCode: 503);
         }

@@ -108,6 +108,21 @@ public sealed class ApiContractTests(ApiContractService fixture) : IClassFixture
         await check(await owner.GetAsync("/api/webhooks/dead"));
         await check(await pms.PostAsync("/api/webhooks/dead/999999999/retry", null));
         await check(await pms.PostAsync("/api/webhooks/catch-up", null));
+        var ops = app.ClientFor(Ids.New("ops"), "operator");
+        foreach (var list in new[] { "webhooks", "chats", "pushes", "audit" })
+        {
+            await check(await ops.GetAsync($"/api/operator/{list}?limit=5"));
+            await check(await ops.GetAsync($"/api/operator/{list}?limit=0"));
+            await check(await vet.GetAsync($"/api/operator/{list}"));
+        }
+
+        foreach (var action in new[] { "retry", "discard" })
+        {
+            await check(await ops.PostAsync($"/api/operator/webhooks/999999999/{action}", null));
+            await check(await ops.PostAsync($"/api/operator/pushes/999999999/{action}", null));
+            await check(await ops.PostAsync($"/api/operator/chats/{s.AppointmentId}/{action}", null));
+            await check(await ops.PostAsync($"/api/operator/chats/not%20an%20id/{action}", null));
+        }
 
         // Stream refusing (502), then failing with a wait it names (503 with Retry-After).
         var refused = Scenario.New();
@@ -139,6 +154,10 @@ public sealed class ApiContractTests(ApiContractService fixture) : IClassFixture
             "registerDevice 201", "registerDevice 200", "registerDevice 400", "registerDevice 403",
             "unregisterDevice 204", "unregisterDevice 404", "unregisterDevice 400",
             "listDeadWebhooks 200", "listDeadWebhooks 400", "listDeadWebhooks 403", "retryDeadWebhook 404", "requestCatchUp 202",
+            "listOperatorWebhooks 200", "listOperatorWebhooks 400", "listOperatorWebhooks 403", "listOperatorChats 200", "listOperatorChats 400",
+            "listOperatorPushes 200", "listOperatorPushes 400", "listOperatorActions 200", "listOperatorActions 400", "listOperatorActions 403",
+            "retryOperatorWebhook 404", "discardOperatorWebhook 404", "retryOperatorPush 404", "discardOperatorPush 404",
+            "retryOperatorChat 404", "retryOperatorChat 400", "discardOperatorChat 404", "discardOperatorChat 400",
         ];
         Assert.Empty(covered.Except(contract.Seen));
     }
@@ -174,7 +193,7 @@ public sealed class ApiContractTests(ApiContractService fixture) : IClassFixture
             }
         }
 
-        Assert.Equal(14, ids.Count);
+        Assert.Equal(24, ids.Count);
         Assert.Equal(ids.Count, ids.Distinct().Count());
         Assert.Contains("createToken", ids);
         Assert.Contains("getOrCreateAppointmentChannel", ids);
@@ -188,8 +207,12 @@ public sealed class ApiContractTests(ApiContractService fixture) : IClassFixture
             ["listChats cursor"] = "string",
             ["listChats organisationId"] = "string",
             ["listDeadWebhooks limit"] = "integer",
+            ["listOperatorWebhooks limit"] = "integer",
+            ["listOperatorChats limit"] = "integer",
+            ["listOperatorPushes limit"] = "integer",
+            ["listOperatorActions limit"] = "integer",
         }, queryTypes);
-        Assert.True(retryAfters >= 14 + 8, $"only {retryAfters} answers with 429 or 503"); // every operation can answer 429; eight 503
+        Assert.True(retryAfters >= 24 + 18, $"only {retryAfters} answers with 429 or 503"); // every operation can answer 429; eighteen 503
     }
 
     [Fact]

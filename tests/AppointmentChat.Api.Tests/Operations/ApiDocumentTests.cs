@@ -28,6 +28,16 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
         ["POST /api/webhooks/catch-up"] = [202, 401, 403, 429, 500],
         ["POST /api/devices"] = [200, 201, 400, 401, 403, 413, 415, 429, 500, 503],
         ["DELETE /api/devices/{token}"] = [204, 400, 401, 403, 404, 429, 500, 503],
+        ["GET /api/operator/webhooks"] = [200, 400, 401, 403, 429, 500, 503],
+        ["POST /api/operator/webhooks/{id}/retry"] = [200, 401, 403, 404, 429, 500, 503],
+        ["POST /api/operator/webhooks/{id}/discard"] = [200, 401, 403, 404, 429, 500, 503],
+        ["GET /api/operator/chats"] = [200, 400, 401, 403, 429, 500, 503],
+        ["POST /api/operator/chats/{appointmentId}/retry"] = [200, 400, 401, 403, 404, 409, 429, 500, 503],
+        ["POST /api/operator/chats/{appointmentId}/discard"] = [200, 400, 401, 403, 404, 409, 429, 500, 503],
+        ["GET /api/operator/pushes"] = [200, 400, 401, 403, 429, 500, 503],
+        ["POST /api/operator/pushes/{id}/retry"] = [200, 401, 403, 404, 429, 500, 503],
+        ["POST /api/operator/pushes/{id}/discard"] = [200, 401, 403, 404, 429, 500, 503],
+        ["GET /api/operator/audit"] = [200, 400, 401, 403, 429, 500, 503],
     };
 
     private static async Task<JsonElement> DocumentAsync(ChatApp app) =>
@@ -101,7 +111,7 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
                 }
             }
 
-            if (method is "post" or "put" && !path.EndsWith("/end", StringComparison.Ordinal) && !path.EndsWith("/retry", StringComparison.Ordinal) && path != "/api/chat/token/revoke" && path != "/api/webhooks/catch-up")
+            if (method is "post" or "put" && !path.EndsWith("/end", StringComparison.Ordinal) && !path.EndsWith("/retry", StringComparison.Ordinal) && !path.EndsWith("/discard", StringComparison.Ordinal) && path != "/api/chat/token/revoke" && path != "/api/webhooks/catch-up")
             {
                 Assert.True(op.TryGetProperty("requestBody", out var body) && body.GetProperty("content").TryGetProperty("application/json", out _), $"{operation} has no JSON request body");
             }

@@ -51,24 +51,28 @@ public abstract class RetentionTests(DatabaseKind kind) : IAsyncLifetime
         // Processed 7 days ago less 5 minutes: within its time now, past it once the clock moves on to the next sweep.
         expired.Add(Event("just-expiring", InboxStatus.Processed, received: now.AddDays(-7), processed: now.AddDays(-7).AddMinutes(5)));
         expired.Add(Event("old-dead", InboxStatus.Dead, received: now.AddDays(-31), processed: null));
+        // Discarded by an operator 8 days ago (the discard is its processing).
+        expired.Add(Event("old-discarded", InboxStatus.Discarded, received: now.AddDays(-40), processed: now.AddDays(-8)));
         var kept = new List<InboxEvent>
         {
             Event("recent", InboxStatus.Processed, received: now.AddDays(-6), processed: now.AddDays(-6)),
             // Received long ago but processed recently (it was retried): counted from its processing.
             Event("retried", InboxStatus.Processed, received: now.AddDays(-20), processed: now.AddDays(-1)),
             Event("recent-dead", InboxStatus.Dead, received: now.AddDays(-29), processed: null),
+            Event("recently-discarded", InboxStatus.Discarded, received: now.AddDays(-40), processed: now.AddDays(-1)),
             Event("old-pending", InboxStatus.Pending, received: now.AddDays(-40), processed: null),
         };
 
         var oldSent = Notification("old-sent", NotificationStatus.Sent, now.AddDays(-8));
         var oldFailed = Notification("old-failed", NotificationStatus.Failed, now.AddDays(-8));
+        var oldDiscarded = Notification("old-discarded", NotificationStatus.Discarded, now.AddDays(-8));
         var recentSent = Notification("recent-sent", NotificationStatus.Sent, now.AddDays(-6));
         var oldPending = Notification("old-pending", NotificationStatus.Pending, now.AddDays(-8));
         await _app.InDatabaseAsync(db =>
         {
             db.InboxEvents.AddRange(expired);
             db.InboxEvents.AddRange(kept);
-            db.Notifications.AddRange(oldSent, oldFailed, recentSent, oldPending);
+            db.Notifications.AddRange(oldSent, oldFailed, oldDiscarded, recentSent, oldPending);
             return db.SaveChangesAsync();
         });
         await _app.InDatabaseAsync(db =>
@@ -83,7 +87,7 @@ public abstract class RetentionTests(DatabaseKind kind) : IAsyncLifetime
         var expiredKeys = expired.Select(e => e.DedupKey).ToList();
         await Eventually.TrueAsync(
             async () => !await _app.InDatabaseAsync(db => db.InboxEvents.AnyAsync(e => expiredKeys.Contains(e.DedupKey)))
-                && !await _app.InDatabaseAsync(db => db.Notifications.AnyAsync(n => n.Id == oldSent.Id || n.Id == oldFailed.Id)),
+                && !await _app.InDatabaseAsync(db => db.Notifications.AnyAsync(n => n.Id == oldSent.Id || n.Id == oldFailed.Id || n.Id == oldDiscarded.Id)),
             "the webhooks and notifications past their keeping time to be deleted",
             TimeSpan.FromSeconds(30));
 
