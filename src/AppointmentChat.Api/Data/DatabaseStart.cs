@@ -31,8 +31,8 @@ internal static partial class DatabaseStart
             services.Remove(descriptor);
         }
 
-        services.AddSingleton(sp => new ServiceStart(
-            ours, sp, sp.GetRequiredService<IOptions<DatabaseOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceStart>>()));
+        services.AddSingleton(new HeldBackServices(ours));
+        services.AddSingleton<ServiceStart>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceStart>());
         services.AddSingleton<IStartupFilter, StartingGate>();
         return builder;
@@ -96,8 +96,18 @@ internal static partial class DatabaseStart
     }
 
     /// <summary>Migrates, then starts the held-back hosted services in order; stops them in reverse.</summary>
+    /// <summary>
+    /// The hosted services held back until the database is migrated, started in this order. A registration of its own,
+    /// so that what is held back can still be changed after <see cref="StartWorkersAfterMigration"/> (the tests take a
+    /// worker out to drive its work by hand).
+    /// </summary>
+    internal sealed class HeldBackServices(List<ServiceDescriptor> descriptors)
+    {
+        public List<ServiceDescriptor> Descriptors { get; } = descriptors;
+    }
+
     internal sealed partial class ServiceStart(
-        IReadOnlyList<ServiceDescriptor> heldBack,
+        HeldBackServices heldBack,
         IServiceProvider services,
         IOptions<DatabaseOptions> options,
         TimeProvider time,
@@ -135,7 +145,7 @@ internal static partial class DatabaseStart
                 throw new StartupFailure(line);
             }
 
-            foreach (var descriptor in heldBack)
+            foreach (var descriptor in heldBack.Descriptors)
             {
                 var service = Create(descriptor);
                 await service.StartAsync(cancellationToken);

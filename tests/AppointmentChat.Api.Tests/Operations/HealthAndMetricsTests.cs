@@ -86,7 +86,7 @@ public sealed class HealthTests
     {
         await using var stack = await ServiceWithEmulator.StartAsync(DatabaseKind.Sqlite,
             new Dictionary<string, string?> { ["Health:BacklogThreshold"] = "00:00:01", ["Health:DependencyCheckInterval"] = "00:00:00.200" },
-            services => services.Remove(services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(WebhookProcessor))));
+            services => services.RemoveWorkers(typeof(WebhookProcessor)));
         var app = stack.App;
         await (await app.AnonymousClient().SendAsync(StreamWebhook.Request("""{"type":"custom.event"}""", Guid.NewGuid().ToString()))).ShouldBeOkJsonAsync();
         await Task.Delay(1500);

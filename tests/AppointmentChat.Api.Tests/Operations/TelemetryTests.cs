@@ -100,7 +100,7 @@ public sealed class TracingTests
 [Collection(nameof(ProcessWideMetrics))]
 public sealed class WorkGaugeTests
 {
-    private static readonly Type[] Workers = [typeof(ChatScheduler), typeof(WebhookProcessor), typeof(PushDispatcher)];
+    private static readonly Type[] BusyWorkers = [typeof(ChatScheduler), typeof(WebhookProcessor), typeof(PushDispatcher)];
 
     public static TheoryData<DatabaseKind> Databases => [DatabaseKind.Sqlite, DatabaseKind.Postgres];
 
@@ -118,13 +118,7 @@ public sealed class WorkGaugeTests
         {
             ["Telemetry:SampleInterval"] = "00:00:01",
             ["Telemetry:OverdueAfter"] = "00:01:00",
-        }, services =>
-        {
-            foreach (var worker in services.Where(d => d.ServiceType == typeof(IHostedService) && Workers.Contains(d.ImplementationType)).ToList())
-            {
-                services.Remove(worker);
-            }
-        });
+        }, services => services.RemoveWorkers(BusyWorkers));
         for (var i = 0; i < 3; i++)
         {
             await (await app.AnonymousClient().SendAsync(StreamWebhook.Request("""{"type":"custom.event"}""", Guid.NewGuid().ToString()))).ShouldBeOkJsonAsync();

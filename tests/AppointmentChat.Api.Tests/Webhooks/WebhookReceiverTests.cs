@@ -398,8 +398,7 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
 
     private static void WithoutWebhookProcessor(IServiceCollection services)
     {
-        var processor = services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(WebhookProcessor));
-        services.Remove(processor);
+        services.RemoveWorkers(typeof(WebhookProcessor));
     }
 
     private static HttpRequestMessage WithoutSignature(HttpRequestMessage request)
