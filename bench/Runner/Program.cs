@@ -181,6 +181,7 @@ internal static class BenchProgram
         ["STREAM_CHAT_URL"] = $"http://127.0.0.1:{EmulatorPort}",
         ["Storage__DataFolder"] = database.DataFolder,
         ["DATABASE_URL"] = database.DatabaseUrl,
+        ["Database__UseSqlite"] = database.DatabaseUrl is null ? "true" : null, // outside Development SQLite is an opt-in
         ["RateLimiting__Token__PermitLimit"] = "1000000000",
         ["RateLimiting__Token__WindowSeconds"] = "1",
         ["Logging__LogLevel__Default"] = "Warning",

@@ -95,7 +95,6 @@ internal static partial class DatabaseStart
         };
     }
 
-    /// <summary>Migrates, then starts the held-back hosted services in order; stops them in reverse.</summary>
     /// <summary>
     /// The hosted services held back until the database is migrated, started in this order. A registration of its own,
     /// so that what is held back can still be changed after <see cref="StartWorkersAfterMigration"/> (the tests take a
@@ -106,6 +105,7 @@ internal static partial class DatabaseStart
         public List<ServiceDescriptor> Descriptors { get; } = descriptors;
     }
 
+    /// <summary>Migrates, then starts the held-back hosted services in order; stops them in reverse.</summary>
     internal sealed partial class ServiceStart(
         HeldBackServices heldBack,
         IServiceProvider services,

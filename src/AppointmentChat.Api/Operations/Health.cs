@@ -83,7 +83,11 @@ internal static class Health
         }, JsonSerializerOptions.Web, http.RequestAborted);
     }
 
-    private sealed class DatabaseCheck(ChatDbContext db) : IHealthCheck
+    /// <summary>
+    /// Ready: the database is reachable with every migration applied, and the instance has started its work — until
+    /// then its requests are answered 503 (<see cref="DatabaseStart"/>), so it must not take traffic.
+    /// </summary>
+    private sealed class DatabaseCheck(ChatDbContext db, DatabaseStart.ServiceStart? start = null) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
@@ -95,9 +99,14 @@ internal static class Health
                 }
 
                 var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
-                return pending == 0
-                    ? HealthCheckResult.Healthy($"{db.Database.ProviderName?.Split('.')[^1]} reachable, migrations applied.")
-                    : HealthCheckResult.Unhealthy($"{pending} migration(s) not applied.");
+                if (pending > 0)
+                {
+                    return HealthCheckResult.Unhealthy($"{pending} migration(s) not applied.");
+                }
+
+                return start is { HasStarted: false }
+                    ? HealthCheckResult.Unhealthy("Migrations applied; the service is starting its work.")
+                    : HealthCheckResult.Healthy($"{db.Database.ProviderName?.Split('.')[^1]} reachable, migrations applied.");
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {

@@ -74,11 +74,11 @@ export async function startStack({ name, settings = {} }) {
         throw new Error(`The service exited with code ${service.exitCode} at start; see TestResults/artifacts/e2e-service-${name}.log`);
       }
       try {
-        return (await fetch(`${baseUrl}/health/live`)).ok;
+        return (await fetch(`${baseUrl}/health/ready`)).ok;
       } catch {
         return false; // not listening yet
       }
-    }, { timeout: 60_000, what: 'the service to answer /health/live' });
+    }, { timeout: 60_000, what: 'the service to be ready (/health/ready: migrated and started)' });
   } catch (error) {
     await stop();
     throw error;
