@@ -67,7 +67,7 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
         var app = await fixture.StartAsync();
         var served = JsonNode.Parse(await app.AnonymousClient().GetStringAsync("/openapi/v1.json"))!.AsObject();
         served.Remove("servers"); // where this run listens; the snapshot leaves it out
-        var snapshot = Path.Combine(RepositoryRoot(), "clients", "js", "openapi.json");
+        var snapshot = Path.Combine(Repository.Root(), "clients", "js", "openapi.json");
 
         var committed = JsonNode.Parse(await File.ReadAllTextAsync(snapshot));
 
@@ -236,16 +236,5 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
     {
         var path = System.Text.RegularExpressions.Regex.Replace(route, "{([^:}]+)(:[^}]*)?}", "{$1}");
         return path.Length > 1 ? path.TrimEnd('/') : path;
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "AppointmentChat.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("the repository root (AppointmentChat.slnx) was not found above " + AppContext.BaseDirectory);
     }
 }

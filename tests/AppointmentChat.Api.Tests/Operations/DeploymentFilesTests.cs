@@ -148,7 +148,7 @@ public sealed class DeploymentFilesTests
         // MSBuild and Humanizer serve only `dotnet ef` (the Design package is referenced with PrivateAssets="all").
         var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
         var output = Directory.CreateTempSubdirectory("publish-").FullName;
-        var project = Path.Combine(RepositoryRoot(), "src", "AppointmentChat.Api", "AppointmentChat.Api.csproj");
+        var project = Path.Combine(Repository.Root(), "src", "AppointmentChat.Api", "AppointmentChat.Api.csproj");
 
         var (exitCode, log) = await RunAsync("dotnet", ["publish", project, "--no-build", "-c", configuration, "-o", output, "--nologo", "-v", "q"]);
 
@@ -225,7 +225,7 @@ public sealed class DeploymentFilesTests
 
     private static Dictionary<object, object> Compose()
     {
-        using var reader = new StringReader(File.ReadAllText(Path.Combine(RepositoryRoot(), "docker-compose.yml")));
+        using var reader = new StringReader(File.ReadAllText(Path.Combine(Repository.Root(), "docker-compose.yml")));
         return (Dictionary<object, object>)new DeserializerBuilder().Build().Deserialize(new MergingParser(new Parser(reader)))!;
     }
 
@@ -235,16 +235,5 @@ public sealed class DeploymentFilesTests
 
     private static List<string> List(object node) => [.. Assert.IsType<List<object>>(node).Cast<string>()];
 
-    private static string NginxConfig() => Path.Combine(RepositoryRoot(), "deploy", "nginx.conf");
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "AppointmentChat.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("the repository root (AppointmentChat.slnx) was not found above " + AppContext.BaseDirectory);
-    }
+    private static string NginxConfig() => Path.Combine(Repository.Root(), "deploy", "nginx.conf");
 }
