@@ -33,6 +33,13 @@ internal sealed partial class AppointmentChats(
     /// </summary>
     private TimeSpan RepairDelay => streamOptions.Value.TotalTimeout * 2 + TimeSpan.FromSeconds(1);
 
+    /// <summary>The appointment's two people, named as of its last write.</summary>
+    private static NamedUser[] People(Appointment appointment) =>
+        [new(appointment.PetOwnerId, appointment.PetOwnerName, appointment.UpdatedAt), new(appointment.VetId, appointment.VetName, appointment.UpdatedAt)];
+
+    /// <summary>The system user, named by the service's settings, which are always current.</summary>
+    private NamedUser SystemUser => new(Options.SystemUserId, Options.SystemUserName, time.GetUtcNow());
+
     /// <summary>
     /// Creates the channel in Stream (users first) and records it, unless another request recorded it
     /// first or the appointment changed meanwhile: then returns false and the caller reads again.
@@ -52,7 +59,7 @@ internal sealed partial class AppointmentChats(
 
         string[] members = [appointment.PetOwnerId, appointment.VetId];
         var created = await users.WithUsersAsync(
-            [(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName), (Options.SystemUserId, Options.SystemUserName)],
+            [.. People(appointment), SystemUser],
             () => stream.GetOrCreateChannelAsync(ChatLimits.ChannelType, channelId, appointment.VetId, members, AppointmentChannel.Data(appointment, status), cancellationToken),
             cancellationToken);
 
@@ -116,7 +123,7 @@ internal sealed partial class AppointmentChats(
         var handledDue = decided ? safetyNet : chat.SyncDue;
 
         await users.WithUsersAsync(
-            [(Options.SystemUserId, Options.SystemUserName)],
+            [SystemUser],
             () => stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended", Type: "system"), cancellationToken),
             cancellationToken);
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, new JsonObject { ["status"] = AppointmentChannel.StatusName(ChatStatus.Ended), ["frozen"] = true }, null, cancellationToken);
@@ -173,7 +180,7 @@ internal sealed partial class AppointmentChats(
         string[] recorded = [.. new[] { chat.ChannelPetOwnerId, chat.ChannelVetId }.OfType<string>()];
         string[] wanted = [appointment.PetOwnerId, appointment.VetId];
         await users.WithUsersAsync(
-            [(appointment.PetOwnerId, appointment.PetOwnerName), (appointment.VetId, appointment.VetName)],
+            People(appointment),
             async () =>
             {
                 if (!recorded.Order().SequenceEqual(wanted.Order()))

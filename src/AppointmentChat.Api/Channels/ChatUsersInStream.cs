@@ -18,7 +18,8 @@ internal sealed partial class ChatUsersInStream(ChatDbContext db, StreamChatClie
     /// app, the emulator reset — what the service remembered of them is wrong: it is forgotten, they are upserted again,
     /// and the write is tried once more. Decided by Stream's error code and a look-up, never by an error's wording.
     /// </summary>
-    public async Task<T> WithUsersAsync<T>(IReadOnlyList<(string Id, string? Name)> users, Func<Task<T>> write, CancellationToken cancellationToken)
+    /// <param name="users">Each with the name the practice gave and when (the write time of the appointment it came from).</param>
+    public async Task<T> WithUsersAsync<T>(IReadOnlyList<NamedUser> users, Func<Task<T>> write, CancellationToken cancellationToken)
     {
         await SyncUsersAsync(users, cancellationToken);
         try
@@ -47,16 +48,26 @@ internal sealed partial class ChatUsersInStream(ChatDbContext db, StreamChatClie
     /// Brings Stream the users it has not been given yet, or whose name the PMS changed, and remembers them. A user Stream
     /// lacks is created (upsert); one it has — perhaps made by the app's own connect, with an image or other fields the app
     /// set — only gets its name set (partial update), because an upsert replaces every field of a user
-    /// (stream-chat-go docs/init_and_users/update_users.md). Which users Stream has is looked up, not guessed.
+    /// (stream-chat-go docs/init_and_users/update_users.md). Which users Stream has is looked up, not guessed. A name from
+    /// an appointment written before the one that last named the person is not the practice's current name: it neither
+    /// renames them nor is recorded.
     /// </summary>
-    private async Task SyncUsersAsync(IReadOnlyList<(string Id, string? Name)> users, CancellationToken cancellationToken)
+    private async Task SyncUsersAsync(IReadOnlyList<NamedUser> users, CancellationToken cancellationToken)
     {
         var ids = users.Select(u => u.Id).ToList();
         var known = await db.ChatUsers.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, cancellationToken);
-        var stale = users
-            .Where(u => !known.TryGetValue(u.Id, out var user) || user.SyncedAt is null || (u.Name is not null && user.PushedName != u.Name))
-            .Select(u => (u.Id, Name: u.Name ?? known.GetValueOrDefault(u.Id)?.Name))
-            .ToList();
+        var stale = new List<NamedUser>();
+        foreach (var user in users)
+        {
+            var had = known.GetValueOrDefault(user.Id);
+            var newest = had?.NamedAt is not { } namedAt || user.NamedAt >= namedAt;
+            var name = newest ? user.Name ?? had?.Name : had!.Name ?? user.Name;
+            if (had?.SyncedAt is null || (newest && user.Name is not null && had.PushedName != user.Name))
+            {
+                stale.Add(new NamedUser(user.Id, name, newest ? user.NamedAt : had!.NamedAt!.Value));
+            }
+        }
+
         if (stale.Count == 0)
         {
             return;
@@ -79,18 +90,19 @@ internal sealed partial class ChatUsersInStream(ChatDbContext db, StreamChatClie
         {
             // The practice's new name is theirs before Stream hears it: Stream's report of this very rename, arriving
             // before it is recorded below, is then not taken for someone else's (RestorePracticeNamesAsync).
-            foreach (var (id, name) in renamed)
+            foreach (var user in renamed)
             {
-                await db.ChatUsers.Where(u => u.Id == id).ExecuteUpdateAsync(set => set.SetProperty(u => u.Name, name), cancellationToken);
+                await db.ChatUsers.Where(u => u.Id == user.Id && (u.NamedAt == null || u.NamedAt <= user.NamedAt))
+                    .ExecuteUpdateAsync(set => set.SetProperty(u => u.Name, user.Name), cancellationToken);
             }
 
             await stream.PartialUpdateUsersAsync([.. renamed.Select(u => new UserPartialUpdate(u.Id, new Dictionary<string, JsonNode?> { ["name"] = u.Name }))], cancellationToken);
         }
 
         var now = time.GetUtcNow();
-        foreach (var (id, name) in stale)
+        foreach (var user in stale)
         {
-            await db.UpsertChatUserAsync(id, name, name, now, cancellationToken);
+            await db.UpsertChatUserAsync(user, now, cancellationToken);
         }
     }
 
@@ -138,3 +150,6 @@ internal sealed partial class ChatUsersInStream(ChatDbContext db, StreamChatClie
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stream refused {Operation} and no longer had {Count} of its user(s); upserted them again and retried")]
     private static partial void LogUsersMissing(ILogger logger, int count, string operation);
 }
+
+/// <summary>A chat user with the name the practice gave them at <paramref name="NamedAt"/>.</summary>
+internal readonly record struct NamedUser(string Id, string? Name, DateTimeOffset NamedAt);

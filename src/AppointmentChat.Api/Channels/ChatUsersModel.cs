@@ -12,16 +12,23 @@ internal static class ChatUsersModel
         public DbSet<ChatUser> ChatUsers => db.Set<ChatUser>();
     }
 
-    /// <summary>Records users as upserted to Stream (name, pushed name, when), creating or updating each.</summary>
-    public static async Task UpsertChatUserAsync(this ChatDbContext db, string id, string? name, string? pushedName, DateTimeOffset syncedAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records a user as sent to Stream (when, and their name as Stream now has it), creating or updating them. The name
+    /// stays the one given latest (<see cref="ChatUser.NamedAt"/>) when another request recorded a newer one meanwhile.
+    /// </summary>
+    public static async Task UpsertChatUserAsync(this ChatDbContext db, NamedUser user, DateTimeOffset syncedAt, CancellationToken cancellationToken)
     {
         var at = db.Stored<ChatUser>(nameof(ChatUser.SyncedAt), syncedAt);
+        var namedAt = db.Stored<ChatUser>(nameof(ChatUser.NamedAt), user.NamedAt);
         await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO chat_users ("Id", "Name", "PushedName", "SyncedAt", "UpdatedAt")
-            VALUES ({id}, {name}, {pushedName}, {at}, {at})
+            INSERT INTO chat_users ("Id", "Name", "PushedName", "NamedAt", "SyncedAt", "UpdatedAt")
+            VALUES ({user.Id}, {user.Name}, {user.Name}, {namedAt}, {at}, {at})
             ON CONFLICT ("Id") DO UPDATE SET
-                "Name" = COALESCE(excluded."Name", chat_users."Name"),
+                "Name" = CASE WHEN chat_users."NamedAt" IS NULL OR chat_users."NamedAt" <= excluded."NamedAt"
+                    THEN COALESCE(excluded."Name", chat_users."Name") ELSE chat_users."Name" END,
                 "PushedName" = excluded."PushedName",
+                "NamedAt" = CASE WHEN chat_users."NamedAt" IS NULL OR chat_users."NamedAt" <= excluded."NamedAt"
+                    THEN excluded."NamedAt" ELSE chat_users."NamedAt" END,
                 "SyncedAt" = excluded."SyncedAt",
                 "UpdatedAt" = excluded."UpdatedAt"
             """, cancellationToken);

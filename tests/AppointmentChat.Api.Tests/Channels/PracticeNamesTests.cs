@@ -1,7 +1,10 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
 using AppointmentChat.Api.Tests.Webhooks;
 using AppointmentChat.StreamEmulator;
+using Microsoft.EntityFrameworkCore;
 
 namespace AppointmentChat.Api.Tests.Channels;
 
@@ -62,6 +65,47 @@ public abstract class PracticeNamesTests(DatabaseKind kind) : IAsyncLifetime
         stack.Emulator.Store.SendMessage(new StreamCaller(false, s.PetOwnerId, null), "messaging", s.ChannelId, new JsonObject { ["text"] = "Please call me" });
         await Eventually.TrueAsync(() => _fcm.DeliveredTo(vetPhone).Any(), "the vet's push");
         Assert.Equal("Alex Owner", _fcm.DeliveredTo(vetPhone).Single()["message"]!["notification"]!["title"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AnOlderAppointmentOpeningItsChatLeavesThePersonNamedAsTheNewestAppointmentNamesThem()
+    {
+        if (kind == DatabaseKind.Postgres)
+        {
+            await TestDatabase.RequirePostgresAsync();
+        }
+
+        var settings = WebhookFixture.Settings(_fcm);
+        settings["Chat:SchedulerPollInterval"] = "00:00:01";
+        var stack = _stack = await ServiceWithEmulator.StartAsync(kind, settings);
+        var pms = stack.App.ClientFor("pms", "service");
+        async Task PushAsync(Scenario s, DateTimeOffset startsAt, string vetName)
+        {
+            var facts = s.Facts(startsAt, activationMinutes: 0);
+            facts["vetName"] = vetName;
+            var response = await pms.PutAsJsonAsync($"/api/appointments/{s.AppointmentId}", facts);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        // The vet's older appointment opens its chat in a few seconds; meanwhile the practice renames the vet in a newer one.
+        var older = Scenario.New();
+        var newer = Scenario.New() with { VetId = older.VetId };
+        await PushAsync(older, DateTimeOffset.UtcNow.AddSeconds(6), "Dr. Maiden Name");
+        await older.CreateChatOkAsync(stack.App);
+        Assert.Equal("pending", Scenario.Custom(older.StreamChannel(stack.Emulator)!, "status"));
+        await PushAsync(newer, DateTimeOffset.UtcNow.AddMinutes(-5), "Dr. Married Name");
+        await newer.CreateChatOkAsync(stack.App);
+        string? StreamName() => stack.Emulator.Store.FindUser(older.VetId)?.Custom["name"]?.GetValue<string>();
+        Assert.Equal("Dr. Married Name", StreamName());
+
+        await Eventually.TrueAsync(() => Scenario.Custom(older.StreamChannel(stack.Emulator)!, "status") == "active", "the older appointment's chat opened", TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(
+            () => stack.Emulator.Webhooks.Count(d => d.EventType == "user.updated") == stack.Emulator.Webhooks.Count(d => d.EventType == "user.updated" && d.Outcome == "delivered"),
+            "Stream's reports of the renames delivered");
+
+        Assert.Equal("Dr. Married Name", StreamName());
+        // What push titles name the vet by.
+        Assert.Equal("Dr. Married Name", await stack.App.InDatabaseAsync(db => db.ChatUsers.Where(u => u.Id == older.VetId).Select(u => u.Name).SingleAsync()));
     }
 }
 

@@ -63,9 +63,9 @@ public sealed class ChatReadsAnswerAsThePlainPathTests
                     .SetProperty(c => c.LastMessageText, hasMessage ? $"message {i}" : null));
             }
 
-            // Stream renamed one pet owner; another is known to Stream with no name.
-            await db.UpsertChatUserAsync("owner-a", "Renamed A", null, t0, CancellationToken.None);
-            await db.UpsertChatUserAsync("owner-b", null, null, t0, CancellationToken.None);
+            // One pet owner is known by another name than the appointment gives; another is known with no name.
+            await db.UpsertChatUserAsync(new("owner-a", "Renamed A", t0), t0, CancellationToken.None);
+            await db.UpsertChatUserAsync(new("owner-b", null, t0), t0, CancellationToken.None);
             return 0;
         });
 

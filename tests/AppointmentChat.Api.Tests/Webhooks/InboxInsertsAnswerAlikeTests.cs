@@ -16,7 +16,9 @@ public sealed class InboxInsertsAnswerAlikeTests
     public async Task ThePostgresBatchStoresAndAnswersAsThePlainPathDoes()
     {
         await TestDatabase.RequirePostgresAsync();
-        await using var app = await ChatApp.StartAsync(DatabaseKind.Postgres);
+        // The webhook processor is out: it would lease and process the stored rows while the test compares them.
+        await using var app = await ChatApp.StartAsync(DatabaseKind.Postgres,
+            services: services => services.RemoveWorkers(typeof(WebhookProcessor)));
         var plain = ActivatorUtilities.CreateInstance<EfInboxInsert>(app.Services);
         var fast = app.Services.GetRequiredService<NpgsqlBatchInboxInsert>();
         var at = DateTimeOffset.Parse("2026-12-05T07:00:00.123Z", System.Globalization.CultureInfo.InvariantCulture);

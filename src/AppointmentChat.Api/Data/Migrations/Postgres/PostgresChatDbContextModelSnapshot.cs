@@ -17,7 +17,7 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
         {
 #pragma warning disable 612, 618
             modelBuilder
-                .HasAnnotation("ProductVersion", "10.0.11")
+                .HasAnnotation("ProductVersion", "10.0.15")
                 .HasAnnotation("Relational:MaxIdentifierLength", 63);
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
@@ -262,6 +262,9 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .UseCollation("C");
+
+                    b.Property<DateTimeOffset?>("NamedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("PushedName")
                         .HasMaxLength(200)

@@ -14,7 +14,7 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
         protected override void BuildModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder.HasAnnotation("ProductVersion", "10.0.11");
+            modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
             modelBuilder.Entity("AppointmentChat.Api.Appointments.Appointment", b =>
                 {
@@ -232,6 +232,9 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                     b.Property<string>("Name")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("NamedAt")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("PushedName")
                         .HasMaxLength(200)
