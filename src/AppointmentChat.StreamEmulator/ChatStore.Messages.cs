@@ -144,6 +144,18 @@ public sealed partial class ChatStore
         return new JsonObject { ["event"] = sent.Payload.DeepClone() };
     }
 
+    /// <summary>
+    /// Who uploads a file to a channel: the caller, who must be a member (Stream's UploadAttachment permission is the
+    /// channel member's), or for a server call the user it names.
+    /// </summary>
+    public string Uploader(string op, StreamCaller caller, string type, string id, JsonNode? namedUser)
+    {
+        lock (_gate)
+        {
+            return ActingUser(op, caller, RequireChannel(op, type, id), namedUser, "UploadAttachment").Id;
+        }
+    }
+
     /// <summary>The user an event is from: the caller, or for a server call the one it names. Users must be members.</summary>
     private EmulatedUser ActingUser(string op, StreamCaller caller, EmulatedChannel channel, JsonNode? namedUser, string action)
     {

@@ -38,13 +38,14 @@ public static class ControlApi
             return await next(context);
         });
 
-        control.MapPost("/reset", (ChatStore store, WebhookDispatcher webhooks, ApiCallLog calls, FaultInjector faults, RateLimitCounter limits) =>
+        control.MapPost("/reset", (ChatStore store, WebhookDispatcher webhooks, ApiCallLog calls, FaultInjector faults, RateLimitCounter limits, UploadStore uploads) =>
         {
             store.Reset();
             webhooks.Forget();
             calls.Clear();
             faults.Clear();
             limits.Reset();
+            uploads.Reset();
             return Results.Ok(new { reset = true });
         });
 

@@ -41,6 +41,7 @@ public static class EmulatorSetup
         services.AddSingleton<FaultInjector>();
         services.AddSingleton<RateLimitCounter>();
         services.AddSingleton<ApiCallLog>();
+        services.AddSingleton<UploadStore>();
         services.AddHttpClient(WebhookDispatcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy => policy
             .AllowAnyOrigin()

@@ -18,10 +18,16 @@ public static class StreamApi
 {
     public static void MapStreamApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/app", (HttpContext http, EmulatorSettings settings) =>
-            HandleAsync(http, "GetApp", 200, (caller, _) => caller.IsServer
-                ? new JsonObject { ["app"] = new JsonObject { ["name"] = "stream-emulator", ["organization"] = "local", ["webhook_url"] = settings.WebhookUrl?.ToString() ?? "" } }
-                : throw StreamErrorException.NotAllowed("GetApp", "only server-side calls may read the app settings")));
+        routes.MapGet("/app", (HttpContext http, EmulatorSettings settings, UploadStore uploads) =>
+            HandleAsync(http, "GetApp", 200, (caller, _) =>
+            {
+                StreamRules.RequireServer("GetApp", caller);
+                var app = new JsonObject { ["name"] = "stream-emulator", ["organization"] = "local", ["webhook_url"] = settings.WebhookUrl?.ToString() ?? "" };
+                uploads.WriteSettings(app);
+                return new JsonObject { ["app"] = app };
+            }));
+        routes.MapPatch("/app", (HttpContext http, UploadStore uploads) =>
+            HandleAsync(http, "UpdateApp", 201, (caller, body) => uploads.UpdateSettings(caller, body)));
         routes.MapPost("/users", (HttpContext http, ChatStore store) =>
             HandleAsync(http, "UpdateUsers", 201, (caller, body) => store.UpsertUsers(caller, body["users"] as JsonObject)));
         routes.MapGet("/users", (HttpContext http, ChatStore store) =>
@@ -66,13 +72,29 @@ public static class StreamApi
             HandleAsync(http, "UpdateMessage", 201, (caller, body) => store.UpdateMessage(caller, id, body["message"] as JsonObject)));
         routes.MapDelete("/messages/{id}", (HttpContext http, ChatStore store, string id) =>
             HandleAsync(http, "DeleteMessage", 200, (caller, _) => store.DeleteMessage(caller, id)));
+
+        routes.MapPost("/channels/{type}/{id}/file", (HttpContext http, ChatStore store, UploadStore uploads, TimeProvider time, string type, string id) =>
+            HandleAsync(http, "UploadFile", 201, caller => uploads.UploadAsync(http, caller, store, type, id, image: false, time)));
+        routes.MapPost("/channels/{type}/{id}/image", (HttpContext http, ChatStore store, UploadStore uploads, TimeProvider time, string type, string id) =>
+            HandleAsync(http, "UploadImage", 201, caller => uploads.UploadAsync(http, caller, store, type, id, image: true, time)));
+
+        // The uploads' URLs, as Stream's CDN serves them: anyone holding the URL gets the bytes (its id is unguessable,
+        // as the CDN's signed URLs are).
+        routes.MapGet("/uploads/{uploadId}/{name}", (UploadStore uploads, string uploadId, string name) =>
+            uploads.Find(uploadId) is { } upload && upload.FileName == name
+                ? Results.File(upload.Bytes, upload.ContentType)
+                : Results.Json(StreamErrors.Body(404, StreamCodes.DoesNotExist, "no such upload"), statusCode: 404));
     }
 
     /// <summary>
     /// Rate-limit headers, injected faults, authentication, the JSON body, the operation, and the answer:
     /// <paramref name="successStatus"/> with a <c>duration</c>, or Stream's error body.
     /// </summary>
-    public static async Task HandleAsync(HttpContext http, string endpoint, int successStatus, Func<StreamCaller, JsonObject, JsonObject> operation)
+    public static Task HandleAsync(HttpContext http, string endpoint, int successStatus, Func<StreamCaller, JsonObject, JsonObject> operation) =>
+        HandleAsync(http, endpoint, successStatus, async caller => operation(caller, await ReadBodyAsync(http)));
+
+    /// <summary><see cref="HandleAsync(HttpContext, string, int, Func{StreamCaller, JsonObject, JsonObject})"/> for an operation that reads the request itself (a multipart upload).</summary>
+    public static async Task HandleAsync(HttpContext http, string endpoint, int successStatus, Func<StreamCaller, Task<JsonObject>> operation)
     {
         var services = http.RequestServices;
         var settings = services.GetRequiredService<EmulatorSettings>();
@@ -99,8 +121,7 @@ public static class StreamApi
                 throw new StreamErrorException(429, StreamCodes.RateLimit, "Too many requests, check response headers for more information.");
             }
 
-            var body = await ReadBodyAsync(http);
-            var result = operation(caller, body);
+            var result = await operation(caller);
 
             if (fault is { Kind: FaultKind.ErrorAfterApply or FaultKind.DropAfterApply })
             {
@@ -120,7 +141,12 @@ public static class StreamApi
             body["duration"] = Duration(started);
             await WriteAsync(http, error.Status, body);
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        catch (BadHttpRequestException ex) when (ex.StatusCode == 413)
+        {
+            status = 413;
+            await WriteAsync(http, 413, StreamErrors.Body(413, StreamCodes.PayloadTooBig, $"{endpoint} failed with error: \"the request body is larger than Stream takes\""));
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or InvalidDataException)
         {
             // A field of the wrong JSON type: Stream answers such payloads with an input error.
             status = 400;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { artifactsFolder, startStack } from './support/stack.js';
@@ -17,6 +18,31 @@ if (missing && process.env.CI !== 'true') {
 const skip = missing && process.env.CI !== 'true' ? missing : false;
 // The version these tests pin; the demo's own npm project must bundle the same one.
 const sdkVersion = JSON.parse(readFileSync(path.join(import.meta.dirname, 'package.json'), 'utf8')).dependencies['stream-chat'];
+
+/** A PNG of one colour: signature, IHDR, one zlib-compressed IDAT of filter-0 rows, IEND. */
+function solidPng(width, height, [r, g, b]) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes) => (bytes.reduce((c, byte) => crcTable[(c ^ byte) & 0xff] ^ (c >>> 8), 0xffffffff) ^ 0xffffffff) >>> 0;
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const check = Buffer.alloc(4);
+    check.writeUInt32BE(crc(body));
+    return Buffer.concat([length, body, check]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => [r, g, b]).flat())]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+}
 
 describe('the demo page, in two headless Chromium pages', () => {
   const appointmentId = `demo-${randomUUID().slice(0, 8)}`;
@@ -108,6 +134,23 @@ describe('the demo page, in two headless Chromium pages', () => {
     assert.equal(await (await message(ownerPage, 'Rex is limping on his front left leg.')).getAttribute('class'), 'mine');
   });
 
+  it('sends a photo: uploaded through the SDK, shown in both pages from its URL', { skip }, async () => {
+    // A real PNG, so the browser decodes what the emulator serves back (and the screenshot shows it).
+    const png = solidPng(160, 100, [0xd9, 0x8c, 0x3f]);
+    await ownerPage.fill('#text', 'His paw this morning');
+    await ownerPage.setInputFiles('#photo', { name: 'paw.png', mimeType: 'image/png', buffer: png });
+    await ownerPage.click('#send');
+    await waitForNotice(ownerPage, 'Sent');
+    const photo = vetPage.locator('#messages li:has-text("His paw this morning") img');
+    await photo.waitFor({ timeout: 15_000 });
+    await vetPage.waitForFunction(() => document.querySelector('#messages li img')?.naturalWidth > 0, null, { timeout: 10_000 });
+    await screenshot(vetPage, '3-vet-photo');
+
+    assert.equal(await photo.getAttribute('alt'), 'paw.png');
+    assert.match(await photo.getAttribute('src'), /\/uploads\/[0-9a-f]{32}\/paw\.png$/);
+    assert.equal(await ownerPage.locator('#messages li:has-text("His paw this morning") img').count(), 1);
+  });
+
   it('ends when the vet ends it: the pet owner\'s page shows it ended and Stream refuses the next message', { skip }, async () => {
     await vetPage.click('#end');
     await waitForStatus(ownerPage, 'ended');
@@ -116,8 +159,8 @@ describe('the demo page, in two headless Chromium pages', () => {
     await ownerPage.fill('#text', 'Wait, one more thing!');
     await ownerPage.click('#send');
     await waitForNotice(ownerPage, 'Not sent');
-    await screenshot(ownerPage, '3-owner-ended');
-    await screenshot(vetPage, '3-vet-ended');
+    await screenshot(ownerPage, '4-owner-ended');
+    await screenshot(vetPage, '4-vet-ended');
 
     assert.match(await notice(ownerPage), /ended by the practice/);
     assert.equal(await ownerPage.locator('#messages li:has-text("Wait, one more thing!")').count(), 0);

@@ -151,6 +151,29 @@ describe('an appointment chat through the official Stream SDK', () => {
     assert.equal(stack.fcm.deliveredTo(vet.device, sent.byVet.id).length, 0);
   });
 
+  it('sends a photo and a file: uploaded with channel.sendImage and sendFile, served by URL, pushed as what was sent', async () => {
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+    const photo = await ownerChannel.sendImage(png, 'paw.png', 'image/png');
+    const report = await ownerChannel.sendFile(Buffer.from('%PDF-1.7 lab report'), 'lab-report.pdf', 'application/pdf');
+    const atVet = nextEvent(vetChannel, 'message.new', (e) => e.message?.text === 'His paw, and the lab report');
+    sent.withPhoto = (await ownerChannel.sendMessage({
+      text: 'His paw, and the lab report',
+      attachments: [
+        { type: 'image', image_url: photo.file, thumb_url: photo.thumb_url, fallback: 'paw.png' },
+        { type: 'file', asset_url: report.file, title: 'lab-report.pdf', mime_type: 'application/pdf' },
+      ],
+    })).message;
+    const received = await atVet;
+    const served = await fetch(received.message.attachments[0].image_url);
+
+    assert.equal(served.status, 200);
+    assert.equal(served.headers.get('content-type'), 'image/png');
+    assert.deepEqual(Buffer.from(await served.arrayBuffer()), png);
+    assert.equal(received.message.attachments[1].asset_url, report.file);
+    await waitFor(() => stack.fcm.deliveredTo(vet.device, sent.withPhoto.id).length > 0, { timeout: 30_000, what: 'the push for the photo' });
+    assert.equal(stack.fcm.deliveredTo(vet.device, sent.withPhoto.id)[0].notification.body, 'Sent 2 attachments: His paw, and the lab report');
+  });
+
   it('ends when the vet ends it: the pet owner\'s client sees the channel frozen and its next message refused', async () => {
     const ended = nextEvent(ownerChannel, 'channel.updated', (e) => e.channel?.frozen === true);
     const notice = nextEvent(ownerChannel, 'message.new', (e) => e.user?.id === 'system'); // the practice's system user (Chat__SystemUserId)

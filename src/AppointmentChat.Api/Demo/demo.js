@@ -123,9 +123,24 @@ function renderMessages() {
     const author = document.createElement('span');
     author.className = 'author';
     author.textContent = message.user?.name ?? message.user?.id ?? '';
-    item.append(author, message.text ?? '');
+    item.append(author, message.text ?? '', ...(message.attachments ?? []).map(renderAttachment));
     return item;
   }));
+}
+
+// A photo as the apps show it (the upload's URL; Stream's CDN, here the emulator, serves it); any other file as a link.
+function renderAttachment(attachment) {
+  const url = attachment.image_url ?? attachment.thumb_url ?? attachment.asset_url;
+  if (attachment.type === 'image' && url) {
+    const image = document.createElement('img');
+    image.src = url;
+    image.alt = attachment.fallback ?? attachment.title ?? 'photo';
+    return image;
+  }
+  const link = document.createElement('a');
+  link.href = url ?? '#';
+  link.textContent = attachment.title ?? attachment.fallback ?? 'attachment';
+  return link;
 }
 
 function renderTyping() {
@@ -138,11 +153,19 @@ function renderTyping() {
 async function send(event) {
   event.preventDefault();
   const text = $('text').value.trim();
-  if (!text) {
+  const photo = $('photo').files[0];
+  if (!text && !photo) {
     return;
   }
   try {
-    const sent = await channel.sendMessage({ text });
+    // A photo is uploaded to the channel first (Stream refuses types the app's image_upload_config blocks), then
+    // sent as the message's attachment, as Stream's file-uploads guide does it.
+    const attachments = [];
+    if (photo) {
+      const uploaded = await channel.sendImage(photo, photo.name, photo.type);
+      attachments.push({ type: 'image', image_url: uploaded.file, thumb_url: uploaded.thumb_url ?? uploaded.file, fallback: photo.name });
+    }
+    const sent = await channel.sendMessage({ text, attachments });
     // Stream answers a message to a frozen channel (the chat is not open yet, or has ended) with a message of type
     // "error" rather than an HTTP error: nothing was sent.
     if (sent.message?.type === 'error') {
@@ -150,6 +173,7 @@ async function send(event) {
       return;
     }
     $('text').value = '';
+    $('photo').value = '';
     await channel.stopTyping();
     say('Sent.');
   } catch (error) {

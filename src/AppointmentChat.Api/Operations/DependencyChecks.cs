@@ -43,8 +43,11 @@ internal sealed class DependencyChecks
         await using var scope = scopes.CreateAsyncScope();
         try
         {
-            await scope.ServiceProvider.GetRequiredService<StreamChatClient>().GetAppAsync(timeout.Token);
-            return HealthCheckResult.Healthy("Stream answers.");
+            var app = await scope.ServiceProvider.GetRequiredService<StreamChatClient>().GetAppAsync(timeout.Token);
+            // Stream is up either way; uploads it should refuse are said, not counted as Stream failing.
+            return StreamUploadSettings.Accepted(app) is { Count: > 0 } accepted
+                ? HealthCheckResult.Healthy($"Stream answers; its file_upload_config takes {string.Join(", ", accepted)} (see docs/stream.md, Attachments).")
+                : HealthCheckResult.Healthy("Stream answers.");
         }
         catch (Exception ex) when (ex is StreamApiException or StreamUnavailableException or OperationCanceledException)
         {

@@ -193,7 +193,7 @@ internal sealed partial class StreamCatchUp(
             var found = new StreamEvent(
                 state.Channel.Cid, channelId, state.Channel.Type,
                 new EventMessage(message.Id, message.Text, message.User is { } user ? new EventUser(user.Id, user.Name) : null,
-                    message.Attachments is { ValueKind: JsonValueKind.Array } attachments ? attachments.GetArrayLength() : 0,
+                    AttachmentTypesConverter.TypesOf(message.Attachments),
                     message.Silent, message.CreatedAt.ToString("O")),
                 null, null, members, message.CreatedAt.ToString("O"));
             var outcome = await handler.RecordAsync(found, push: recent, cancellationToken);

@@ -91,7 +91,7 @@ public abstract class PushTests(DatabaseKind kind) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AMessageWithOnlyAttachmentsShowsAsAMediaMessage()
+    public async Task AMessageWithOnlyAPhotoIsPushedAsSentAPhotoAndListedAsAMediaMessage()
     {
         var stack = await StackAsync();
         var s = await OpenChatAsync(stack);
@@ -102,9 +102,41 @@ public abstract class PushTests(DatabaseKind kind) : IAsyncLifetime
             new JsonObject { ["attachments"] = new JsonArray(new JsonObject { ["type"] = "image", ["image_url"] = "https://example.com/paw.jpg" }) });
 
         await Eventually.TrueAsync(() => _fcm.DeliveredTo(vetPhone).Any(), "the push");
-        Assert.Equal("[Media message]", _fcm.DeliveredTo(vetPhone).Single()["message"]!["notification"]!["body"]!.GetValue<string>());
+        Assert.Equal("Sent a photo", _fcm.DeliveredTo(vetPhone).Single()["message"]!["notification"]!["body"]!.GetValue<string>());
         var list = await (await stack.App.ClientFor(s.VetId, "vet").GetAsync("/api/chat/channels")).ShouldBeOkJsonAsync();
         Assert.Equal("[Media message]", list.GetProperty("channels")[0].GetProperty("lastMessage").GetString());
+    }
+
+    [Fact]
+    public async Task UploadedPhotosAndFilesArePushedAsWhatWasSentWithTheText()
+    {
+        var stack = await StackAsync();
+        var s = await OpenChatAsync(stack);
+        var vetPhone = Token("vet-phone");
+        await WebhookTestData.RegisterDeviceAsync(stack.App, s.VetId, vetPhone);
+        var owner = EmulatorHost.UserToken(s.PetOwnerId);
+
+        async Task<string> SendAsync(string text, params (string Kind, string Name, string Type)[] files)
+        {
+            var attachments = new JsonArray();
+            foreach (var (kind, name, type) in files)
+            {
+                var (status, uploaded) = await AppointmentChat.Api.Tests.Stream.EmulatorUploadTests.UploadAsync(stack.Emulator, s.ChannelId, kind, owner, name, type, [1, 2, 3]);
+                Assert.Equal(201, status);
+                attachments.Add(new JsonObject { ["type"] = kind == "image" ? "image" : "file", [kind == "image" ? "image_url" : "asset_url"] = uploaded["file"]!.GetValue<string>(), ["title"] = name });
+            }
+
+            var message = new JsonObject { ["text"] = text, ["attachments"] = attachments };
+            var (sent, body, _) = await stack.Emulator.CallAsync(HttpMethod.Post, $"channels/messaging/{s.ChannelId}/message", new JsonObject { ["message"] = message }, owner);
+            Assert.True(sent == 201, body.ToJsonString());
+            var id = body["message"]!["id"]!.GetValue<string>();
+            await Eventually.TrueAsync(() => _fcm.DeliveredTo(vetPhone).Any(p => p["message"]!["data"]!["messageId"]!.GetValue<string>() == id), "the push");
+            return _fcm.DeliveredTo(vetPhone).Single(p => p["message"]!["data"]!["messageId"]!.GetValue<string>() == id)["message"]!["notification"]!["body"]!.GetValue<string>();
+        }
+
+        Assert.Equal("Sent 2 photos: Both paws, this morning", await SendAsync("Both paws, this morning", ("image", "left.jpg", "image/jpeg"), ("image", "right.jpg", "image/jpeg")));
+        Assert.Equal("Sent a file", await SendAsync("", ("file", "vaccination.pdf", "application/pdf")));
+        Assert.Equal("Sent 2 attachments", await SendAsync("", ("image", "paw.png", "image/png"), ("file", "notes.pdf", "application/pdf")));
     }
 
     [Fact]

@@ -115,15 +115,20 @@ public abstract class LostWebhooksTests(DatabaseKind kind) : IAsyncLifetime
         await app.DisposeAsync();
 
         // The service is down: Stream's two attempts at each webhook find nobody listening, and it gives them up.
+        var photo = emulator.Store.SendMessage(new StreamCaller(false, s.PetOwnerId, null), "messaging", s.ChannelId, new JsonObject
+        {
+            ["attachments"] = new JsonArray(new JsonObject { ["type"] = "image", ["image_url"] = "https://example.com/paw.jpg" }),
+        })["message"]!["id"]!.GetValue<string>();
         var sent = await SendAsync(emulator, [(s, device)], 3, DateTimeOffset.UtcNow, TimeSpan.FromMilliseconds(200));
         await Eventually.TrueAsync(() => emulator.Webhooks.Where(d => d.EventType == "message.new").All(d => d.Outcome == "failed"), "Stream to give the webhooks up");
 
         await using var restarted = await ServiceWithEmulator.StartAppAsync(emulator, kind, settings, database: database);
-        await Eventually.TrueAsync(() => _fcm.DeliveredTo(device).Count() >= sent.Count, "a push for each message sent while the service was down", TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(() => _fcm.DeliveredTo(device).Count() > sent.Count, "a push for each message sent while the service was down", TimeSpan.FromSeconds(30));
         var list = await (await restarted.ClientFor(s.VetId, "vet").GetAsync("/api/chat/channels")).ShouldBeOkJsonAsync();
 
         Assert.Equal(sent[^1].Text, list.GetProperty("channels")[0].GetProperty("lastMessage").GetString());
-        Assert.Equal(sent.Select(m => m.MessageId).Order(), PushedMessageIds([(s, device)]).Order());
+        Assert.Equal(sent.Select(m => m.MessageId).Append(photo).Order(), PushedMessageIds([(s, device)]).Order());
+        Assert.Equal("Sent a photo", _fcm.DeliveredTo(device).Single(p => p["message"]!["data"]!["messageId"]!.GetValue<string>() == photo)["message"]!["notification"]!["body"]!.GetValue<string>());
     }
 
     private List<string> PushedMessageIds(IEnumerable<(Scenario Scenario, string VetDevice)> chats) =>

@@ -88,8 +88,8 @@ internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, Eve
             {
                 DedupKey = NotificationKey(messageId, recipient),
                 RecipientUserId = recipient,
-                Title = EventMessage.Shorten(senderName ?? "New message", Appointment.MaxNameLength),
-                Body = settings.IncludePreview ? message.Preview(settings.PreviewLength) : "New message",
+                Title = EventMessage.Shorten(senderName ?? PushTexts.NewMessage, Appointment.MaxNameLength),
+                Body = PushTexts.Body(settings.IncludePreview && message.Text is { Length: > 0 } text ? EventMessage.Shorten(text, settings.PreviewLength) : null, message.AttachmentTypes),
                 AppointmentId = appointment.AppointmentId,
                 ChannelId = channelId,
                 MessageId = messageId,

@@ -82,14 +82,14 @@ internal sealed record EventMessage(
     string? Id,
     string? Text,
     [property: JsonConverter(typeof(TolerantObjectConverter<EventUser>))] EventUser? User,
-    [property: JsonPropertyName("attachments"), JsonConverter(typeof(ArrayLengthConverter))] int AttachmentCount,
+    [property: JsonPropertyName("attachments"), JsonConverter(typeof(AttachmentTypesConverter))] IReadOnlyList<string> AttachmentTypes,
     bool Silent,
     string? CreatedAt)
 {
     public const string MediaMessage = "[Media message]";
 
     /// <summary>The message as the chat list and a push show it: its text, shortened to <paramref name="length"/>, or a media placeholder.</summary>
-    public string Preview(int length) => Text is null or "" ? (AttachmentCount > 0 ? MediaMessage : "") : Shorten(Text, length);
+    public string Preview(int length) => Text is null or "" ? (AttachmentTypes.Count > 0 ? MediaMessage : "") : Shorten(Text, length);
 
     public static string Shorten(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";
 }

@@ -93,26 +93,52 @@ internal sealed class TolerantListConverter<T> : ReadOnlyConverter<IReadOnlyList
     }
 }
 
-/// <summary>How many items an array field holds (of any kind); anything but an array holds none.</summary>
-internal sealed class ArrayLengthConverter : ReadOnlyConverter<int>
+/// <summary>
+/// The kinds of a message's attachments (each item's <c>type</c>: <c>image</c>, <c>video</c>, <c>file</c>, …; "" for an
+/// item without one). Stream's link previews (items with <c>og_scrape_url</c>, added for a URL in the text) are not
+/// attachments the sender chose and are left out; anything but an array holds none.
+/// </summary>
+internal sealed class AttachmentTypesConverter : ReadOnlyConverter<IReadOnlyList<string>>
 {
-    public override int Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public override IReadOnlyList<string> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
             reader.Skip();
-            return 0;
+            return [];
         }
 
-        var count = 0;
+        var types = new List<string>();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            count++;
-            reader.Skip();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                types.Add("");
+                continue;
+            }
+
+            using var item = JsonDocument.ParseValue(ref reader);
+            if (TypeOf(item.RootElement) is { } type)
+            {
+                types.Add(type);
+            }
         }
 
-        return count;
+        return types;
     }
+
+    /// <summary>The kinds of the attachments in <paramref name="attachments"/> as Stream's API returns them (the catch-up pass).</summary>
+    public static IReadOnlyList<string> TypesOf(JsonElement? attachments) =>
+        attachments is { ValueKind: JsonValueKind.Array } array
+            ? [.. array.EnumerateArray().Select(item => item.ValueKind == JsonValueKind.Object ? TypeOf(item) : "").OfType<string>()]
+            : [];
+
+    /// <summary>An attachment's kind; null for a link preview.</summary>
+    private static string? TypeOf(JsonElement item) =>
+        item.TryGetProperty("og_scrape_url", out _) ? null
+        : item.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString()!
+        : "";
 }
 
 /// <summary>Webhook events are only ever read.</summary>
