@@ -119,4 +119,4 @@ internal sealed record ExportedWebhookEvent(long Id, string EventType, string? C
 /// <summary>What Stream holds: the user as query users returns it, and their messages in the service's channels.</summary>
 internal sealed record ExportedStream(JsonObject? User, IReadOnlyList<ExportedMessage> Messages);
 
-internal sealed record ExportedMessage(string Id, string ChannelId, string? Text, string Type, DateTimeOffset CreatedAt, JsonElement? Attachments);
+internal sealed record ExportedMessage(string Id, string ChannelId, string? Text, string Type, DateTimeOffset CreatedAt, JsonArray? Attachments);

@@ -81,7 +81,7 @@ internal sealed class PrivacyExports(ChatDbContext db, StreamChatClient stream, 
             var found = await stream.QueryChannelsAsync(new QueryChannelsRequest(filter, Limit: ChannelsPerPage, MessageLimit: MessagesPerChannel), cancellationToken);
             messages.AddRange(found.SelectMany(c => (c.Messages ?? [])
                 .Where(m => m.User?.Id == userId)
-                .Select(m => new ExportedMessage(m.Id, c.Channel.Id, m.Text, m.Type, m.CreatedAt, m.Attachments))));
+                .Select(m => new ExportedMessage(m.Id, c.Channel.Id, m.Text, m.Type, m.CreatedAt, m.Attachments is { ValueKind: JsonValueKind.Array } a ? JsonArray.Create(a) : null))));
         }
 
         return [.. messages.OrderBy(m => m.CreatedAt)];
