@@ -28,10 +28,12 @@ internal static class PrivacyApi
         group.MapPost("/users/{userId}/erasure", Erase)
             .WithName("eraseUserData")
             .Produces<ErasureResponse>(StatusCodes.Status202Accepted)
-            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status409Conflict, StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status409Conflict,
+                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Erase a user: Stream's user deletion and every local row (GDPR art. 17); idempotent, resumed until done")
             .WithRequestExample(new ErasureRequest(ErasureModes.Soft, ErasureModes.Keep))
-            .WithResponseExample(StatusCodes.Status200OK, PrivacyExamples.Erasure);
+            .WithResponseExample(StatusCodes.Status200OK, PrivacyExamples.Erasure)
+            .WithResponseExample(StatusCodes.Status202Accepted, PrivacyExamples.PendingErasure);
         group.MapGet("/erasures/{id:long}", GetErasure)
             .WithName("getErasure")
             .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable)

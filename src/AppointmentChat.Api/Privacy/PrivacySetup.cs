@@ -29,6 +29,15 @@ internal static class PrivacyExamples
         [new KeptRecord("apt-1", "clinic-1", "appointment-apt-1", ["appointment", "stream-messages"], PrivacyReasons.ClinicalRecord,
             "The appointment (without names) and what was said in its chat are the practice's clinical record, which it must keep (GDPR art. 17(3)(b)).")]);
 
+    public static readonly ErasureResponse PendingErasure = Erasure with
+    {
+        Status = ErasureStatus.Pending,
+        CompletedAt = null,
+        Attempts = 1,
+        LastError = "stream-user: Stream DeleteUser did not complete",
+        Steps = [.. Erasures.StepNames.Select(name => new ErasureStep(name))],
+    };
+
     public static readonly PrivacyExport Export = new(
         "owner-1", Now, null,
         new ExportedChatUser("Alex Owner", "Alex Owner", Now.AddDays(-3), Now.AddDays(-3), Now.AddDays(-3)),
