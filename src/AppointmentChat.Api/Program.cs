@@ -7,6 +7,7 @@ using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Notifications;
 using AppointmentChat.Api.Operations;
 using AppointmentChat.Api.Operator;
+using AppointmentChat.Api.Privacy;
 using AppointmentChat.Api.RateLimiting;
 using AppointmentChat.Api.Stream;
 using AppointmentChat.Api.Tokens;
@@ -42,6 +43,7 @@ builder.AddWebhooks();
 builder.AddNotifications();
 builder.AddRetention();
 builder.AddOperator();
+builder.AddPrivacy();
 builder.AddDemo();
 builder.StartWorkersAfterMigration(); // after every AddXxx that adds a hosted service
 builder.RedactCredentialsInLogs(); // last: it wraps every logger provider added above
@@ -68,6 +70,7 @@ api.MapChannels();
 api.MapWebhooks();
 api.MapDevices();
 api.MapOperator();
+api.MapPrivacy();
 app.MapEmbeddedStreamEmulator();
 app.MapApiDocs();
 app.MapDemo();

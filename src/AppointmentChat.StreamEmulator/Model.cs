@@ -18,6 +18,9 @@ public sealed class EmulatedUser
     public DateTimeOffset? RevokeTokensIssuedBefore { get; set; }
 
     public DateTimeOffset? LastActive { get; set; }
+
+    /// <summary>When the user was soft-deleted (<c>DELETE /users/{id}</c> without <c>hard_delete</c>).</summary>
+    public DateTimeOffset? DeletedAt { get; set; }
 }
 
 public sealed class EmulatedChannel

@@ -36,6 +36,8 @@ public static class StreamApi
                 ?? throw StreamErrorException.Input("QueryUsers", "payload must be a JSON object"))));
         routes.MapPatch("/users", (HttpContext http, ChatStore store) =>
             HandleAsync(http, "UpdateUsersPartial", 200, (caller, body) => store.PartialUpdateUsers(caller, body["users"] as JsonArray)));
+        routes.MapDelete("/users/{id}", (HttpContext http, ChatStore store, string id) =>
+            HandleAsync(http, "DeleteUser", 200, (caller, _) => store.DeleteUser(caller, id, UserDeletion.From(http.Request.Query))));
 
         routes.MapPost("/channels", (HttpContext http, ChatStore store, ClientConnections connections) =>
             HandleAsync(http, "QueryChannels", 201, (caller, body) =>

@@ -25,6 +25,11 @@ public static class Wire
             json["last_active"] = Time(lastActive);
         }
 
+        if (user.DeletedAt is { } deletedAt)
+        {
+            json["deleted_at"] = Time(deletedAt);
+        }
+
         foreach (var (key, value) in user.Custom)
         {
             json[key] = value?.DeepClone();

@@ -25,6 +25,7 @@ public sealed partial class DependencyDirectionTests
         ["Tokens"],
         ["Operations"],
         ["Operator"],
+        ["Privacy"],
         ["Demo"],
     ];
 
