@@ -52,21 +52,27 @@ internal sealed class TranscriptOptionsValidator : IValidateOptions<TranscriptOp
         var failures = new List<string>();
         foreach (var (organisation, callback) in options.Organisations)
         {
+            // One line per organisation, naming each of its settings that is wrong.
             var key = $"Transcripts__Organisations__{organisation}";
+            var problems = new List<string>();
             if (!CallerIds.IsAcceptableOrganisation(organisation))
             {
-                failures.Add($"{key}: '{organisation}' is not an organisation id (1 to 64 letters, digits, '@', '_' or '-').");
-                continue;
+                problems.Add($"{key}: '{organisation}' is not an organisation id (1 to 64 letters, digits, '@', '_' or '-').");
             }
 
             if (CallbackUrlProblem(callback.CallbackUrl) is { } problem)
             {
-                failures.Add($"{key}__CallbackUrl {problem}");
+                problems.Add($"{key}__CallbackUrl {problem}");
             }
 
             if (callback.Secret is not { Length: >= TranscriptOptions.MinSecretLength and <= TranscriptOptions.MaxSecretLength } || string.IsNullOrWhiteSpace(callback.Secret))
             {
-                failures.Add($"{key}__Secret must be {TranscriptOptions.MinSecretLength} to {TranscriptOptions.MaxSecretLength} characters (the key the PMS checks signatures with).");
+                problems.Add($"{key}__Secret must be {TranscriptOptions.MinSecretLength} to {TranscriptOptions.MaxSecretLength} characters (the key the PMS checks signatures with).");
+            }
+
+            if (problems.Count > 0)
+            {
+                failures.Add(string.Join(" ", problems));
             }
         }
 
