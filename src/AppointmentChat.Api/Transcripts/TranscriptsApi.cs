@@ -4,6 +4,7 @@ using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.OpenApi;
 
 namespace AppointmentChat.Api.Transcripts;
 
@@ -26,7 +27,20 @@ internal static class TranscriptsApi
 
         group.MapGet("/{channelId}/transcript", Get)
             .WithName("getChatTranscript")
-            .Produces<string>(StatusCodes.Status200OK, "text/html")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                // The same 200 as a page: text, not JSON (Results<> documents the JSON body only).
+                if (ApiNulls.Get(operation.Responses, "200")?.Content is { } content)
+                {
+                    content["text/html"] = new OpenApiMediaType
+                    {
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                        Example = TranscriptHtml.Render(TranscriptExamples.Transcript),
+                    };
+                }
+
+                return Task.CompletedTask;
+            })
             .ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("The chat's whole conversation for the clinical record: JSON, or a printable HTML page")
             .WithDescription("For the appointment's vet, an admin of its organisation, or the service. Every message, oldest first, times in the " +
