@@ -11,6 +11,7 @@ using AppointmentChat.Api.Privacy;
 using AppointmentChat.Api.RateLimiting;
 using AppointmentChat.Api.Stream;
 using AppointmentChat.Api.Tokens;
+using AppointmentChat.Api.Transcripts;
 using AppointmentChat.Api.Webhooks;
 
 var command = ServiceCommands.Parse(args); // --help, or a command: migrate, healthcheck, dev-token
@@ -41,6 +42,7 @@ builder.AddAppointments();
 builder.AddChat();
 builder.AddWebhooks();
 builder.AddNotifications();
+builder.AddTranscripts();
 builder.AddRetention();
 builder.AddOperator();
 builder.AddPrivacy();
@@ -67,6 +69,7 @@ var api = app.MapApi();
 api.MapTokens();
 api.MapAppointments();
 api.MapChannels();
+api.MapTranscripts();
 api.MapWebhooks();
 api.MapDevices();
 api.MapOperator();

@@ -10,16 +10,13 @@ public sealed partial class ChatStore
     /// does not exist. An existing channel is returned as it is. A user must be a member; with a
     /// <paramref name="watcher"/> (<c>watch: true</c>) that connection receives the channel's events from now on.
     /// </summary>
-    /// <param name="messages">How many of the latest messages the state carries (<c>messages.limit</c>).</param>
+    /// <param name="messages">Which of the channel's messages the state carries (<c>messages</c>: by default the latest 25).</param>
     public (JsonObject State, bool Created) GetOrCreateChannel(
-        StreamCaller caller, string type, string id, JsonObject? data, ClientConnection? watcher = null, int messages = MessagesPerState)
+        StreamCaller caller, string type, string id, JsonObject? data, ClientConnection? watcher = null, MessagePage? messages = null)
     {
         const string op = "GetOrCreateChannel";
         StreamRules.RequireChannelAddress(op, type, id);
-        if (messages is < 0 or > MaxMessagesPerState)
-        {
-            throw StreamErrorException.Input(op, $"messages.limit must be between 0 and {MaxMessagesPerState}");
-        }
+        messages ??= MessagePage.Latest;
 
         var events = new List<EmulatorEvent>();
         JsonObject state;

@@ -86,12 +86,15 @@ public sealed partial class ChatStore
         }
     }
 
-    private JsonObject State(EmulatedChannel channel, string? userId, int messages = MessagesPerState)
+    private JsonObject State(EmulatedChannel channel, string? userId, int messages = MessagesPerState) =>
+        State(channel, userId, new MessagePage(messages));
+
+    private JsonObject State(EmulatedChannel channel, string? userId, MessagePage messages)
     {
         var state = new JsonObject
         {
             ["channel"] = Wire.Channel(channel, FindUserLocked),
-            ["messages"] = new JsonArray([.. channel.Messages.TakeLast(messages).Select(m => (JsonNode)Wire.Message(m, channel, FindUserLocked))]),
+            ["messages"] = new JsonArray([.. messages.Of(channel.Messages).Select(m => (JsonNode)Wire.Message(m, channel, FindUserLocked))]),
             ["pinned_messages"] = new JsonArray(),
             ["members"] = Members(channel),
             ["read"] = new JsonArray([.. channel.Reads.Select(r => (JsonNode)new JsonObject

@@ -46,7 +46,7 @@ public static class StreamApi
             HandleAsync(http, "GetOrCreateChannel", 201, (caller, body) => store.GetOrCreateChannel(
                 caller, type, id, body["data"] as JsonObject,
                 Watcher(http, "GetOrCreateChannel", caller, body, connections),
-                body["messages"]?["limit"]?.GetValue<int>() ?? ChatStore.MessagesPerState).State));
+                MessagePage.Parse("GetOrCreateChannel", body["messages"])).State));
         routes.MapPost("/channels/{type}/{id}/stop-watching", (HttpContext http, ClientConnections connections, string type, string id) =>
             HandleAsync(http, "StopWatchingChannel", 201, (caller, _) =>
             {

@@ -19,6 +19,7 @@ internal sealed partial class AppointmentChats(
     IOptions<StreamOptions> streamOptions,
     ChatSchedulerSignal scheduler,
     Infrastructure.ChatMetrics metrics,
+    IEnumerable<IChatEndedHook> endedHooks,
     ILogger<AppointmentChats> logger) : IAppointmentChat
 {
     private ChatOptions Options => options.Value;
@@ -127,6 +128,10 @@ internal sealed partial class AppointmentChats(
             () => stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended", Type: "system"), cancellationToken),
             cancellationToken);
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, new JsonObject { ["status"] = AppointmentChannel.StatusName(ChatStatus.Ended), ["frozen"] = true }, null, cancellationToken);
+        foreach (var hook in endedHooks)
+        {
+            await hook.ChatEndedAsync(chat, cancellationToken); // before the record: a crash between them is re-applied, never lost
+        }
 
         var ended = await record.RecordEndedAsync(chat.AppointmentId, decidedAt, endedBy, handledDue, cancellationToken);
         if (ended && !reapply)

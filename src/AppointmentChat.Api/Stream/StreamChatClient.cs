@@ -86,6 +86,29 @@ internal sealed partial class StreamChatClient(
             StreamJsonContext.Default.ChannelStateResponse, "GetOrCreateChannel", idempotent: true, cancellationToken);
     }
 
+    /// <summary>Most messages a channel query returns at once (Stream's MessagePaginationParams.limit, at most 300).</summary>
+    public const int MaxMessagesPerPage = 300;
+
+    /// <summary>
+    /// A page of a channel's messages, oldest first (<c>POST /channels/{type}/{id}/query</c> with <c>messages</c>): the
+    /// latest <paramref name="limit"/>, or the latest before the message <paramref name="before"/> (<c>id_lt</c>). Ids,
+    /// not offsets, as Stream pages messages (getstream.io/chat/docs "Channel Pagination"; GetStream/protocol openapi
+    /// MessagePaginationParams). Read-only: no <c>data</c>, so it creates nothing; idempotent.
+    /// </summary>
+    public Task<ChannelStateResponse> QueryMessagesAsync(string type, string id, string? before, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxMessagesPerPage);
+        var messages = new JsonObject { ["limit"] = limit };
+        if (before is not null)
+        {
+            messages["id_lt"] = before;
+        }
+
+        var body = new JsonObject { ["state"] = true, ["watch"] = false, ["presence"] = false, ["messages"] = messages };
+        return SendAsync(HttpMethod.Post, $"channels/{Escape(type)}/{Escape(id)}/query", body, StreamJsonContext.Default.JsonObject,
+            StreamJsonContext.Default.ChannelStateResponse, "QueryChannelMessages", idempotent: true, cancellationToken);
+    }
+
     /// <summary>Sets and unsets channel fields, keeping all others (<c>PATCH /channels/{type}/{id}</c>); idempotent.</summary>
     public Task<StreamChannelResponse> PartialUpdateChannelAsync(string type, string id, JsonObject? set, IReadOnlyList<string>? unset, CancellationToken cancellationToken)
     {

@@ -48,7 +48,7 @@ internal sealed class StreamChannel
 
 internal sealed record StreamMember(string UserId, StreamUserInfo? User, string? ChannelRole);
 
-internal sealed record StreamMessage(string Id, string? Text, string Type, StreamUserInfo? User, DateTimeOffset CreatedAt, JsonElement? Attachments, bool Silent = false);
+internal sealed record StreamMessage(string Id, string? Text, string Type, StreamUserInfo? User, DateTimeOffset CreatedAt, JsonElement? Attachments, bool Silent = false, DateTimeOffset? DeletedAt = null);
 
 internal sealed record ChannelStateResponse(StreamChannel Channel, IReadOnlyList<StreamMember>? Members, IReadOnlyList<StreamMessage>? Messages);
 

@@ -17,6 +17,7 @@ internal static class StreamRateLimits
         "UpsertUsers" => "UpdateUsers",
         "PartialUpdateUsers" => "UpdateUsersPartial",
         "PartialUpdateChannel" => "UpdateChannel",
+        "QueryChannelMessages" => "GetOrCreateChannel",
         _ => operation, // GetApp, QueryUsers, GetOrCreateChannel, UpdateChannel, SendMessage, QueryChannels, DeleteChannel
     };
 

@@ -20,6 +20,7 @@ public sealed partial class DependencyDirectionTests
         ["RateLimiting"],
         ["Appointments"],
         ["Channels"],
+        ["Transcripts"],
         ["Notifications"],
         ["Webhooks"],
         ["Tokens"],

@@ -92,6 +92,13 @@ public sealed class EverySettingTests : IDisposable
         { "Push__FirstRetryDelay", "banana", null },
         { "Push__MaxRetryDelay", "banana", null },
         { "Push__PollInterval", "banana", null },
+        { "Transcripts__Organisations__clinic-1__CallbackUrl", "http://pms.example.com/transcripts", null }, // https only, but to loopback
+        { "Transcripts__Organisations__clinic-1__Secret", "too-short", null },
+        { "Transcripts__MaxAttempts", "0", null },
+        { "Transcripts__FirstRetryDelay", "banana", null },
+        { "Transcripts__MaxRetryDelay", "2.00:00:00", null },
+        { "Transcripts__PollInterval", "00:00:00", null },
+        { "Transcripts__CallbackTimeout", "00:10:00", null },
         { "Workers__LeaseDuration", "banana", null },
         { "Docs__Enabled", "perhaps", null },
         { "Telemetry__Prometheus", "perhaps", null },

@@ -22,6 +22,7 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
         ["POST /api/chat/channels"] = [200, 400, 401, 403, 404, 409, 413, 415, 429, 500, 502, 503],
         ["GET /api/chat/channels"] = [200, 400, 401, 429, 500, 503],
         ["POST /api/chat/channels/{channelId}/end"] = [200, 400, 401, 403, 404, 429, 500, 502, 503],
+        ["GET /api/chat/channels/{channelId}/transcript"] = [200, 400, 401, 403, 404, 429, 500, 502, 503],
         ["POST /api/webhooks/stream"] = [200, 400, 401, 413, 415, 429, 500, 503],
         ["GET /api/webhooks/dead"] = [200, 400, 401, 403, 429, 500, 503],
         ["POST /api/webhooks/dead/{eventId}/retry"] = [200, 401, 403, 404, 429, 500, 503],
