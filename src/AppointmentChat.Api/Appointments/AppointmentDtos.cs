@@ -62,14 +62,14 @@ internal sealed record AppointmentRequest(
         }
 
         // The system user's messages notify no one and speak for the practice: a participant cannot be it.
-        if (petOwnerId == systemUserId)
+        if (Organisations.SystemUserIds.IsSystemUser(petOwnerId, systemUserId))
         {
-            errors.Add("petOwnerId", $"must not be '{systemUserId}', the practice's own chat user.");
+            errors.Add("petOwnerId", $"must not be '{systemUserId}' or start with '{systemUserId}@': those are the practices' own chat users.");
         }
 
-        if (vetId == systemUserId)
+        if (Organisations.SystemUserIds.IsSystemUser(vetId, systemUserId))
         {
-            errors.Add("vetId", $"must not be '{systemUserId}', the practice's own chat user.");
+            errors.Add("vetId", $"must not be '{systemUserId}' or start with '{systemUserId}@': those are the practices' own chat users.");
         }
 
         if (errors.Any)

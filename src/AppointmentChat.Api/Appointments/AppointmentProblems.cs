@@ -8,8 +8,6 @@ internal static class AppointmentProblems
     /// <summary>Only the service role is told an appointment does not exist; others get a 403 that says the same for "not yours".</summary>
     public static readonly ApiProblem NotFound = new("appointment-not-found", StatusCodes.Status404NotFound, "Appointment not found");
 
-    public static readonly ApiProblem OtherOrganisation = new("other-organisation", StatusCodes.Status403Forbidden, "Forbidden");
-
     /// <summary>Concurrent changes kept winning; the same request succeeds when retried.</summary>
     public static readonly ApiProblem Changing = new("appointment-changing", StatusCodes.Status409Conflict, "Appointment changed meanwhile; retry");
 }

@@ -39,6 +39,7 @@ internal static class AppointmentsApi
         ChatDbContext db,
         TimeProvider time,
         IAppointmentChat chats,
+        Organisations.PracticeSettingsReader practices,
         CancellationToken cancellationToken)
     {
         var errors = new RequestErrors();
@@ -47,7 +48,11 @@ internal static class AppointmentsApi
             errors.Add("appointmentId", StreamIds.Describe(Appointment.MaxIdLength, allowAt: false));
         }
 
-        var facts = request.Validate(errors, chats.DefaultActivationMinutes, chats.SystemUserId);
+        // The organisation's own default, once its id is known to be one (else validation refuses the request anyway).
+        var defaultActivation = StreamIds.IsValidUserId(request.OrganisationId)
+            ? (await practices.ForAsync(request.OrganisationId!, cancellationToken)).ChatActivationMinutes
+            : chats.DefaultActivationMinutes;
+        var facts = request.Validate(errors, defaultActivation, chats.SystemUserId);
         if (errors.Any || facts is null)
         {
             return errors.ToProblem();
@@ -155,5 +160,5 @@ internal static class AppointmentsApi
     public static ProblemHttpResult NotFound() =>
         AppointmentProblems.NotFound.Result("No appointment with this id is visible to you.");
 
-    private static ProblemHttpResult Forbidden(string detail) => AppointmentProblems.OtherOrganisation.Result(detail);
+    private static ProblemHttpResult Forbidden(string detail) => Organisations.OrganisationProblems.OtherOrganisation.Result(detail);
 }

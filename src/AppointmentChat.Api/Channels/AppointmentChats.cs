@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AppointmentChat.Api.Appointments;
+using AppointmentChat.Api.Organisations;
 using AppointmentChat.Api.Stream;
 using Microsoft.Extensions.Options;
 
@@ -18,6 +19,7 @@ internal sealed partial class AppointmentChats(
     IOptions<ChatOptions> options,
     IOptions<StreamOptions> streamOptions,
     ChatSchedulerSignal scheduler,
+    PracticeSettingsReader practices,
     Infrastructure.ChatMetrics metrics,
     IEnumerable<IChatEndedHook> endedHooks,
     ILogger<AppointmentChats> logger) : IAppointmentChat
@@ -38,8 +40,8 @@ internal sealed partial class AppointmentChats(
     private static NamedUser[] People(Appointment appointment) =>
         [new(appointment.PetOwnerId, appointment.PetOwnerName, appointment.UpdatedAt), new(appointment.VetId, appointment.VetName, appointment.UpdatedAt)];
 
-    /// <summary>The system user, named by the service's settings, which are always current.</summary>
-    private NamedUser SystemUser => new(Options.SystemUserId, Options.SystemUserName, time.GetUtcNow());
+    /// <summary>The practice's system user, named by its settings, which are always current.</summary>
+    private NamedUser SystemUser(PracticeSettings practice) => new(practice.SystemUserId, practice.SystemUserName, time.GetUtcNow());
 
     /// <summary>
     /// Creates the channel in Stream (users first) and records it, unless another request recorded it
@@ -47,8 +49,10 @@ internal sealed partial class AppointmentChats(
     /// </summary>
     public async Task<bool> CreateAsync(Appointment appointment, CancellationToken cancellationToken)
     {
+        var practice = await practices.ForAsync(appointment.OrganisationId, cancellationToken);
+        var window = Options.For(practice);
         var now = time.GetUtcNow();
-        var status = ChatWindow.DesiredStatus(appointment, endedAt: null, now, Options); // an end is decided only for a chat that exists
+        var status = ChatWindow.DesiredStatus(appointment, endedAt: null, now, window); // an end is decided only for a chat that exists
         var channelId = ChatLimits.ChannelIdFor(appointment.Id);
 
         // Written ahead: should Stream create the channel but this request never record it (a timeout, a lost answer,
@@ -60,7 +64,7 @@ internal sealed partial class AppointmentChats(
 
         string[] members = [appointment.PetOwnerId, appointment.VetId];
         var created = await users.WithUsersAsync(
-            [.. People(appointment), SystemUser],
+            [.. People(appointment), SystemUser(practice)],
             () => stream.GetOrCreateChannelAsync(ChatLimits.ChannelType, channelId, appointment.VetId, members, AppointmentChannel.Data(appointment, status), cancellationToken),
             cancellationToken);
 
@@ -83,7 +87,7 @@ internal sealed partial class AppointmentChats(
             && created.Channel.Frozen == (status != ChatStatus.Active)
             && created.Channel.CustomString("status") == AppointmentChannel.StatusName(status)
             && inStream.Order().SequenceEqual(members.Order());
-        var due = inStep ? ChatWindow.NextEdge(appointment, status, Options) : now;
+        var due = inStep ? ChatWindow.NextEdge(appointment, status, window) : now;
 
         var recorded = await record.RecordCreatedAsync(appointment.Id, appointment.Version, channelId, status, MemberSlots(inStream, appointment), now, due, cancellationToken);
         if (recorded)
@@ -112,6 +116,7 @@ internal sealed partial class AppointmentChats(
             return;
         }
 
+        var practice = await practices.ForAsync(chat.Appointment.OrganisationId, cancellationToken);
         var decidedAt = time.GetUtcNow();
         var safetyNet = decidedAt + RepairDelay;
         // A scheduler pass that read the chat before this decision cannot record over it: it looks again, and applies the
@@ -124,8 +129,8 @@ internal sealed partial class AppointmentChats(
         var handledDue = decided ? safetyNet : chat.SyncDue;
 
         await users.WithUsersAsync(
-            [SystemUser],
-            () => stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(Options.EndMessage, Options.SystemUserId, Id: channelId + "-ended", Type: "system"), cancellationToken),
+            [SystemUser(practice)],
+            () => stream.SendMessageAsync(ChatLimits.ChannelType, channelId, new NewMessage(practice.EndMessage, practice.SystemUserId, Id: channelId + "-ended", Type: "system"), cancellationToken),
             cancellationToken);
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, new JsonObject { ["status"] = AppointmentChannel.StatusName(ChatStatus.Ended), ["frozen"] = true }, null, cancellationToken);
         foreach (var hook in endedHooks)
@@ -160,8 +165,10 @@ internal sealed partial class AppointmentChats(
             return;
         }
 
+        var practice = await practices.ForAsync(appointment.OrganisationId, cancellationToken);
+        var window = Options.For(practice);
         var now = time.GetUtcNow();
-        var desired = ChatWindow.DesiredStatus(appointment, chat.EndedAt, now, Options);
+        var desired = ChatWindow.DesiredStatus(appointment, chat.EndedAt, now, window);
         if (desired == ChatStatus.Ended && chat.ChannelDeletedAt is not null)
         {
             await record.ReleaseAsync(appointmentId, due: null, cancellationToken); // deleted in Stream: nothing to end there
@@ -172,7 +179,7 @@ internal sealed partial class AppointmentChats(
         {
             // An ended chat is due only when something raced its end (a scheduler pass that lost to it, see below, or
             // Stream's report of the end arriving while work was due): Stream gets the end again, which is harmless.
-            await EndAsync(chat, chat.EndedBy ?? Options.SystemUserId, cancellationToken, reapply: chat.Status == ChatStatus.Ended);
+            await EndAsync(chat, chat.EndedBy ?? practice.SystemUserId, cancellationToken, reapply: chat.Status == ChatStatus.Ended);
             if (chat.Status != ChatStatus.Ended)
             {
                 RecordLateness(ChatStatus.Ended, chat.SyncDue);
@@ -200,7 +207,7 @@ internal sealed partial class AppointmentChats(
         await stream.PartialUpdateChannelAsync(ChatLimits.ChannelType, channelId, AppointmentChannel.Data(appointment, desired), null, cancellationToken);
 
         var updated = await record.RecordInLineAsync(
-            appointmentId, chat.Version, desired, (appointment.PetOwnerId, appointment.VetId), ChatWindow.NextEdge(appointment, desired, Options), cancellationToken);
+            appointmentId, chat.Version, desired, (appointment.PetOwnerId, appointment.VetId), ChatWindow.NextEdge(appointment, desired, window), cancellationToken);
         if (!updated)
         {
             // The appointment changed while Stream was being updated — perhaps ended, in which case what was just

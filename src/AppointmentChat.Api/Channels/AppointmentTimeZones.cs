@@ -1,32 +1,32 @@
 using AppointmentChat.Api.Infrastructure;
-using Microsoft.Extensions.Options;
+using AppointmentChat.Api.Organisations;
 using NodaTime;
 
 namespace AppointmentChat.Api.Channels;
 
 /// <summary>
 /// Reads the wall-clock times the apps send about an appointment (<c>appointmentTime</c> without an offset) in its
-/// organisation's zone: the one pushed with the appointment, else the one configured for the organisation
-/// (<c>Chat__TimeZones__{organisationId}</c>), else UTC.
+/// organisation's zone: the one pushed with the appointment, else the organisation's own setting, else the one configured
+/// for the organisation (<c>Chat__TimeZones__{organisationId}</c>), else UTC.
 /// </summary>
-internal sealed class AppointmentTimeZones(IOptions<ChatOptions> options)
+internal static class AppointmentTimeZones
 {
     /// <summary>The zone an appointment's local times are read in, and why that one.</summary>
-    public (DateTimeZone Zone, string Source) For(string? pushed, string organisationId)
+    public static (DateTimeZone Zone, string Source) For(string? pushed, PracticeSettings practice)
     {
         if (TimeZones.Find(pushed) is { } zone)
         {
             return (zone, "the appointment's time zone");
         }
 
-        // Validated at startup: a configured id is a zone.
-        return options.Value.TimeZones.TryGetValue(organisationId, out var configured) && TimeZones.Find(configured) is { } organisations
-            ? (organisations, "the organisation's configured time zone")
+        // Validated when set and at startup: a zone of the organisation's is one.
+        return TimeZones.Find(practice.TimeZone) is { } organisations
+            ? (organisations, practice.OwnTimeZone ? "the organisation's time zone setting" : "the organisation's configured time zone")
             : (DateTimeZone.Utc, "no time zone is known for the appointment's organisation");
     }
 
     /// <summary>Why <paramref name="time"/> is not the start of <paramref name="appointment"/>, if it is not. Compared in whole seconds.</summary>
-    public string? Disagreement(LocalOrOffsetTime time, ChatFacts appointment)
+    public static string? Disagreement(LocalOrOffsetTime time, ChatFacts appointment, PracticeSettings practice)
     {
         var start = appointment.StartsAt.ToUnixTimeSeconds();
         if (time.Instant is { } instant)
@@ -34,7 +34,7 @@ internal sealed class AppointmentTimeZones(IOptions<ChatOptions> options)
             return instant.ToUnixTimeSeconds() == start ? null : "appointmentTime does not match the appointment's start time.";
         }
 
-        var (zone, source) = For(appointment.TimeZone, appointment.OrganisationId);
+        var (zone, source) = For(appointment.TimeZone, practice);
         var readIn = $"appointmentTime {time} (no offset) is read in {zone.Id} ({source})";
 
         // A record's start lies in the years 2000 to 2999 (the push checks it); nothing outside them can match it.

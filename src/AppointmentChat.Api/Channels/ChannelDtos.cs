@@ -43,7 +43,7 @@ internal sealed record CreateChannelRequest(
     }
 
     /// <summary>The first field that disagrees with the record, if any.</summary>
-    public (string Field, string Detail)? Disagreement(ChatFacts appointment, AppointmentTimeZones zones)
+    public (string Field, string Detail)? Disagreement(ChatFacts appointment, Organisations.PracticeSettings practice)
     {
         if (PetOwnerId is not null && PetOwnerId != appointment.PetOwnerId)
         {
@@ -55,7 +55,7 @@ internal sealed record CreateChannelRequest(
             return ("vetId", "vetId does not match the appointment's vet.");
         }
 
-        if (AppointmentTime is { } time && zones.Disagreement(time, appointment) is { } detail)
+        if (AppointmentTime is { } time && AppointmentTimeZones.Disagreement(time, appointment, practice) is { } detail)
         {
             return ("appointmentTime", detail);
         }

@@ -64,7 +64,7 @@ internal static class ChannelsApi
         StripedLocks locks,
         TimeProvider time,
         IOptions<ChatOptions> options,
-        AppointmentTimeZones zones,
+        Organisations.PracticeSettingsReader practices,
         CancellationToken cancellationToken)
     {
         var errors = new RequestErrors();
@@ -87,17 +87,19 @@ internal static class ChannelsApi
                 return ChatProblems.NotAParticipant.Result(NotOpenToYou);
             }
 
-            if (request.Disagreement(appointment, zones) is { } disagreement)
+            var practice = await practices.ForAsync(appointment.OrganisationId, cancellationToken);
+            var window = options.Value.For(practice);
+            if (request.Disagreement(appointment, practice) is { } disagreement)
             {
                 return ChatProblems.AppointmentMismatch.Result(disagreement.Detail + " The appointment record is the truth; nothing was created.");
             }
 
             if (appointment.ChannelId is not null)
             {
-                return TypedResults.Ok(ChannelResponse.From(appointment, options.Value));
+                return TypedResults.Ok(ChannelResponse.From(appointment, window));
             }
 
-            if (Refusal(appointment, time.GetUtcNow(), options.Value) is { } refusal)
+            if (Refusal(appointment, time.GetUtcNow(), window) is { } refusal)
             {
                 return refusal;
             }

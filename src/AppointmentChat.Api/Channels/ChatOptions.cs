@@ -1,6 +1,7 @@
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
+using AppointmentChat.Api.Organisations;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Channels;
@@ -22,7 +23,8 @@ internal sealed class ChatOptions
     /// <summary>The Stream user that speaks for the practice (system messages).</summary>
     public string SystemUserId { get; set; } = "system";
 
-    public string SystemUserName { get; set; } = "Veterinary practice";
+    /// <summary>Unset: "Veterinary practice" in the organisation's language. An organisation may name its own.</summary>
+    public string? SystemUserName { get; set; }
 
     /// <summary>Default for appointments that do not say: the chat opens this many minutes before the start.</summary>
     public int DefaultActivationMinutes { get; set; } = 5;
@@ -33,13 +35,25 @@ internal sealed class ChatOptions
     /// <summary>A completed appointment's chat stays open until it closes on the clock.</summary>
     public bool KeepOpenAfterCompletion { get; set; } = true;
 
-    public string EndMessage { get; set; } = "This chat has been ended by the veterinary practice.";
+    /// <summary>Unset: the built-in message in the organisation's language. An organisation may set its own.</summary>
+    public string? EndMessage { get; set; }
+
+    /// <summary>Of the system messages and push texts, for organisations that set none (<c>en</c>, <c>de</c>).</summary>
+    public string Language { get; set; } = "en";
 
     /// <summary>
     /// Organisation id → IANA zone (<c>Chat__TimeZones__clinic-1=Europe/London</c>): where a wall-clock
     /// <c>appointmentTime</c> is read for the organisation's appointments that were pushed without a <c>timeZone</c>.
     /// </summary>
     public Dictionary<string, string> TimeZones { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>These options with <paramref name="practice"/>'s own chat window.</summary>
+    public ChatOptions For(PracticeSettings practice)
+    {
+        var options = (ChatOptions)MemberwiseClone();
+        options.CloseGraceMinutes = practice.CloseGraceMinutes;
+        return options;
+    }
 
     /// <summary>How often the chat scheduler looks for work it was not told about (e.g. from other instances).</summary>
     public TimeSpan SchedulerPollInterval { get; set; } = TimeSpan.FromSeconds(30);
@@ -75,14 +89,19 @@ internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
             failures.Add("Chat__CloseGraceMinutes must be between 0 and 10080.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.SystemUserName))
+        if (options.SystemUserName is not null && (string.IsNullOrWhiteSpace(options.SystemUserName) || options.SystemUserName.Length > OrganisationSettings.MaxSystemUserNameLength))
         {
-            failures.Add("Chat__SystemUserName must not be empty: apps show it as the practice's name.");
+            failures.Add($"Chat__SystemUserName must be 1 to {OrganisationSettings.MaxSystemUserNameLength} characters, or unset: apps show it as the practice's name.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.EndMessage) || options.EndMessage.Length > 5000)
+        if (options.EndMessage is not null && (string.IsNullOrWhiteSpace(options.EndMessage) || options.EndMessage.Length > OrganisationSettings.MaxEndMessageLength))
         {
-            failures.Add("Chat__EndMessage must be 1 to 5000 characters.");
+            failures.Add($"Chat__EndMessage must be 1 to {OrganisationSettings.MaxEndMessageLength} characters, or unset.");
+        }
+
+        if (!PracticeTexts.IsKnown(options.Language))
+        {
+            failures.Add($"Chat__Language must be one of {string.Join(", ", PracticeTexts.Languages)}.");
         }
 
         if (options.SchedulerPollInterval < TimeSpan.FromMilliseconds(100) || options.SchedulerPollInterval > TimeSpan.FromHours(1))
@@ -106,6 +125,18 @@ internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
     }
 }
 
+/// <summary>The service-wide chat settings, as the defaults of every organisation.</summary>
+internal sealed class ChatDefaults(IOptions<ChatOptions> options) : IOrganisationDefaults
+{
+    public OrganisationDefaults For(string organisationId)
+    {
+        var chat = options.Value;
+        return new OrganisationDefaults(
+            chat.TimeZones.GetValueOrDefault(organisationId), chat.DefaultActivationMinutes, chat.CloseGraceMinutes,
+            chat.SystemUserId, chat.SystemUserName, chat.EndMessage, chat.Language);
+    }
+}
+
 internal static class ChatSetup
 {
     public static IHostApplicationBuilder AddChat(this IHostApplicationBuilder builder)
@@ -113,7 +144,7 @@ internal static class ChatSetup
         builder.Services.AddApiJsonContext(ChannelsJsonContext.Default);
         builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>();
-        builder.Services.AddSingleton<AppointmentTimeZones>();
+        builder.Services.AddSingleton<IOrganisationDefaults, ChatDefaults>();
         builder.Services.AddScoped<AppointmentChats>();
         builder.Services.AddScoped<IAppointmentChat>(sp => sp.GetRequiredService<AppointmentChats>());
         builder.Services.AddScoped<ChatRecord>();

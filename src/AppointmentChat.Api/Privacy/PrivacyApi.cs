@@ -190,7 +190,7 @@ internal static class PrivacyApi
     }
 
     private static ProblemHttpResult NotYours() =>
-        AppointmentProblems.OtherOrganisation.Result("An admin reaches only users who have appointments in their own organisation.");
+        Organisations.OrganisationProblems.OtherOrganisation.Result("An admin reaches only users who have appointments in their own organisation.");
 }
 
 internal static class PrivacyReasons

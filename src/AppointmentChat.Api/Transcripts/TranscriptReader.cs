@@ -13,27 +13,29 @@ namespace AppointmentChat.Api.Transcripts;
 /// Reads a chat's whole conversation from Stream — every message, a page of 300 at a time, going back with
 /// <c>id_lt</c> from the latest — and writes it down as the clinical record keeps it.
 /// </summary>
-internal sealed class TranscriptReader(StreamChatClient stream, AppointmentTimeZones zones, IOptions<ChatOptions> options, TimeProvider time)
+internal sealed class TranscriptReader(StreamChatClient stream, Organisations.PracticeSettingsReader practices, IOptions<ChatOptions> options, TimeProvider time)
 {
     public async Task<TranscriptResponse> ReadAsync(Chat chat, CancellationToken cancellationToken)
     {
         var appointment = chat.Appointment;
         var channelId = chat.ChannelId ?? throw new InvalidOperationException("The chat has no channel.");
         var messages = await AllMessagesAsync(channelId, cancellationToken);
-        var (zone, _) = zones.For(appointment.TimeZone, appointment.OrganisationId);
-        var systemUserId = options.Value.SystemUserId;
+        var practice = await practices.ForAsync(appointment.OrganisationId, cancellationToken);
+        var (zone, _) = AppointmentTimeZones.For(appointment.TimeZone, practice);
+        // The practice's own system user when it names one (Organisations), the service's shared one before that.
+        string[] systemUserIds = [practice.SystemUserId, options.Value.SystemUserId];
 
         string Role(StreamMessage message) =>
             message.User?.Id == appointment.PetOwnerId ? TranscriptRoles.PetOwner
             : message.User?.Id == appointment.VetId ? TranscriptRoles.Vet
-            : message.User?.Id == systemUserId || message.Type == "system" ? TranscriptRoles.System
+            : systemUserIds.Contains(message.User?.Id) || message.Type == "system" ? TranscriptRoles.System
             : TranscriptRoles.Other;
 
         string? NameOf(StreamMessage message) =>
             message.User?.Name is { Length: > 0 } name ? name
             : message.User?.Id == appointment.PetOwnerId ? appointment.PetOwnerName
             : message.User?.Id == appointment.VetId ? appointment.VetName
-            : message.User?.Id == systemUserId ? options.Value.SystemUserName
+            : systemUserIds.Contains(message.User?.Id) ? practice.SystemUserName
             : message.User?.Id ?? "";
 
         var written = messages.Select(m =>

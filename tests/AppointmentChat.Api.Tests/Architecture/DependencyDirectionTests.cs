@@ -18,6 +18,7 @@ public sealed partial class DependencyDirectionTests
         ["Data", "Stream"],
         ["Auth"],
         ["RateLimiting"],
+        ["Organisations"],
         ["Appointments"],
         ["Channels"],
         ["Transcripts"],

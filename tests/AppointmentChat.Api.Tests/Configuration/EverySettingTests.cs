@@ -60,6 +60,7 @@ public sealed class EverySettingTests : IDisposable
         { "Chat__CloseGraceMinutes", "abc", null },
         { "Chat__KeepOpenAfterCompletion", "perhaps", null },
         { "Chat__EndMessage", "", null },
+        { "Chat__Language", "fr", null },
         { "Chat__TimeZones__clinic-1", "Mars/Olympus", null },
         { "Chat__SchedulerPollInterval", "banana", null },
         { "RateLimiting__Token__PermitLimit", "abc", null },

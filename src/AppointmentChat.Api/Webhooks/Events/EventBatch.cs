@@ -49,7 +49,7 @@ internal sealed class EventBatch(ChatDbContext db, ChatRecord record)
         var chats = await db.Chats.AsNoTracking()
             .Where(c => c.ChannelId != null && channels.Contains(c.ChannelId))
             // The people's columns as the chat's own (the same row): no join to the appointment's half.
-            .Select(c => new ChatMembers(c.ChannelId!, c.AppointmentId, EF.Property<string>(c, nameof(Appointment.PetOwnerId)), EF.Property<string>(c, nameof(Appointment.VetId))))
+            .Select(c => new ChatMembers(c.ChannelId!, c.AppointmentId, EF.Property<string>(c, nameof(Appointment.PetOwnerId)), EF.Property<string>(c, nameof(Appointment.VetId)), EF.Property<string>(c, nameof(Appointment.OrganisationId))))
             .ToDictionaryAsync(c => c.ChannelId, StringComparer.Ordinal, cancellationToken);
         var names = await db.ChatUsers.AsNoTracking()
             .Where(u => senders.Contains(u.Id))
@@ -83,7 +83,7 @@ internal sealed class EventBatch(ChatDbContext db, ChatRecord record)
 }
 
 /// <summary>An appointment's chat and its two people, by channel id.</summary>
-internal sealed record ChatMembers(string ChannelId, string AppointmentId, string PetOwnerId, string VetId);
+internal sealed record ChatMembers(string ChannelId, string AppointmentId, string PetOwnerId, string VetId, string OrganisationId);
 
 /// <summary>What a batch of events refers to, read once: chats by channel id, display names by user id.</summary>
 internal sealed record BatchLookups(Dictionary<string, ChatMembers> Chats, Dictionary<string, string?> Names)

@@ -2,13 +2,14 @@ using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Notifications;
+using AppointmentChat.Api.Organisations;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Webhooks.Events;
 
 /// <summary><c>message.new</c>: the chat list's last message, and a push for every member but the sender and the system user.</summary>
-internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, EventBatch batch, TimeProvider time, IOptions<ChatOptions> chat, IOptions<PushOptions> pushOptions) : IStreamEventHandler
+internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, EventBatch batch, TimeProvider time, IOptions<ChatOptions> chat, IOptions<PushOptions> pushOptions, PracticeSettingsReader practices) : IStreamEventHandler
 {
     public const string EventType = "message.new";
 
@@ -54,7 +55,7 @@ internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, Eve
         {
             var found = await db.Chats.AsNoTracking()
                 .Where(c => c.ChannelId == channelId)
-                .Select(c => new { Chat = new ChatMembers(channelId, c.AppointmentId, EF.Property<string>(c, nameof(Appointment.PetOwnerId)), EF.Property<string>(c, nameof(Appointment.VetId))), SenderName = db.Set<ChatUser>().Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
+                .Select(c => new { Chat = new ChatMembers(channelId, c.AppointmentId, EF.Property<string>(c, nameof(Appointment.PetOwnerId)), EF.Property<string>(c, nameof(Appointment.VetId)), EF.Property<string>(c, nameof(Appointment.OrganisationId))), SenderName = db.Set<ChatUser>().Where(u => u.Id == senderId).Select(u => u.Name).FirstOrDefault() })
                 .FirstOrDefaultAsync(cancellationToken);
             (appointment, knownName) = (found?.Chat, found?.SenderName);
         }
@@ -75,21 +76,22 @@ internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, Eve
         // Stream's member list when the event carries one, else the appointment's two people.
         var members = streamEvent.MemberIds();
         IEnumerable<string> everyone = members.Count > 0 ? members : [appointment.PetOwnerId, appointment.VetId];
-        var recipients = everyone.Where(m => m != senderId && m != chat.Value.SystemUserId && Infrastructure.StreamIds.IsValidUserId(m)).Distinct().ToList();
+        var recipients = everyone.Where(m => m != senderId && !SystemUserIds.IsSystemUser(m, chat.Value.SystemUserId) && Infrastructure.StreamIds.IsValidUserId(m)).Distinct().ToList();
 
         // Keyed by the message, not the delivery: a message notifies each recipient once, however often and under
         // whatever X-Webhook-Id its event arrives (a signed body replayed with a fresh id queues nothing).
         // A push already queued for the same message (the same event delivered under another id) is left as it is:
         // the insert skips it on its unique key, with no exception and no error logged.
         var senderName = knownName ?? message.User?.Name;
+        var texts = recipients.Count > 0 ? (await practices.ForAsync(appointment.OrganisationId, cancellationToken)).Texts : null;
         var now = time.GetUtcNow();
         var notifications = recipients
             .Select(recipient => new Notification
             {
                 DedupKey = NotificationKey(messageId, recipient),
                 RecipientUserId = recipient,
-                Title = EventMessage.Shorten(senderName ?? PushTexts.NewMessage, Appointment.MaxNameLength),
-                Body = PushTexts.Body(settings.IncludePreview && message.Text is { Length: > 0 } text ? EventMessage.Shorten(text, settings.PreviewLength) : null, message.AttachmentTypes),
+                Title = EventMessage.Shorten(senderName ?? texts!.Get("PushTitleUnknownSender"), Appointment.MaxNameLength),
+                Body = PushTexts.Body(texts!, settings.IncludePreview && message.Text is { Length: > 0 } text ? EventMessage.Shorten(text, settings.PreviewLength) : null, message.AttachmentTypes),
                 AppointmentId = appointment.AppointmentId,
                 ChannelId = channelId,
                 MessageId = messageId,

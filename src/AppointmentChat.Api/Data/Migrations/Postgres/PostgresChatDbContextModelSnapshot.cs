@@ -522,6 +522,47 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                     b.ToTable("operator_audit", (string)null);
                 });
 
+            modelBuilder.Entity("AppointmentChat.Api.Organisations.OrganisationSettings", b =>
+                {
+                    b.Property<string>("OrganisationId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C");
+
+                    b.Property<int?>("ChatActivationMinutes")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("CloseGraceMinutes")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("EndMessage")
+                        .HasMaxLength(5000)
+                        .HasColumnType("character varying(5000)")
+                        .UseCollation("C");
+
+                    b.Property<string>("Language")
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)")
+                        .UseCollation("C");
+
+                    b.Property<string>("SystemUserName")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .UseCollation("C");
+
+                    b.Property<string>("TimeZone")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("OrganisationId");
+
+                    b.ToTable("organisation_settings", (string)null);
+                });
+
             modelBuilder.Entity("AppointmentChat.Api.Privacy.Erasure", b =>
                 {
                     b.Property<long>("Id")

@@ -461,6 +461,42 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                     b.ToTable("operator_audit", (string)null);
                 });
 
+            modelBuilder.Entity("AppointmentChat.Api.Organisations.OrganisationSettings", b =>
+                {
+                    b.Property<string>("OrganisationId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("ChatActivationMinutes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("CloseGraceMinutes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("EndMessage")
+                        .HasMaxLength(5000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Language")
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SystemUserName")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TimeZone")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("OrganisationId");
+
+                    b.ToTable("organisation_settings", (string)null);
+                });
+
             modelBuilder.Entity("AppointmentChat.Api.Privacy.Erasure", b =>
                 {
                     b.Property<long>("Id")
