@@ -42,6 +42,8 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
         ["GET /api/privacy/users/{userId}/export"] = [200, 400, 401, 403, 429, 500, 502, 503],
         ["POST /api/privacy/users/{userId}/erasure"] = [200, 202, 400, 401, 403, 409, 413, 415, 429, 500, 503],
         ["GET /api/privacy/erasures/{id}"] = [200, 401, 403, 404, 429, 500, 503],
+        ["GET /api/organisations/{organisationId}/settings"] = [200, 400, 401, 403, 429, 500, 503],
+        ["PUT /api/organisations/{organisationId}/settings"] = [200, 400, 401, 403, 413, 415, 429, 500, 503],
     };
 
     private static async Task<JsonElement> DocumentAsync(ChatApp app) =>
