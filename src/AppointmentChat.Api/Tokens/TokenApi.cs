@@ -133,13 +133,14 @@ internal static class TokenApi
         catch (StreamApiException ex) when (ex.MayBeMissingUser)
         {
             // Perhaps never connected, so unknown to Stream. Decided by looking the user up, never by the refusal's wording:
-            // a user Stream has keeps the refusal; one it lacks is created bare (nothing to overwrite), then revoked.
-            if ((await stream.ExistingUserIdsAsync([userId], cancellationToken)).Contains(userId))
+            // one Stream lacks is created bare (nothing to overwrite). Then the revocation again — also when Stream has the
+            // user now: a concurrent revocation of the same new user may have created it since the refusal. A user Stream
+            // had all along and still refuses keeps the refusal.
+            if (!(await stream.ExistingUserIdsAsync([userId], cancellationToken)).Contains(userId))
             {
-                throw;
+                await stream.UpsertUsersAsync([new StreamUser(userId)], cancellationToken);
             }
 
-            await stream.UpsertUsersAsync([new StreamUser(userId)], cancellationToken);
             await stream.RevokeUserTokensAsync(userId, before, cancellationToken);
         }
 
