@@ -10,6 +10,7 @@ using AppointmentChat.Api.Operator;
 using AppointmentChat.Api.RateLimiting;
 using AppointmentChat.Api.Stream;
 using AppointmentChat.Api.Tokens;
+using AppointmentChat.Api.Unread;
 using AppointmentChat.Api.Webhooks;
 
 var command = ServiceCommands.Parse(args); // --help, or a command: migrate, healthcheck, dev-token
@@ -65,6 +66,7 @@ var api = app.MapApi();
 api.MapTokens();
 api.MapAppointments();
 api.MapChannels();
+api.MapUnread();
 api.MapWebhooks();
 api.MapDevices();
 api.MapOperator();
