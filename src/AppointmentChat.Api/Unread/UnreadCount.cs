@@ -22,9 +22,10 @@ internal sealed class UnreadCount
     /// <summary>
     /// The newest moment the count accounts for: the newest message counted, or the latest read. A message sent no later
     /// than this is already in the count (or was read), so a message that arrives again (a redelivered webhook, the
-    /// catch-up pass finding it) is not counted twice.
+    /// catch-up pass finding it) is not counted twice. In UTC ticks (100 ns), kept exactly by every database: Stream's
+    /// times have microseconds, and messages of one burst differ by less than a millisecond (what SQLite keeps of a time).
     /// </summary>
-    public DateTimeOffset Through { get; set; }
+    public long Through { get; set; }
 }
 
 internal sealed class UnreadCountConfiguration : IEntityTypeConfiguration<UnreadCount>

@@ -21,14 +21,14 @@ internal sealed class UnreadCounts(ChatDbContext db)
         foreach (var userId in recipients)
         {
             var row = await RowAsync(userId, channelId, cancellationToken);
-            if (row.Through >= sentAt)
+            if (row.Through >= Ticks(sentAt))
             {
                 continue;
             }
 
             row.Count++;
             row.Since ??= sentAt;
-            row.Through = sentAt;
+            row.Through = Ticks(sentAt);
         }
     }
 
@@ -36,13 +36,13 @@ internal sealed class UnreadCounts(ChatDbContext db)
     public async Task ReadAsync(string channelId, string userId, DateTimeOffset readAt, CancellationToken cancellationToken)
     {
         var row = await RowAsync(userId, channelId, cancellationToken);
-        if (row.Through > readAt && row.Count > 0)
+        if (row.Through > Ticks(readAt) && row.Count > 0)
         {
             // A message counted after this read was sent (a late read event): the read leaves it unread.
             return;
         }
 
-        (row.Count, row.Since, row.Through) = (0, null, Max(row.Through, readAt));
+        (row.Count, row.Since, row.Through) = (0, null, Math.Max(row.Through, Ticks(readAt)));
     }
 
     /// <summary><c>notification.mark_read</c> for no channel in particular: the member has read every chat.</summary>
@@ -51,9 +51,9 @@ internal sealed class UnreadCounts(ChatDbContext db)
         await db.SaveChangesAsync(cancellationToken); // rows added in this unit of work are read back with the others
         foreach (var row in await db.UnreadCounts.Where(u => u.UserId == userId && u.Count > 0).ToListAsync(cancellationToken))
         {
-            if (row.Through <= readAt)
+            if (row.Through <= Ticks(readAt))
             {
-                (row.Count, row.Since, row.Through) = (0, null, readAt);
+                (row.Count, row.Since, row.Through) = (0, null, Ticks(readAt));
             }
         }
     }
@@ -64,7 +64,7 @@ internal sealed class UnreadCounts(ChatDbContext db)
         var row = await RowAsync(userId, channelId, cancellationToken);
         row.Count = Math.Max(0, count);
         row.Since = row.Count > 0 ? since ?? row.Since ?? through : null;
-        row.Through = Max(row.Through, through);
+        row.Through = Math.Max(row.Through, Ticks(through));
     }
 
     /// <summary>
@@ -77,7 +77,7 @@ internal sealed class UnreadCounts(ChatDbContext db)
     {
         await db.SaveChangesAsync(cancellationToken); // rows added in this unit of work are read back with the others
         var rows = await db.UnreadCounts.Where(u => u.ChannelId == channelId && u.Count > 0).ToListAsync(cancellationToken);
-        foreach (var row in rows.Where(u => u.UserId != senderId && u.Since <= sentAt && u.Through >= sentAt))
+        foreach (var row in rows.Where(u => u.UserId != senderId && u.Since <= sentAt && u.Through >= Ticks(sentAt)))
         {
             row.Count--;
             row.Since = row.Count > 0 ? row.Since : null;
@@ -92,10 +92,11 @@ internal sealed class UnreadCounts(ChatDbContext db)
             return row;
         }
 
-        return db.UnreadCounts.Add(new UnreadCount { UserId = userId, ChannelId = channelId, Through = DateTimeOffset.UnixEpoch }).Entity;
+        return db.UnreadCounts.Add(new UnreadCount { UserId = userId, ChannelId = channelId, Through = 0 }).Entity;
     }
 
-    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+    /// <summary>An instant as <see cref="UnreadCount.Through"/> keeps it: to the tick, which every database keeps exactly.</summary>
+    private static long Ticks(DateTimeOffset at) => at.UtcTicks;
 }
 
 /// <summary>A caller's totals: every unread message of their chats, and how many chats have any.</summary>

@@ -75,7 +75,7 @@ public sealed class ChatReadsAnswerAsThePlainPathTests
                 var count = i % 5;
                 foreach (var reader in new[] { owners[i % owners.Length], vets[i % vets.Length], "someone-else" }.Distinct())
                 {
-                    db.UnreadCounts.Add(new UnreadCount { UserId = reader, ChannelId = channelId, Count = count, Since = count > 0 ? t0.AddMinutes(i) : null, Through = t0.AddMinutes(i + 1) });
+                    db.UnreadCounts.Add(new UnreadCount { UserId = reader, ChannelId = channelId, Count = count, Since = count > 0 ? t0.AddMinutes(i) : null, Through = t0.AddMinutes(i + 1).UtcTicks });
                 }
             }
 

@@ -540,8 +540,8 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                     b.Property<DateTimeOffset?>("Since")
                         .HasColumnType("timestamp with time zone");
 
-                    b.Property<DateTimeOffset>("Through")
-                        .HasColumnType("timestamp with time zone");
+                    b.Property<long>("Through")
+                        .HasColumnType("bigint");
 
                     b.HasKey("UserId", "ChannelId");
 

@@ -19,7 +19,7 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                     ChannelId = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false, collation: "C"),
                     Count = table.Column<int>(type: "integer", nullable: false),
                     Since = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    Through = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                    Through = table.Column<long>(type: "bigint", nullable: false)
                 },
                 constraints: table =>
                 {
