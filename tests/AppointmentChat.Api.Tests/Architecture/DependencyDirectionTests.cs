@@ -19,6 +19,7 @@ public sealed partial class DependencyDirectionTests
         ["Auth"],
         ["RateLimiting"],
         ["Appointments"],
+        ["Unread"],
         ["Channels"],
         ["Notifications"],
         ["Webhooks"],
