@@ -143,6 +143,29 @@ public abstract class UnreadCountTests(DatabaseKind kind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AMessageWhoseWebhookArrivesAfterALaterMessagesIsCountedToo()
+    {
+        var stack = await StackAsync();
+        var s = await OpenChatAsync(stack);
+        string Sent(string text, DateTimeOffset at)
+        {
+            var body = System.Text.Json.Nodes.JsonNode.Parse(StreamWebhook.MessageNew(s.ChannelId, s.PetOwnerId, text, Guid.NewGuid().ToString(), members: [s.PetOwnerId, s.VetId]))!;
+            body["message"]!["created_at"] = at.ToString("O");
+            return body.ToJsonString();
+        }
+
+        // Stream does not deliver webhooks in the order their messages were sent.
+        var first = DateTimeOffset.UtcNow.AddSeconds(-2);
+        await (await stack.App.AnonymousClient().SendAsync(StreamWebhook.Request(Sent("since this morning", first.AddMilliseconds(500)), Guid.NewGuid().ToString()))).ShouldBeOkJsonAsync();
+        await UntilInboxProcessedAsync(stack);
+        await (await stack.App.AnonymousClient().SendAsync(StreamWebhook.Request(Sent("Rex is limping", first), Guid.NewGuid().ToString()))).ShouldBeOkJsonAsync();
+        await UntilInboxProcessedAsync(stack);
+
+        Assert.Equal(2, await UnreadAsync(stack, s, s.VetId, "vet"));
+        Assert.Equal(first, (await ChatAsync(stack, s, s.VetId, "vet")).GetProperty("unreadSince").GetDateTimeOffset(), TimeSpan.FromMilliseconds(1));
+    }
+
+    [Fact]
     public async Task TheUnreadFilterListsOnlyChatsWithUnreadMessagesAndRefusesOtherValues()
     {
         var stack = await StackAsync();

@@ -78,7 +78,7 @@ internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, Eve
         var recipients = everyone.Where(m => m != senderId && !SystemUserIds.IsSystemUser(m, chat.Value.SystemUserId) && Infrastructure.StreamIds.IsValidUserId(m)).Distinct().ToList();
         if (!message.Silent)
         {
-            await unread.MessageSentAsync(channelId, recipients, createdAt, cancellationToken);
+            await unread.MessageSentAsync(channelId, messageId, recipients, createdAt, cancellationToken);
         }
 
         var settings = pushOptions.Value;

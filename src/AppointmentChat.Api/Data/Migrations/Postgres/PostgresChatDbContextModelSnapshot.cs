@@ -748,6 +748,33 @@ namespace AppointmentChat.Api.Data.Migrations.Postgres
                     b.ToTable("unread_counts", (string)null);
                 });
 
+            modelBuilder.Entity("AppointmentChat.Api.Unread.UnreadMessage", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .UseCollation("C");
+
+                    b.Property<string>("ChannelId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C");
+
+                    b.Property<string>("MessageId")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("SentAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("UserId", "ChannelId", "MessageId");
+
+                    b.HasIndex("ChannelId", "MessageId");
+
+                    b.ToTable("unread_messages", (string)null);
+                });
+
             modelBuilder.Entity("AppointmentChat.Api.Webhooks.CatchUpMark", b =>
                 {
                     b.Property<string>("Id")

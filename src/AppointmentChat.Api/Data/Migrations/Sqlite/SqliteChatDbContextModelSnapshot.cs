@@ -660,6 +660,30 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                     b.ToTable("unread_counts", (string)null);
                 });
 
+            modelBuilder.Entity("AppointmentChat.Api.Unread.UnreadMessage", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ChannelId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MessageId")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SentAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("UserId", "ChannelId", "MessageId");
+
+                    b.HasIndex("ChannelId", "MessageId");
+
+                    b.ToTable("unread_messages", (string)null);
+                });
+
             modelBuilder.Entity("AppointmentChat.Api.Webhooks.CatchUpMark", b =>
                 {
                     b.Property<string>("Id")
