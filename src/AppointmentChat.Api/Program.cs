@@ -13,6 +13,7 @@ using AppointmentChat.Api.RateLimiting;
 using AppointmentChat.Api.Stream;
 using AppointmentChat.Api.Tokens;
 using AppointmentChat.Api.Transcripts;
+using AppointmentChat.Api.Unread;
 using AppointmentChat.Api.Webhooks;
 
 var command = ServiceCommands.Parse(args); // --help, or a command: migrate, healthcheck, dev-token
@@ -73,6 +74,7 @@ api.MapOrganisations();
 api.MapAppointments();
 api.MapChannels();
 api.MapTranscripts();
+api.MapUnread();
 api.MapWebhooks();
 api.MapDevices();
 api.MapOperator();

@@ -69,6 +69,28 @@ public sealed partial class ChatStore
         ["created_at"] = Wire.Time(now),
     });
 
+    private EmulatorEvent MarkUnreadEvent(EmulatedChannel channel, EmulatedUser user, string firstUnreadId, DateTimeOffset now)
+    {
+        var (lastReadAt, lastReadId) = channel.Reads[user.Id];
+        var unread = _channels.Values.Where(c => c.IsMember(user.Id)).Select(c => UnreadCount(c, user.Id)).ToList();
+        return new("notification.mark_unread", channel.Cid, new JsonObject
+        {
+            ["type"] = "notification.mark_unread",
+            ["cid"] = channel.Cid,
+            ["channel_id"] = channel.Id,
+            ["channel_type"] = channel.Type,
+            ["user"] = Wire.User(user),
+            ["first_unread_message_id"] = firstUnreadId,
+            ["last_read_at"] = Wire.Time(lastReadAt),
+            ["last_read_message_id"] = lastReadId,
+            ["unread_messages"] = UnreadCount(channel, user.Id),
+            ["unread_count"] = unread.Sum(),
+            ["total_unread_count"] = unread.Sum(),
+            ["unread_channels"] = unread.Count(n => n > 0),
+            ["created_at"] = Wire.Time(now),
+        });
+    }
+
     /// <summary>A client event (typing) goes to the channel's watchers only: it is not a webhook event.</summary>
     private static EmulatorEvent ClientEvent(string type, EmulatedChannel channel, EmulatedUser user, string? parentId, DateTimeOffset now)
     {

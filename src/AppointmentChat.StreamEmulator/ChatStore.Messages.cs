@@ -118,6 +118,48 @@ public sealed partial class ChatStore
     }
 
     /// <summary>
+    /// <c>POST /channels/{type}/{id}/unread</c>: marks the channel unread for the caller (a server call names
+    /// <c>user_id</c>) from <c>message_id</c> on — that message and every later one from others count unread — and raises
+    /// <c>notification.mark_unread</c> (GetStream/protocol openapi: MarkUnreadRequest takes message_id or thread_id, and
+    /// NotificationMarkUnreadEvent carries first_unread_message_id, last_read_at, last_read_message_id,
+    /// unread_messages, unread_count, total_unread_count, unread_channels). Threads are not emulated: a thread_id is
+    /// refused as not supported.
+    /// </summary>
+    public JsonObject MarkUnread(StreamCaller caller, string type, string id, JsonObject body)
+    {
+        const string op = "MarkUnread";
+        StreamRules.RequireChannelAddress(op, type, id);
+        if (body["thread_id"] is not null)
+        {
+            throw StreamErrorException.Input(op, "thread_id is not supported by the emulator");
+        }
+
+        var messageId = body["message_id"] is JsonValue value && value.TryGetValue<string>(out var text) && text.Length > 0
+            ? text
+            : throw StreamErrorException.Input(op, "either message_id or thread_id is required");
+        EmulatorEvent unread;
+        lock (_gate)
+        {
+            var channel = RequireChannel(op, type, id);
+            var user = ActingUser(op, caller, channel, body["user_id"], "ReadChannel");
+            var index = channel.Messages.FindIndex(m => m.Id == messageId);
+            if (index < 0)
+            {
+                throw StreamErrorException.Input(op, $"message {messageId} is not in channel {channel.Cid}");
+            }
+
+            // Read up to the message before it: last_read is that message's time (just before this one's, if none).
+            var first = channel.Messages[index];
+            var before = index > 0 ? channel.Messages[index - 1] : null;
+            channel.Reads[user.Id] = (before?.CreatedAt ?? first.CreatedAt.AddTicks(-1), before?.Id);
+            unread = MarkUnreadEvent(channel, user, first.Id, time.GetUtcNow());
+        }
+
+        Publish([unread]);
+        return [];
+    }
+
+    /// <summary>
     /// <c>POST /channels/{type}/{id}/event</c>: a typing indicator (<c>typing.start</c>, <c>typing.stop</c>) from a
     /// member, sent to the channel's watchers only, as Stream does (typing is not a webhook event).
     /// </summary>

@@ -117,12 +117,15 @@ public sealed partial class ChatStore
     private JsonArray Members(EmulatedChannel channel) =>
         new([.. channel.Members.Select(m => (JsonNode)Wire.Member(m, FindUserLocked))]);
 
-    /// <summary>Messages from others since the user last read the channel (or joined it).</summary>
+    /// <summary>
+    /// Messages from others since the user last read the channel (or joined it). Silent messages do not count: they "don't
+    /// increase the unread messages count" (Stream's docs, Silent &amp; System Messages).
+    /// </summary>
     private static int UnreadCount(EmulatedChannel channel, string userId)
     {
         var since = channel.Reads.TryGetValue(userId, out var read)
             ? read.At
             : channel.Members.Find(m => m.UserId == userId)?.CreatedAt ?? DateTimeOffset.MinValue;
-        return channel.Messages.Count(m => m.CreatedAt > since && m.UserId != userId && m.DeletedAt is null);
+        return channel.Messages.Count(m => m.CreatedAt > since && m.UserId != userId && m.DeletedAt is null && !m.Silent);
     }
 }

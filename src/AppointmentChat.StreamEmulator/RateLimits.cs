@@ -24,7 +24,7 @@ public sealed class RateLimitCounter(TimeProvider time, EmulatorSettings setting
     /// <summary>The table's default limits for self-serve plans, per minute and platform.</summary>
     public static int DocumentedLimit(string bucket) => bucket switch
     {
-        "Connect" or "GetOrCreateChannel" or "GetApp" or "MarkRead" or "MarkAllRead" or "QueryChannels" or "SendEvent" => 10_000,
+        "Connect" or "GetOrCreateChannel" or "GetApp" or "MarkRead" or "MarkUnread" or "MarkAllRead" or "QueryChannels" or "SendEvent" => 10_000,
         "QueryUsers" or "SendMessage" or "UpdateMessage" or "DeleteMessage" or "StopWatchingChannel" or "UploadFile" or "UploadImage" => 1_000,
         "UpdateChannel" or "UpdateUsers" or "UpdateUsersPartial" => 300,
         "DeleteChannel" => 60,

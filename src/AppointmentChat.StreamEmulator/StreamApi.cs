@@ -59,6 +59,8 @@ public static class StreamApi
             }));
         routes.MapPost("/channels/{type}/{id}/read", (HttpContext http, ChatStore store, string type, string id) =>
             HandleAsync(http, "MarkRead", 201, (caller, body) => store.MarkRead(caller, type, id, body)));
+        routes.MapPost("/channels/{type}/{id}/unread", (HttpContext http, ChatStore store, string type, string id) =>
+            HandleAsync(http, "MarkUnread", 201, (caller, body) => store.MarkUnread(caller, type, id, body)));
         routes.MapPost("/channels/{type}/{id}/event", (HttpContext http, ChatStore store, string type, string id) =>
             HandleAsync(http, "SendEvent", 201, (caller, body) => store.SendEvent(caller, type, id, body["event"] as JsonObject)));
         routes.MapPost("/channels/{type}/{id}", (HttpContext http, ChatStore store, string type, string id) =>

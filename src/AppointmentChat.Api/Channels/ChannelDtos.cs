@@ -85,6 +85,8 @@ internal sealed record ChannelResponse(
 internal sealed record EndChannelResponse(bool Success);
 
 /// <param name="LastMessageAt">Unix milliseconds, as the guide's type declares.</param>
+/// <param name="UnreadCount">How many of the chat's messages the caller has not read.</param>
+/// <param name="UnreadSince">When the oldest of them was sent; absent while nothing is unread.</param>
 internal sealed record ChannelListItem(
     string Id,
     string Name,
@@ -94,7 +96,9 @@ internal sealed record ChannelListItem(
     string AppointmentId,
     ChatStatus Status,
     DateTimeOffset ActivatesAt,
-    DateTimeOffset ClosesAt);
+    DateTimeOffset ClosesAt,
+    int UnreadCount = 0,
+    DateTimeOffset? UnreadSince = null);
 
 internal sealed record ChannelListResponse(IReadOnlyList<ChannelListItem> Channels, string? NextCursor);
 
@@ -109,7 +113,7 @@ internal static class ChannelExamples
     /// <summary>A chat with messages and one without (whose lastMessage and lastMessageAt are absent).</summary>
     public static readonly ChannelListResponse List = new(
         [
-            new("appointment-apt-1", "Chat with Alex", ["owner-1", "vet-1"], "See you soon", 1736949600000, "apt-1", ChatStatus.Active, ActivatesAt, ClosesAt),
+            new("appointment-apt-1", "Chat with Alex", ["owner-1", "vet-1"], "See you soon", 1736949600000, "apt-1", ChatStatus.Active, ActivatesAt, ClosesAt, 2, new DateTimeOffset(2030, 1, 15, 13, 5, 0, TimeSpan.Zero)),
             new("appointment-apt-2", "Chat with Sam", ["owner-2", "vet-1"], null, null, "apt-2", ChatStatus.Pending, ActivatesAt.AddDays(1), ClosesAt.AddDays(1)),
         ],
         "NjM4NzI2NDU2MDAwMDAwMDAwfGFwdC0y");

@@ -45,9 +45,10 @@ internal static class ChannelsApi
             .WithName("listChats")
             .ProducesProblems(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("The caller's chats, newest activity first")
-            .WithDescription("Members see their own chats; an admin sees their organisation's; the service names an organisationId.")
+            .WithDescription("Members see their own chats; an admin sees their organisation's; the service names an organisationId. Each chat carries the caller's unread count.")
             .DocumentsQueryChoice("role", [Roles.PetOwner, Roles.Vet], "Only the chats where the caller is on this side.")
             .DocumentsQueryChoice("status", EnumNames<ChatStatus>.All, "Only the chats in this state.")
+            .DocumentsQueryChoice("unread", ["true", "false"], "true: only the chats where the caller has unread messages.")
             .DocumentsQueryInteger("limit", 1, MaxPageSize, DefaultPageSize, "How many chats a page holds.")
             .DocumentsQueryText("cursor", "The previous page's nextCursor (opaque).")
             .DocumentsQueryText("organisationId", "The organisation whose chats to list: required for the service role, ignored otherwise.")
@@ -166,7 +167,7 @@ internal static class ChannelsApi
             return errors.ToProblem();
         }
 
-        var (role, status, limit, cursor) = parsed.Value;
+        var (role, status, limit, cursor, unreadOnly) = parsed.Value;
         Task<List<ChatListRow>> PageAsync(ChatMembership membership, string memberId) =>
             reads.ListAsync(
                 membership,
@@ -174,6 +175,8 @@ internal static class ChannelsApi
                 status is { } wanted ? EnumNames<ChatStatus>.ToName(wanted) : null,
                 cursor is { } after ? new ListPosition(after.LastActivityAt, after.AppointmentId) : null,
                 limit + 1,
+                caller.Id,
+                unreadOnly,
                 cancellationToken);
 
         List<ChatListRow> page;
@@ -222,7 +225,9 @@ internal static class ChannelsApi
             row.AppointmentId,
             row.ChatStatus is { } status ? EnumNames<ChatStatus>.FromName(status) : ChatStatus.Pending,
             ChatWindow.ActivatesAt(schedule),
-            ChatWindow.ClosesAt(schedule, options));
+            ChatWindow.ClosesAt(schedule, options),
+            row.UnreadCount,
+            row.UnreadSince);
     }
 
     /// <summary>A listed chat's schedule, on the stack: the list builds one per chat.</summary>
@@ -253,10 +258,16 @@ internal sealed record ListChannelsQuery(
     [property: FromQuery(Name = "status")] string? Status,
     [property: FromQuery(Name = "limit")] string? Limit,
     [property: FromQuery(Name = "cursor")] string? Cursor,
-    [property: FromQuery(Name = "organisationId")] string? OrganisationId)
+    [property: FromQuery(Name = "organisationId")] string? OrganisationId,
+    [property: FromQuery(Name = "unread")] string? Unread = null)
 {
-    public (string? Role, ChatStatus? Status, int Limit, ChannelCursor? Cursor)? Validate(RequestErrors errors)
+    public (string? Role, ChatStatus? Status, int Limit, ChannelCursor? Cursor, bool UnreadOnly)? Validate(RequestErrors errors)
     {
+        if (Unread is not null and not ("true" or "false"))
+        {
+            errors.Add("unread", "must be 'true' or 'false'.");
+        }
+
         if (Role is not null && Role is not (Roles.PetOwner or Roles.Vet))
         {
             errors.Add("role", $"must be '{Roles.PetOwner}' or '{Roles.Vet}'.");
@@ -294,6 +305,6 @@ internal sealed record ListChannelsQuery(
             }
         }
 
-        return errors.Any ? null : (Role, status, limit, cursor);
+        return errors.Any ? null : (Role, status, limit, cursor, Unread == "true");
     }
 }

@@ -1,6 +1,7 @@
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
+using AppointmentChat.Api.Unread;
 using Microsoft.EntityFrameworkCore;
 
 namespace AppointmentChat.Api.Channels;
@@ -29,14 +30,14 @@ internal sealed class ChatQueries(ChatDbContext db) : IChatReads
                 c.Appointment.TimeZone))
             .FirstOrDefaultAsync(cancellationToken);
 
-    public async Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, CancellationToken cancellationToken)
+    public async Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, string readerId, bool unreadOnly, CancellationToken cancellationToken)
     {
         if (membership == ChatMembership.Either)
         {
             // Two index-ordered reads, one per side, merged: each costs a page however many chats the member has, where one
             // query with OR would sort them all. A user is never both sides of one appointment, so no chat is in both.
-            var asOwner = await ListAsync(ChatMembership.PetOwner, memberId, status, after, take, cancellationToken);
-            var asVet = await ListAsync(ChatMembership.Vet, memberId, status, after, take, cancellationToken);
+            var asOwner = await ListAsync(ChatMembership.PetOwner, memberId, status, after, take, readerId, unreadOnly, cancellationToken);
+            var asVet = await ListAsync(ChatMembership.Vet, memberId, status, after, take, readerId, unreadOnly, cancellationToken);
             return [.. asOwner.Concat(asVet).OrderByDescending(r => r.LastActivityAt).ThenByDescending(r => r.AppointmentId, StringComparer.Ordinal).Take(take)];
         }
 
@@ -60,6 +61,12 @@ internal sealed class ChatQueries(ChatDbContext db) : IChatReads
             chats = chats.Where(c => c.Status == wanted);
         }
 
+        var unread = db.Set<UnreadCount>().Where(u => u.UserId == readerId);
+        if (unreadOnly)
+        {
+            chats = chats.Where(c => unread.Any(u => u.ChannelId == c.ChannelId && u.Count > 0));
+        }
+
         if (after is { } cursor)
         {
             chats = chats.Where(c => c.LastActivityAt < cursor.LastActivityAt
@@ -76,6 +83,8 @@ internal sealed class ChatQueries(ChatDbContext db) : IChatReads
                 c.Appointment,
                 // As Stream last reported the name (user.updated), else as the PMS gave it.
                 ReportedName = db.Set<ChatUser>().Where(u => u.Id == c.Appointment.PetOwnerId).Select(u => u.Name).FirstOrDefault(),
+                UnreadCount = unread.Where(u => u.ChannelId == c.ChannelId).Select(u => u.Count).FirstOrDefault(),
+                UnreadSince = unread.Where(u => u.ChannelId == c.ChannelId).Select(u => u.Since).FirstOrDefault(),
             })
             .Select(r => new ChatListRow(
                 r.Chat.AppointmentId,
@@ -89,7 +98,9 @@ internal sealed class ChatQueries(ChatDbContext db) : IChatReads
                 r.Appointment.StartsAt,
                 r.Appointment.DurationMinutes,
                 r.Appointment.ChatActivationMinutes,
-                r.Chat.LastActivityAt!.Value))
+                r.Chat.LastActivityAt!.Value,
+                r.UnreadCount,
+                r.UnreadSince))
             .ToListAsync(cancellationToken);
     }
 }

@@ -9,7 +9,10 @@ internal enum ChatMembership
     Organisation,
 }
 
-/// <summary>One chat of a list: its appointment's columns that the list shows, as stored (a status as its name).</summary>
+/// <summary>
+/// One chat of a list: its appointment's columns that the list shows, as stored (a status as its name), and the reader's
+/// unread count (<c>unread_counts</c>; 0 and null without a row).
+/// </summary>
 /// <param name="PetOwnerName">The pet owner's display name as Stream last reported it (user.updated), else as the PMS gave it.</param>
 internal sealed record ChatListRow(
     string AppointmentId,
@@ -23,7 +26,9 @@ internal sealed record ChatListRow(
     DateTimeOffset StartsAt,
     int DurationMinutes,
     int ChatActivationMinutes,
-    DateTimeOffset LastActivityAt);
+    DateTimeOffset LastActivityAt,
+    int UnreadCount,
+    DateTimeOffset? UnreadSince);
 
 /// <summary>The columns of an appointment's row that decide who may open its chat and when, as stored.</summary>
 internal sealed record ChatFactsRow(
@@ -61,5 +66,7 @@ internal interface IChatReads
     /// descending, compared byte-wise), after <paramref name="after"/> if given.
     /// </summary>
     /// <param name="status">Only chats with this status (its stored name), if given.</param>
-    Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, CancellationToken cancellationToken);
+    /// <param name="readerId">Whose unread counts the rows carry: the caller's.</param>
+    /// <param name="unreadOnly">Only chats where the reader has unread messages.</param>
+    Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, string readerId, bool unreadOnly, CancellationToken cancellationToken);
 }

@@ -42,8 +42,8 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
         FROM appointments WHERE "Id" = @id LIMIT 1
         """;
 
-    /// <summary>By membership, status filter and cursor: every shape of the list query, built once.</summary>
-    private static readonly Dictionary<(ChatMembership, bool, bool), string> ListSql = BuildListSql();
+    /// <summary>By membership, status filter, cursor and unread filter: every shape of the list query, built once.</summary>
+    private static readonly Dictionary<(ChatMembership, bool, bool, bool), string> ListSql = BuildListSql();
 
     /// <summary>
     /// The reads' data source (<see cref="ConnectionString"/>), whose every new connection runs each statement once, with
@@ -115,12 +115,12 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
             : null;
     }
 
-    public async Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, CancellationToken cancellationToken)
+    public async Task<List<ChatListRow>> ListAsync(ChatMembership membership, string memberId, string? status, ListPosition? after, int take, string readerId, bool unreadOnly, CancellationToken cancellationToken)
     {
         var rows = new List<ChatListRow>(take);
-        await using (var command = dataSource.CreateCommand(ListSql[(membership, status is not null, after is not null)]))
+        await using (var command = dataSource.CreateCommand(ListSql[(membership, status is not null, after is not null, unreadOnly)]))
         {
-            AddListParameters(command.Parameters, memberId, status, after, take);
+            AddListParameters(command.Parameters, memberId, status, after, take, readerId);
             await using var row = await command.ExecuteReaderAsync(cancellationToken);
             while (await row.ReadAsync(cancellationToken))
             {
@@ -136,7 +136,9 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
                     row.GetFieldValue<DateTimeOffset>(8),
                     row.GetInt32(9),
                     row.GetInt32(10),
-                    row.GetFieldValue<DateTimeOffset>(11)));
+                    row.GetFieldValue<DateTimeOffset>(11),
+                    row.GetInt32(12),
+                    row.IsDBNull(13) ? null : row.GetFieldValue<DateTimeOffset>(13)));
             }
         }
 
@@ -152,9 +154,10 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
     private static void AddFactsParameters(NpgsqlParameterCollection parameters, string appointmentId) =>
         parameters.AddWithValue("id", appointmentId);
 
-    private static void AddListParameters(NpgsqlParameterCollection parameters, string memberId, string? status, ListPosition? after, int take)
+    private static void AddListParameters(NpgsqlParameterCollection parameters, string memberId, string? status, ListPosition? after, int take, string readerId)
     {
         parameters.AddWithValue("member", memberId);
+        parameters.AddWithValue("reader", readerId);
         parameters.AddWithValue("take", take);
         if (status is { } wanted)
         {
@@ -175,53 +178,55 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
         var facts = new NpgsqlBatchCommand(FactsSql);
         AddFactsParameters(facts.Parameters, "");
         batch.BatchCommands.Add(facts);
-        foreach (var ((_, byStatus, byCursor), sql) in ListSql)
+        foreach (var ((_, byStatus, byCursor, _), sql) in ListSql)
         {
             var list = new NpgsqlBatchCommand(sql);
-            AddListParameters(list.Parameters, "", byStatus ? "" : null, byCursor ? new ListPosition(DateTimeOffset.UnixEpoch, "") : null, 1);
+            AddListParameters(list.Parameters, "", byStatus ? "" : null, byCursor ? new ListPosition(DateTimeOffset.UnixEpoch, "") : null, 1, "");
             batch.BatchCommands.Add(list);
         }
 
         return batch;
     }
 
-    private static Dictionary<(ChatMembership, bool, bool), string> BuildListSql()
+    private static Dictionary<(ChatMembership, bool, bool, bool), string> BuildListSql()
     {
         const string order = "ORDER BY \"LastActivityAt\" DESC, \"Id\" DESC LIMIT @take";
 
         // The chats of one membership column, newest first: the partial indexes ix_chats_by_* are (member, LastActivityAt,
         // Id) where ChannelId IS NOT NULL, and the row-value comparison lets the database seek straight to the cursor. The
-        // pet owner's name is chosen in SQL: as Stream last reported it (user.updated), else as the PMS gave it.
-        static string Chats(string column, bool byStatus, bool byCursor)
+        // pet owner's name is chosen in SQL: as Stream last reported it (user.updated), else as the PMS gave it. The reader's
+        // unread count is joined by its key (unread_counts: reader, channel); without a row it is 0 and its date null.
+        static string Chats(string column, bool byStatus, bool byCursor, bool byUnread)
         {
             var sql = new StringBuilder("""
                 SELECT a."Id", a."ChannelId", a."PetOwnerId", a."VetId", COALESCE(u."Name", a."PetOwnerName") AS "PetOwnerName", a."LastMessageText",
-                       a."LastMessageAt", a."ChatStatus", a."StartsAt", a."DurationMinutes", a."ChatActivationMinutes", a."LastActivityAt"
+                       a."LastMessageAt", a."ChatStatus", a."StartsAt", a."DurationMinutes", a."ChatActivationMinutes", a."LastActivityAt",
+                       COALESCE(r."Count", 0) AS "UnreadCount", r."Since" AS "UnreadSince"
                 FROM appointments a LEFT JOIN chat_users u ON u."Id" = a."PetOwnerId"
+                LEFT JOIN unread_counts r ON r."UserId" = @reader AND r."ChannelId" = a."ChannelId"
                 """);
             sql.Append(CultureInfo.InvariantCulture, $"\nWHERE a.\"ChannelId\" IS NOT NULL AND a.\"{column}\" = @member");
             sql.Append(byStatus ? " AND a.\"ChatStatus\" = @status" : "");
+            sql.Append(byUnread ? " AND r.\"Count\" > 0" : "");
             sql.Append(byCursor ? " AND (a.\"LastActivityAt\", a.\"Id\") < (@after_at, @after_id)" : "");
             return sql.Append("\nORDER BY a.\"LastActivityAt\" DESC, a.\"Id\" DESC LIMIT @take").ToString();
         }
 
-        var queries = new Dictionary<(ChatMembership, bool, bool), string>();
-        foreach (var byStatus in new[] { false, true })
+        var queries = new Dictionary<(ChatMembership, bool, bool, bool), string>();
+        bool[] both = [false, true];
+        foreach (var (byStatus, byCursor, byUnread) in from s in both from c in both from u in both select (s, c, u))
         {
-            foreach (var byCursor in new[] { false, true })
-            {
-                var asOwner = Chats("PetOwnerId", byStatus, byCursor);
-                var asVet = Chats("VetId", byStatus, byCursor);
-                queries[(ChatMembership.PetOwner, byStatus, byCursor)] = asOwner;
-                queries[(ChatMembership.Vet, byStatus, byCursor)] = asVet;
-                queries[(ChatMembership.Organisation, byStatus, byCursor)] = Chats("OrganisationId", byStatus, byCursor);
+            var asOwner = Chats("PetOwnerId", byStatus, byCursor, byUnread);
+            var asVet = Chats("VetId", byStatus, byCursor, byUnread);
+            queries[(ChatMembership.PetOwner, byStatus, byCursor, byUnread)] = asOwner;
+            queries[(ChatMembership.Vet, byStatus, byCursor, byUnread)] = asVet;
+            queries[(ChatMembership.Organisation, byStatus, byCursor, byUnread)] = Chats("OrganisationId", byStatus, byCursor, byUnread);
 
-                // Each side exactly as above (its page read from its own index, the names joined row by row); the database
-                // merges the two ordered results and stops after a page. A user is never both sides of one appointment. With
-                // the join outside the two sides, PostgreSQL's generic plan guesses a few rows from the LIMITs and joins them
-                // against a scan of every chat user.
-                queries[(ChatMembership.Either, byStatus, byCursor)] = $"SELECT * FROM (({asOwner})\nUNION ALL\n({asVet})) l\n{order}";
-            }
+            // Each side exactly as above (its page read from its own index, the names joined row by row); the database
+            // merges the two ordered results and stops after a page. A user is never both sides of one appointment. With
+            // the join outside the two sides, PostgreSQL's generic plan guesses a few rows from the LIMITs and joins them
+            // against a scan of every chat user.
+            queries[(ChatMembership.Either, byStatus, byCursor, byUnread)] = $"SELECT * FROM (({asOwner})\nUNION ALL\n({asVet})) l\n{order}";
         }
 
         return queries;

@@ -83,10 +83,13 @@ async function openChat() {
   await channel.watch();
   channel.on('message.new', (event) => {
     renderMessages();
-    if (event.user?.id !== me.userId) {
+    // Read only while the page is seen: a hidden tab keeps its messages unread, as the service counts them.
+    if (event.user?.id !== me.userId && document.visibilityState === 'visible') {
       channel.markRead();
     }
   });
+  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && channel.markRead());
+  setInterval(renderUnread, 3000);
   channel.on('channel.updated', renderStatus);
   // A query answered after a newer event (the SDK re-queries when a channel is frozen or unfrozen) sets the channel's data too.
   client.on('channels.queried', renderStatus);
@@ -99,6 +102,7 @@ async function openChat() {
   $('end').hidden = me.key !== 'vet';
   renderMessages();
   renderStatus();
+  renderUnread();
   say(`Connected as ${me.name}.`);
 }
 
@@ -112,6 +116,17 @@ function renderStatus() {
   // The composer stays usable whatever the status: Stream itself refuses messages to a frozen chat.
   $('status').textContent = text;
   $('status').dataset.status = status;
+}
+
+// The chat list's unread count for this chat, as the service keeps it from Stream's webhooks.
+async function renderUnread() {
+  try {
+    const list = await api('GET', '/api/chat/channels');
+    const mine = list.channels.find((c) => c.id === chat.channelId);
+    $('unread').textContent = String(mine?.unreadCount ?? 0);
+  } catch {
+    // A failed refresh leaves the last count shown; the next one tries again.
+  }
 }
 
 function renderMessages() {

@@ -32,7 +32,8 @@ internal abstract record FcmResult
 /// </summary>
 internal sealed class FcmSender(HttpClient http, FcmAccessTokens tokens, IOptions<PushOptions> options)
 {
-    public async Task<FcmResult> SendAsync(string deviceToken, Notification notification, CancellationToken cancellationToken)
+    /// <param name="badge">The recipient's unread messages across their chats, as the app's icon shows it.</param>
+    public async Task<FcmResult> SendAsync(string deviceToken, Notification notification, int badge, CancellationToken cancellationToken)
     {
         var fcm = options.Value.Fcm;
         var url = new Uri($"{fcm.BaseUrl.TrimEnd('/')}/v1/projects/{Uri.EscapeDataString(fcm.ProjectId!)}/messages:send");
@@ -48,10 +49,16 @@ internal sealed class FcmSender(HttpClient http, FcmAccessTokens tokens, IOption
                     ["appointmentId"] = notification.AppointmentId,
                     ["channelId"] = notification.ChannelId,
                     ["messageId"] = notification.MessageId ?? "",
+                    // FCM's data values are strings; Android apps set their badge from it.
+                    ["badge"] = badge.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 },
                 // Should a send be repeated after a crash, devices show it once.
                 ["android"] = new JsonObject { ["collapse_key"] = collapseKey },
-                ["apns"] = new JsonObject { ["headers"] = new JsonObject { ["apns-collapse-id"] = collapseKey } },
+                ["apns"] = new JsonObject
+                {
+                    ["headers"] = new JsonObject { ["apns-collapse-id"] = collapseKey },
+                    ["payload"] = new JsonObject { ["aps"] = new JsonObject { ["badge"] = badge } },
+                },
                 ["webpush"] = new JsonObject { ["headers"] = new JsonObject { ["Topic"] = collapseKey } },
             },
         };

@@ -1,5 +1,6 @@
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
+using AppointmentChat.Api.Unread;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -95,6 +96,8 @@ internal sealed partial class PushDispatcher(
         var recipients = notifications.Select(n => n.RecipientUserId).Distinct().ToList();
         var devices = (await db.Set<Device>().AsNoTracking().Where(d => recipients.Contains(d.UserId)).ToListAsync(cancellationToken))
             .ToLookup(d => d.UserId);
+        // The badge each push carries: the recipient's unread messages as of this send (the message itself included).
+        var badges = await db.UnreadTotalsAsync(recipients, cancellationToken);
         var deliveries = (await db.Set<PushDelivery>().Where(d => notificationIds.Contains(d.NotificationId)).ToListAsync(cancellationToken))
             .ToDictionary(d => (d.NotificationId, d.Token));
 
@@ -133,7 +136,7 @@ internal sealed partial class PushDispatcher(
         await Parallel.ForEachAsync(
             Enumerable.Range(0, sends.Count),
             new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentSends },
-            async (i, _) => results[i] = await sender.SendAsync(sends[i].Device.Token, sends[i].Notification, CancellationToken.None));
+            async (i, _) => results[i] = await sender.SendAsync(sends[i].Device.Token, sends[i].Notification, badges.GetValueOrDefault(sends[i].Notification.RecipientUserId), CancellationToken.None));
 
         var unregistered = new List<string>();
         var retries = new Dictionary<long, (string Reason, TimeSpan? After)>();

@@ -16,16 +16,17 @@ namespace AppointmentChat.Api.Privacy;
 /// step is one idempotent statement (or Stream call that is), so running one twice — two instances, a request and the
 /// worker — changes nothing the second time.
 /// </summary>
-internal sealed partial class Erasures(ChatDbContext db, StreamChatClient stream, TimeProvider time, ILogger<Erasures> logger)
+internal sealed partial class Erasures(ChatDbContext db, Unread.UnreadCounts unread, StreamChatClient stream, TimeProvider time, ILogger<Erasures> logger)
 {
     public const string StreamUserStep = "stream-user";
     public const string NamesStep = "names";
     public const string PreviewsStep = "message-previews";
     public const string DevicesStep = "devices";
+    public const string UnreadStep = "unread-counts";
     public const string PushesStep = "pushes";
     public const string WebhooksStep = "webhook-payloads";
 
-    public static readonly string[] StepNames = [StreamUserStep, NamesStep, PreviewsStep, DevicesStep, PushesStep, WebhooksStep];
+    public static readonly string[] StepNames = [StreamUserStep, NamesStep, PreviewsStep, DevicesStep, UnreadStep, PushesStep, WebhooksStep];
 
     /// <summary>The title a push keeps once the name and words it carried are erased.</summary>
     public const string ErasedPushTitle = "Message";
@@ -107,6 +108,7 @@ internal sealed partial class Erasures(ChatDbContext db, StreamChatClient stream
         NamesStep => EraseNamesAsync(erasure.UserId, cancellationToken),
         PreviewsStep => ErasePreviewsAsync(erasure.UserId, cancellationToken),
         DevicesStep => db.Devices.Where(d => d.UserId == erasure.UserId).ExecuteDeleteAsync(cancellationToken),
+        UnreadStep => unread.ForgetAsync(erasure.UserId, cancellationToken),
         PushesStep => ErasePushesAsync(erasure.UserId, cancellationToken),
         WebhooksStep => RedactWebhookPayloadsAsync(erasure, cancellationToken),
         _ => throw new InvalidOperationException($"Unknown erasure step {step}."),

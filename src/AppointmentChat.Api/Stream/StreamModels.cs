@@ -50,7 +50,11 @@ internal sealed record StreamMember(string UserId, StreamUserInfo? User, string?
 
 internal sealed record StreamMessage(string Id, string? Text, string Type, StreamUserInfo? User, DateTimeOffset CreatedAt, JsonElement? Attachments, bool Silent = false, DateTimeOffset? DeletedAt = null);
 
-internal sealed record ChannelStateResponse(StreamChannel Channel, IReadOnlyList<StreamMember>? Members, IReadOnlyList<StreamMessage>? Messages);
+/// <param name="Read">Each member's read state (stream-chat-go channel.go ChannelRead: user, last_read, unread_messages).</param>
+internal sealed record ChannelStateResponse(StreamChannel Channel, IReadOnlyList<StreamMember>? Members, IReadOnlyList<StreamMessage>? Messages, IReadOnlyList<StreamRead>? Read = null);
+
+/// <summary>A member's read state in a channel: when they last read it, and how many messages they have not read since.</summary>
+internal sealed record StreamRead(StreamUserInfo? User, DateTimeOffset? LastRead, int UnreadMessages, string? LastReadMessageId = null);
 
 internal sealed record QueryChannelsResponse(IReadOnlyList<ChannelStateResponse> Channels);
 

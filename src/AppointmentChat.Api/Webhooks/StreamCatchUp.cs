@@ -4,6 +4,7 @@ using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Stream;
+using AppointmentChat.Api.Unread;
 using AppointmentChat.Api.Webhooks.Events;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -202,6 +203,35 @@ internal sealed partial class StreamCatchUp(
                 result.Found++;
                 result.Pushed += outcome.Notifications > 0 ? 1 : 0;
             }
+        }
+
+        await RepairUnreadCountsAsync(state, services, cancellationToken);
+        await services.GetRequiredService<ChatDbContext>().SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Each member's unread count as Stream's channel state has it (<c>read</c>: <c>unread_messages</c> since
+    /// <c>last_read</c>), the truth a lost read or message webhook leaves the local count short of. The oldest unread
+    /// message is found among the messages the state carries; past them, the count's own date stays.
+    /// </summary>
+    private static async Task RepairUnreadCountsAsync(ChannelStateResponse state, IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var messages = (state.Messages ?? []).Where(m => m.Type is "regular" or "system" && !m.Silent).OrderBy(m => m.CreatedAt).ToList();
+        var through = messages.Count > 0 ? messages[^1].CreatedAt : state.Channel.LastMessageAt ?? state.Channel.CreatedAt;
+        var members = state.Members?.Select(m => m.UserId).ToHashSet(StringComparer.Ordinal) ?? [];
+        var unread = services.GetRequiredService<UnreadCounts>();
+        var systemUser = services.GetRequiredService<IOptions<ChatOptions>>().Value.SystemUserId;
+        foreach (var read in state.Read ?? [])
+        {
+            if (read.User?.Id is not { } userId || userId == systemUser || !members.Contains(userId) || !StreamIds.IsValidUserId(userId))
+            {
+                continue;
+            }
+
+            var since = read.UnreadMessages > 0
+                ? messages.FirstOrDefault(m => m.User?.Id != userId && (read.LastRead is not { } last || m.CreatedAt > last))?.CreatedAt
+                : null;
+            await unread.SetAsync(state.Channel.Id, userId, read.UnreadMessages, since, through, cancellationToken);
         }
     }
 

@@ -20,6 +20,7 @@ public sealed partial class DependencyDirectionTests
         ["RateLimiting"],
         ["Organisations"],
         ["Appointments"],
+        ["Unread"],
         ["Channels"],
         ["Transcripts"],
         ["Notifications"],

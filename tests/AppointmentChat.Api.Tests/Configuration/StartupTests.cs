@@ -179,7 +179,7 @@ public sealed class DatabaseUrlTests
     [InlineData("Host=db;Database=appointments;Maximum Pool Size=2;Minimum Pool Size=4;Options=-c search_path=chat",
         "Host=db;Database=appointments;Maximum Pool Size=2;Minimum Pool Size=2;Max Auto Prepare=64;Auto Prepare Min Usages=1;Multiplexing=true;No Reset On Close=true;Options=-c search_path=chat -c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0")]
     [InlineData("Host=db;Database=appointments;Max Auto Prepare=4",
-        "Host=db;Database=appointments;Maximum Pool Size=6;Max Auto Prepare=17;Auto Prepare Min Usages=1;Multiplexing=true;No Reset On Close=true;Options=-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0")]
+        "Host=db;Database=appointments;Maximum Pool Size=6;Max Auto Prepare=33;Auto Prepare Min Usages=1;Multiplexing=true;No Reset On Close=true;Options=-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0")]
     [InlineData("Host=db;Database=appointments;Max Auto Prepare=0",
         "Host=db;Database=appointments;Maximum Pool Size=6;Max Auto Prepare=0;Auto Prepare Min Usages=1;Multiplexing=true;No Reset On Close=true;Options=-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0")]
     public void TheChatReadsUseTheServiceConnectionMultiplexedOnAFewConnectionsWithGenericPlansAndNoParallelWorkers(string databaseUrl, string expected)

@@ -1,6 +1,7 @@
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Data;
+using AppointmentChat.Api.Unread;
 using AppointmentChat.Api.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -66,6 +67,19 @@ public sealed class ChatReadsAnswerAsThePlainPathTests
             // One pet owner is known by another name than the appointment gives; another is known with no name.
             await db.UpsertChatUserAsync(new("owner-a", "Renamed A", t0), t0, CancellationToken.None);
             await db.UpsertChatUserAsync(new("owner-b", null, t0), t0, CancellationToken.None);
+
+            // Unread counts: some chats have some for their members (one read to zero), others none; one of another user.
+            for (var i = 0; i < 40; i += 2)
+            {
+                var channelId = ChatLimits.ChannelIdFor(ids[i]);
+                var count = i % 5;
+                foreach (var reader in new[] { owners[i % owners.Length], vets[i % vets.Length], "someone-else" }.Distinct())
+                {
+                    db.UnreadCounts.Add(new UnreadCount { UserId = reader, ChannelId = channelId, Count = count, Since = count > 0 ? t0.AddMinutes(i) : null, Through = t0.AddMinutes(i + 1).UtcTicks });
+                }
+            }
+
+            await db.SaveChangesAsync();
             return 0;
         });
 
@@ -85,31 +99,38 @@ public sealed class ChatReadsAnswerAsThePlainPathTests
         lists.AddRange(organisations.Select(o => (ChatMembership.Organisation, o)));
         lists.AddRange(owners.Concat(vets).Distinct().Select(m => (ChatMembership.Either, m)));
         lists.Add((ChatMembership.Either, "nobody"));
-        foreach (var (membership, member) in lists)
+        foreach (var ((membership, member), unreadOnly) in lists.SelectMany(l => new[] { (l, false), (l, true) }))
         {
+            // A member reads their own counts; an organisation's list is read by someone with counts of their own.
+            var reader = membership == ChatMembership.Organisation ? "owner-a" : member;
             foreach (var status in new[] { null, "pending", "active", "ended" })
             {
-                var everything = await plain.ListAsync(membership, member, status, null, 1000, CancellationToken.None);
+                var everything = await plain.ListAsync(membership, member, status, null, 1000, reader, unreadOnly, CancellationToken.None);
                 var positions = new List<ListPosition?> { null, new ListPosition(t0.AddMinutes(20), "apt-99") };
                 positions.AddRange(everything.Select(r => (ListPosition?)new ListPosition(r.LastActivityAt, r.AppointmentId)));
                 foreach (var after in positions)
                 {
                     foreach (var take in new[] { 1, 2, 5, IChatReads.MaxPageSize + 1 })
                     {
-                        var expected = await plain.ListAsync(membership, member, status, after, take, CancellationToken.None);
-                        var actual = await fast.ListAsync(membership, member, status, after, take, CancellationToken.None);
-                        Assert.True(expected.SequenceEqual(actual), $"{membership} {member} status {status} after {after} take {take}: plain [{string.Join(", ", expected.Select(r => r.AppointmentId))}], fast [{string.Join(", ", actual.Select(r => r.AppointmentId))}]");
+                        var expected = await plain.ListAsync(membership, member, status, after, take, reader, unreadOnly, CancellationToken.None);
+                        var actual = await fast.ListAsync(membership, member, status, after, take, reader, unreadOnly, CancellationToken.None);
+                        Assert.True(expected.SequenceEqual(actual), $"{membership} {member} status {status} unread {unreadOnly} after {after} take {take}: plain [{string.Join(", ", expected.Select(r => r.AppointmentId))}], fast [{string.Join(", ", actual.Select(r => r.AppointmentId))}]");
                         compared += expected.Count;
                     }
                 }
             }
         }
 
-        // The data exercised what it was built for: lists with rows, renamed and unnamed owners, ties.
+        // The data exercised what it was built for: lists with rows, renamed and unnamed owners, ties, unread counts.
         Assert.True(compared > 1000, $"only {compared} rows compared");
-        var ownerA = await plain.ListAsync(ChatMembership.PetOwner, "owner-a", null, null, 100, CancellationToken.None);
+        var ownerA = await plain.ListAsync(ChatMembership.PetOwner, "owner-a", null, null, 100, "owner-a", false, CancellationToken.None);
         Assert.Contains(ownerA, r => r.PetOwnerName == "Renamed A");
-        var ownerB = await plain.ListAsync(ChatMembership.PetOwner, "owner-b", null, null, 100, CancellationToken.None);
+        Assert.Contains(ownerA, r => r.UnreadCount > 0 && r.UnreadSince is not null);
+        Assert.Contains(ownerA, r => r.UnreadCount == 0 && r.UnreadSince is null);
+        var unreadOnlyA = await plain.ListAsync(ChatMembership.PetOwner, "owner-a", null, null, 100, "owner-a", true, CancellationToken.None);
+        Assert.NotEmpty(unreadOnlyA);
+        Assert.All(unreadOnlyA, r => Assert.True(r.UnreadCount > 0));
+        var ownerB = await plain.ListAsync(ChatMembership.PetOwner, "owner-b", null, null, 100, "owner-b", false, CancellationToken.None);
         Assert.Contains(ownerB, r => r.PetOwnerName is not null && r.PetOwnerName.StartsWith("Owner ", StringComparison.Ordinal));
         Assert.Contains(ownerB, r => r.PetOwnerName is null);
     }

@@ -122,7 +122,7 @@ public sealed class ChatReadsUnderFailingReadsTests
                 {
                     for (var refused = 0; refused < 10; refused++)
                     {
-                        var e = await Assert.ThrowsAsync<PostgresException>(() => reads.ListAsync(membership, "member\0x", status, after, 31, CancellationToken.None));
+                        var e = await Assert.ThrowsAsync<PostgresException>(() => reads.ListAsync(membership, "member\0x", status, after, 31, "member", false, CancellationToken.None));
                         Assert.Equal(PostgresErrorCodes.CharacterNotInRepertoire, e.SqlState);
                     }
 
@@ -132,7 +132,7 @@ public sealed class ChatReadsUnderFailingReadsTests
                         ChatMembership.Organisation => chat.Organisation,
                         _ => chat.Vet,
                     };
-                    Assert.NotEmpty(await reads.ListAsync(membership, member, status, after, 31, CancellationToken.None));
+                    Assert.NotEmpty(await reads.ListAsync(membership, member, status, after, 31, member, false, CancellationToken.None));
                 }
             }
         }
@@ -225,7 +225,7 @@ public sealed class ChatReadsUnderFailingReadsTests
         ListPosition? after = pick % 5 == 0 ? new ListPosition(T0.AddHours(1), "apt-50") : null;
         try
         {
-            await reads.ListAsync(membership, "member\0x", status, after, 31, CancellationToken.None);
+            await reads.ListAsync(membership, "member\0x", status, after, 31, "member", false, CancellationToken.None);
             wrong.Enqueue($"a {membership} list of a member with a NUL answered: this test no longer fails reads in the database");
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.CharacterNotInRepertoire)

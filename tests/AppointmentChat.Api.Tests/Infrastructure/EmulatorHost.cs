@@ -48,7 +48,7 @@ public sealed class EmulatorHost : IAsyncDisposable
     public void RaiseRateLimits(int perMinute = 1_000_000) => Settings.RateLimits = LimitedEndpoints.ToDictionary(endpoint => endpoint, _ => perMinute);
 
     private static readonly string[] LimitedEndpoints =
-        ["UpdateUsers", "UpdateUsersPartial", "QueryUsers", "UpdateChannel", "GetOrCreateChannel", "QueryChannels", "SendMessage", "DeleteChannel", "GetApp", "MarkRead", "SendEvent", "UpdateMessage", "DeleteMessage", "StopWatchingChannel"];
+        ["UpdateUsers", "UpdateUsersPartial", "QueryUsers", "UpdateChannel", "GetOrCreateChannel", "QueryChannels", "SendMessage", "DeleteChannel", "GetApp", "MarkRead", "MarkUnread", "SendEvent", "UpdateMessage", "DeleteMessage", "StopWatchingChannel"];
 
     /// <summary>Forgets the calls counted so far against every limit, as a new minute does.</summary>
     public void ResetRateLimitCounters() => _app.Services.GetRequiredService<RateLimitCounter>().Reset();

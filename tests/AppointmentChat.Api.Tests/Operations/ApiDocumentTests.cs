@@ -21,6 +21,7 @@ public sealed class ApiDocumentTests(SqliteApp fixture) : IClassFixture<SqliteAp
         ["GET /api/appointments/{appointmentId}"] = [200, 400, 401, 404, 429, 500, 503],
         ["POST /api/chat/channels"] = [200, 400, 401, 403, 404, 409, 413, 415, 429, 500, 502, 503],
         ["GET /api/chat/channels"] = [200, 400, 401, 429, 500, 503],
+        ["GET /api/chat/unread"] = [200, 401, 429, 500, 503],
         ["POST /api/chat/channels/{channelId}/end"] = [200, 400, 401, 403, 404, 429, 500, 502, 503],
         ["GET /api/chat/channels/{channelId}/transcript"] = [200, 400, 401, 403, 404, 429, 500, 502, 503],
         ["POST /api/webhooks/stream"] = [200, 400, 401, 413, 415, 429, 500, 503],

@@ -112,6 +112,8 @@ public abstract class PrivacyTests(PrivacyFixture fixture)
         Assert.Equal(2, steps[Erasures.NamesStep]); // the chat user's row and the appointment's name
         Assert.Equal(1, steps[Erasures.PreviewsStep]);
         Assert.Equal(1, steps[Erasures.DevicesStep]);
+        Assert.Equal(1, steps[Erasures.UnreadStep]); // the owner's count of the vet's message and the end message
+        Assert.False(await stack.App.InDatabaseAsync(db => db.Set<AppointmentChat.Api.Unread.UnreadCount>().AnyAsync(u => u.UserId == s.PetOwnerId)));
         Assert.True(steps[Erasures.PushesStep] >= 3, "the owner's push, its delivery, and the vet's push that carried the owner's words");
         Assert.True(steps[Erasures.WebhooksStep] >= 1);
         var kept = Assert.Single(erased.GetProperty("kept").EnumerateArray());

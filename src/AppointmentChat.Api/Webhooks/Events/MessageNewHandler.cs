@@ -3,13 +3,18 @@ using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Notifications;
 using AppointmentChat.Api.Organisations;
+using AppointmentChat.Api.Unread;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace AppointmentChat.Api.Webhooks.Events;
 
-/// <summary><c>message.new</c>: the chat list's last message, and a push for every member but the sender and the system user.</summary>
-internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, EventBatch batch, TimeProvider time, IOptions<ChatOptions> chat, IOptions<PushOptions> pushOptions, PracticeSettingsReader practices) : IStreamEventHandler
+/// <summary>
+/// <c>message.new</c>: the chat list's last message, one more unread message and a push for every member but the sender
+/// and the system user. The system user's own messages (the ending message) count as unread, as Stream counts them in
+/// its read state (which the catch-up pass repairs the counts from); a silent message counts for nobody, as in Stream.
+/// </summary>
+internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, EventBatch batch, UnreadCounts unread, TimeProvider time, IOptions<ChatOptions> chat, IOptions<PushOptions> pushOptions, PracticeSettingsReader practices) : IStreamEventHandler
 {
     public const string EventType = "message.new";
 
@@ -67,16 +72,20 @@ internal sealed class MessageNewHandler(ChatDbContext db, ChatRecord record, Eve
 
         await SetLastMessageAsync(new LastMessage(channelId, messageId, preview, createdAt), cancellationToken);
 
+        // Stream's member list when the event carries one, else the appointment's two people.
+        var members = streamEvent.MemberIds();
+        IEnumerable<string> everyone = members.Count > 0 ? members : [appointment.PetOwnerId, appointment.VetId];
+        var recipients = everyone.Where(m => m != senderId && !SystemUserIds.IsSystemUser(m, chat.Value.SystemUserId) && Infrastructure.StreamIds.IsValidUserId(m)).Distinct().ToList();
+        if (!message.Silent)
+        {
+            await unread.MessageSentAsync(channelId, messageId, recipients, createdAt, cancellationToken);
+        }
+
         var settings = pushOptions.Value;
         if (!push || !settings.Enabled || message.Silent)
         {
             return new EventOutcome(false, !push ? "found too late to push" : message.Silent ? "silent message: no push" : "push is off");
         }
-
-        // Stream's member list when the event carries one, else the appointment's two people.
-        var members = streamEvent.MemberIds();
-        IEnumerable<string> everyone = members.Count > 0 ? members : [appointment.PetOwnerId, appointment.VetId];
-        var recipients = everyone.Where(m => m != senderId && !SystemUserIds.IsSystemUser(m, chat.Value.SystemUserId) && Infrastructure.StreamIds.IsValidUserId(m)).Distinct().ToList();
 
         // Keyed by the message, not the delivery: a message notifies each recipient once, however often and under
         // whatever X-Webhook-Id its event arrives (a signed body replayed with a fresh id queues nothing).

@@ -9,7 +9,10 @@ namespace AppointmentChat.Api.Webhooks.Events;
 // The parts of Stream's webhook events the service reads, snake_case on the wire, as the official SDKs type them:
 // the event (stream-chat-js src/types.ts `Event`: type, cid, channel_id, channel_type, created_at, message, channel,
 // user, members), its message (stream-chat-go message.go: id, text, silent, user, attachments, created_at), channel
-// (channel.go; custom data flattened into it), member (channel_member.go: user_id, user) and user (user.go: id, name).
+// (channel.go; custom data flattened into it), member (channel_member.go: user_id, user) and user (user.go: id, name);
+// and of notification.mark_unread (GetStream/protocol openapi NotificationMarkUnreadEvent, stream-chat-go
+// events.go): unread_messages (the member's unread messages in the channel) and last_read_at (when the last message
+// the member has read was sent).
 // Read tolerantly (TolerantJson): unknown fields are ignored, a missing or null field is null, and a field of another
 // JSON kind reads as missing; what a handler requires, it checks itself, so an event fails only for what it needs.
 
@@ -22,7 +25,9 @@ internal sealed record StreamEvent(
     [property: JsonConverter(typeof(TolerantObjectConverter<EventChannel>))] EventChannel? Channel,
     [property: JsonConverter(typeof(TolerantObjectConverter<EventUser>))] EventUser? User,
     [property: JsonConverter(typeof(TolerantListConverter<EventMember>))] IReadOnlyList<EventMember>? Members,
-    string? CreatedAt)
+    string? CreatedAt,
+    [property: JsonConverter(typeof(TolerantCountConverter))] int? UnreadMessages = null,
+    string? LastReadAt = null)
 {
     /// <summary>The whole body read tolerantly too: a body that is JSON but not an object reads as an event with no fields.</summary>
     private static readonly JsonTypeInfo<StreamEvent?> Body =

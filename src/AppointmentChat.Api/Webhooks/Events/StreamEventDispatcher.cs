@@ -47,6 +47,8 @@ internal static class StreamEventHandlers
         services.AddScoped<IStreamEventHandler, ChannelUpdatedHandler>();
         services.AddScoped<IStreamEventHandler, ChannelDeletedHandler>();
         services.AddScoped<IStreamEventHandler, UserUpdatedHandler>();
+        services.AddScoped<IStreamEventHandler, ReadStateHandler>();
+        services.AddScoped<Unread.UnreadCounts>();
         services.AddScoped<StreamEventDispatcher>();
         return services;
     }

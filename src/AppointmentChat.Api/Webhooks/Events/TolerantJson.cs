@@ -141,6 +141,19 @@ internal sealed class AttachmentTypesConverter : ReadOnlyConverter<IReadOnlyList
         : "";
 }
 
+/// <summary>A count: a whole number from 0 up; anything else reads as missing.</summary>
+internal sealed class TolerantCountConverter : ReadOnlyConverter<int?>
+{
+    public override bool HandleNull => true;
+
+    public override int? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        int? value = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var number) && number >= 0 ? number : null;
+        reader.Skip();
+        return value;
+    }
+}
+
 /// <summary>Webhook events are only ever read.</summary>
 internal abstract class ReadOnlyConverter<T> : JsonConverter<T>
 {

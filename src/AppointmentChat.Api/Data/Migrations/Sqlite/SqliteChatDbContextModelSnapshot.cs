@@ -634,6 +634,56 @@ namespace AppointmentChat.Api.Data.Migrations.Sqlite
                     b.ToTable("transcript_callbacks", (string)null);
                 });
 
+            modelBuilder.Entity("AppointmentChat.Api.Unread.UnreadCount", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ChannelId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("Since")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Through")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("UserId", "ChannelId");
+
+                    b.HasIndex("ChannelId");
+
+                    b.ToTable("unread_counts", (string)null);
+                });
+
+            modelBuilder.Entity("AppointmentChat.Api.Unread.UnreadMessage", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ChannelId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MessageId")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SentAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("UserId", "ChannelId", "MessageId");
+
+                    b.HasIndex("ChannelId", "MessageId");
+
+                    b.ToTable("unread_messages", (string)null);
+                });
+
             modelBuilder.Entity("AppointmentChat.Api.Webhooks.CatchUpMark", b =>
                 {
                     b.Property<string>("Id")

@@ -1,0 +1,40 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace AppointmentChat.Api.Data.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class UnreadMessages : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "unread_messages",
+                columns: table => new
+                {
+                    UserId = table.Column<string>(type: "TEXT", maxLength: 255, nullable: false),
+                    ChannelId = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    MessageId = table.Column<string>(type: "TEXT", maxLength: 255, nullable: false),
+                    SentAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_unread_messages", x => new { x.UserId, x.ChannelId, x.MessageId });
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_unread_messages_ChannelId_MessageId",
+                table: "unread_messages",
+                columns: new[] { "ChannelId", "MessageId" });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "unread_messages");
+        }
+    }
+}
