@@ -30,12 +30,18 @@ public abstract class LazyFixture<T>(DatabaseKind kind) : IAsyncDisposable
                 _started = true;
             }
 
+            ForNextTest(_value);
             return _value;
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Readies what the tests share for the test asking for it (nothing unless a fixture says so).</summary>
+    protected virtual void ForNextTest(T value)
+    {
     }
 
     /// <summary>Starts what the tests share, handing each part to <see cref="Own{TPart}"/>.</summary>

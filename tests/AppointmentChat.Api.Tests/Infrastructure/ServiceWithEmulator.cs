@@ -68,6 +68,12 @@ public sealed class ServiceWithEmulator : IAsyncDisposable
 public abstract class StackFixture(DatabaseKind kind) : LazyFixture<ServiceWithEmulator>(kind)
 {
     protected override async Task<ServiceWithEmulator> CreateAsync() => Own(await ServiceWithEmulator.StartAsync(Kind));
+
+    /// <summary>
+    /// Each test starts with fresh rate-limit counters: the tests of a class share one emulator with Stream's limits
+    /// (10 user updates a second), and one test's chats made back to back must not make the next one's first calls 429.
+    /// </summary>
+    protected override void ForNextTest(ServiceWithEmulator value) => value.Emulator.ResetRateLimitCounters();
 }
 
 public sealed class SqliteWithEmulator() : StackFixture(DatabaseKind.Sqlite);
