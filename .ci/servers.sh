@@ -24,6 +24,14 @@ install_packages() {
   fi
 }
 
+wait_for_postgres() {
+  for _ in $(seq 1 30); do
+    pg_isready -h 127.0.0.1 -p 5432 -q && break
+    sleep 1
+  done
+  pg_isready -h 127.0.0.1 -p 5432 -q || fail "PostgreSQL did not start"
+}
+
 start_postgres() {
   local version
   version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
@@ -32,12 +40,15 @@ start_postgres() {
     pg_createcluster "$version" main >&2 || fail "could not create a PostgreSQL $version cluster"
   fi
   pg_ctlcluster "$version" main start >&2 2>/dev/null || true
-  for _ in $(seq 1 30); do
-    pg_isready -h 127.0.0.1 -p 5432 -q && break
-    sleep 1
-  done
-  pg_isready -h 127.0.0.1 -p 5432 -q || fail "PostgreSQL did not start"
+  wait_for_postgres
   runuser -u postgres -- psql -q -c "ALTER USER postgres PASSWORD 'postgres';" >&2 || fail "could not set the postgres password"
+  # The suite runs test classes in parallel, each with its own service (two pools) on its own database: Debian's
+  # default of 100 connections is met at its busiest moments ("too many clients already").
+  if [ "$(runuser -u postgres -- psql -Atq -c 'SHOW max_connections')" -lt 400 ]; then
+    runuser -u postgres -- psql -q -c "ALTER SYSTEM SET max_connections = 400;" >&2 || fail "could not raise max_connections"
+    pg_ctlcluster "$version" main restart >&2 || fail "PostgreSQL did not restart"
+    wait_for_postgres
+  fi
   export TEST_POSTGRES_URL="postgres://postgres:postgres@127.0.0.1:5432/postgres"
   log "PostgreSQL $version is up"
 }
