@@ -40,11 +40,24 @@ internal static class ChatUsersModel
     /// (<see cref="ChatUser.PushedName"/>), so that the practice's name is put back there
     /// (<see cref="ChatUsersInStream.RestorePracticeNamesAsync"/>). A user the practice never named takes Stream's name.
     /// One statement, so a concurrent first record of the same user (a chat being opened, another instance) meets it
-    /// without a duplicate-key error.
+    /// without a duplicate-key error. A nameless user is never created: it adds nothing, and the row may be one an erasure
+    /// (Privacy) is deleting — it unsets the name in Stream first, and the event that sends arrives while it deletes.
     /// </summary>
     public static async Task<bool> RecordReportedNameAsync(this ChatDbContext db, string id, string? name, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var stored = db.Stored<ChatUser>(nameof(ChatUser.UpdatedAt), at);
+        if (name is null)
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                UPDATE chat_users SET
+                    "Name" = CASE WHEN "PushedName" IS NULL THEN NULL ELSE "Name" END,
+                    "PushedName" = NULL,
+                    "UpdatedAt" = {stored}
+                WHERE "Id" = {id} AND ("PushedName" IS NOT NULL OR "Name" IS NOT NULL)
+                """, cancellationToken);
+            return false;
+        }
+
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO chat_users ("Id", "Name", "SyncedAt", "UpdatedAt")
             VALUES ({id}, {name}, {stored}, {stored})

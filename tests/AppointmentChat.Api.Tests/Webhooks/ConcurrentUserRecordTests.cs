@@ -52,6 +52,38 @@ public sealed class ConcurrentUserRecordTests(PostgresWebhookApp fixture) : ICla
         Assert.True(errorsBefore == ServiceErrors(app).Count, string.Join("\n", ServiceErrors(app).Skip(errorsBefore)));
     }
 
+    [Fact]
+    public async Task ANamelessUserUpdatedMeetingTheDeletionOfThatUserLeavesTheUserDeleted()
+    {
+        // An erasure unsets the user's name in Stream, then deletes the user's row here; the user.updated event Stream sends
+        // for the unset name can arrive while the row is being deleted. It must not bring the row back.
+        var app = await fixture.StartAsync();
+        var userId = Ids.New("owner");
+        var webhookId = Guid.NewGuid().ToString();
+        await app.InDatabaseAsync(db => db.Database.ExecuteSqlAsync(
+            $"""INSERT INTO chat_users ("Id", "Name", "PushedName", "SyncedAt", "UpdatedAt") VALUES ({userId}, 'Alex Owner', 'Alex Owner', now(), now())"""));
+
+        await using var other = new NpgsqlConnection(app.Database.DatabaseUrl);
+        await other.OpenAsync();
+        await using (var transaction = await other.BeginTransactionAsync())
+        {
+            await using (var delete = new NpgsqlCommand("""DELETE FROM chat_users WHERE "Id" = @id""", other, transaction))
+            {
+                delete.Parameters.AddWithValue("id", userId);
+                Assert.Equal(1, await delete.ExecuteNonQueryAsync());
+            }
+
+            var body = new JsonObject { ["type"] = "user.updated", ["user"] = new JsonObject { ["id"] = userId } }.ToJsonString();
+            await (await app.AnonymousClient().SendAsync(StreamWebhook.Request(body, webhookId))).ShouldBeOkJsonAsync();
+            await Eventually.TrueAsync(() => WaitingForALockAsync(app.Database.DatabaseUrl!), "the processor to wait for the deletion");
+            await transaction.CommitAsync();
+        }
+
+        var processed = await WebhookTestData.ProcessedAsync(app, "id:" + webhookId);
+        Assert.Equal(InboxStatus.Processed, processed.Status);
+        Assert.False(await app.InDatabaseAsync(db => db.ChatUsers.AnyAsync(u => u.Id == userId)));
+    }
+
     /// <summary>
     /// Errors the service logged, but for Polly's about Stream calls: this fixture has no Stream, and the scheduler's
     /// putting back of the practice's name (which the rename sets off) fails against it, at a time of its own.

@@ -1,7 +1,6 @@
 using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Appointments;
 using AppointmentChat.Api.Data;
-using Microsoft.EntityFrameworkCore;
 
 namespace AppointmentChat.Api.Webhooks.Events;
 
@@ -22,13 +21,6 @@ internal sealed class UserUpdatedHandler(ChatDbContext db, ChatSchedulerSignal s
         if (name is not null && name.Length > Appointment.MaxNameLength)
         {
             name = name[..Appointment.MaxNameLength];
-        }
-
-        // A nameless user the service does not know adds nothing: among them the user an erasure (Privacy) just removed,
-        // whose name it unsets in Stream before deleting them there.
-        if (name is null && !await db.ChatUsers.AnyAsync(u => u.Id == id, cancellationToken))
-        {
-            return EventOutcome.Done;
         }
 
         if (await db.RecordReportedNameAsync(id, name, time.GetUtcNow(), cancellationToken))
