@@ -158,6 +158,7 @@ internal static class ChannelsApi
         CurrentUser caller,
         IChatReads reads,
         IOptions<ChatOptions> options,
+        Organisations.PracticeSettingsReader practices,
         CancellationToken cancellationToken)
     {
         var errors = new RequestErrors();
@@ -208,7 +209,20 @@ internal static class ChannelsApi
         }
 
         var more = page.Count > limit;
-        var items = page.Take(limit).Select(row => Item(row, options.Value)).ToList();
+        // Each chat closes on its practice's grace; a page spans few practices, each read once (and cached).
+        var windows = new Dictionary<string, ChatOptions>(StringComparer.Ordinal);
+        var items = new List<ChannelListItem>(Math.Min(page.Count, limit));
+        foreach (var row in page.Take(limit))
+        {
+            if (!windows.TryGetValue(row.OrganisationId, out var window))
+            {
+                window = options.Value.For(await practices.ForAsync(row.OrganisationId, cancellationToken));
+                windows[row.OrganisationId] = window;
+            }
+
+            items.Add(Item(row, window));
+        }
+
         var next = more ? new ChannelCursor(page[limit - 1].LastActivityAt, page[limit - 1].AppointmentId).Encode() : null;
         return TypedResults.Ok(new ChannelListResponse(items, next));
     }

@@ -100,7 +100,8 @@ internal sealed class ChatQueries(ChatDbContext db) : IChatReads
                 r.Appointment.ChatActivationMinutes,
                 r.Chat.LastActivityAt!.Value,
                 r.UnreadCount,
-                r.UnreadSince))
+                r.UnreadSince,
+                r.Appointment.OrganisationId))
             .ToListAsync(cancellationToken);
     }
 }

@@ -11,7 +11,7 @@ internal enum ChatMembership
 
 /// <summary>
 /// One chat of a list: its appointment's columns that the list shows, as stored (a status as its name), and the reader's
-/// unread count (<c>unread_counts</c>; 0 and null without a row).
+/// unread count (<c>unread_counts</c>; 0 and null without a row). The organisation's settings decide when the chat closes.
 /// </summary>
 /// <param name="PetOwnerName">The pet owner's display name as Stream last reported it (user.updated), else as the PMS gave it.</param>
 internal sealed record ChatListRow(
@@ -28,7 +28,8 @@ internal sealed record ChatListRow(
     int ChatActivationMinutes,
     DateTimeOffset LastActivityAt,
     int UnreadCount,
-    DateTimeOffset? UnreadSince);
+    DateTimeOffset? UnreadSince,
+    string OrganisationId);
 
 /// <summary>The columns of an appointment's row that decide who may open its chat and when, as stored.</summary>
 internal sealed record ChatFactsRow(

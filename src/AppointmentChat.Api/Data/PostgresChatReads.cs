@@ -138,7 +138,8 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
                     row.GetInt32(10),
                     row.GetFieldValue<DateTimeOffset>(11),
                     row.GetInt32(12),
-                    row.IsDBNull(13) ? null : row.GetFieldValue<DateTimeOffset>(13)));
+                    row.IsDBNull(13) ? null : row.GetFieldValue<DateTimeOffset>(13),
+                    row.GetString(14)));
             }
         }
 
@@ -201,7 +202,7 @@ internal sealed class PostgresChatReads([FromKeyedServices(PostgresChatReads.Dat
             var sql = new StringBuilder("""
                 SELECT a."Id", a."ChannelId", a."PetOwnerId", a."VetId", COALESCE(u."Name", a."PetOwnerName") AS "PetOwnerName", a."LastMessageText",
                        a."LastMessageAt", a."ChatStatus", a."StartsAt", a."DurationMinutes", a."ChatActivationMinutes", a."LastActivityAt",
-                       COALESCE(r."Count", 0) AS "UnreadCount", r."Since" AS "UnreadSince"
+                       COALESCE(r."Count", 0) AS "UnreadCount", r."Since" AS "UnreadSince", a."OrganisationId"
                 FROM appointments a LEFT JOIN chat_users u ON u."Id" = a."PetOwnerId"
                 LEFT JOIN unread_counts r ON r."UserId" = @reader AND r."ChannelId" = a."ChannelId"
                 """);

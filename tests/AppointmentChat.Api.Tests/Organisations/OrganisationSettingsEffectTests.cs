@@ -134,6 +134,19 @@ public abstract class OrganisationSettingsEffectTests(DatabaseKind kind) : Organ
         Assert.Equal(start.AddMinutes(30 + 120), chat.GetProperty("closesAt").GetDateTimeOffset());
         Assert.Equal("active", chat.GetProperty("status").GetString());
 
+        // The chat list says the same close, also beside a chat of a practice on the service's defaults (30 minutes).
+        var elsewhere = s with { AppointmentId = Ids.New("apt"), Org = Ids.New("clinic") };
+        await PushAsync(stack.App, elsewhere, start);
+        await elsewhere.CreateChatOkAsync(stack.App);
+        var list = await (await stack.App.ClientFor(s.PetOwnerId, "pet-owner").GetAsync("/api/chat/channels")).ShouldBeOkJsonAsync();
+        var closes = list.GetProperty("channels").EnumerateArray()
+            .ToDictionary(c => c.GetProperty("appointmentId").GetString()!, c => c.GetProperty("closesAt").GetDateTimeOffset());
+        Assert.Equal(start.AddMinutes(30 + 120), closes[s.AppointmentId]);
+        Assert.Equal(start.AddMinutes(30 + 30), closes[elsewhere.AppointmentId]);
+        var vetList = await (await stack.App.ClientFor(s.VetId, "vet").GetAsync("/api/chat/channels?role=vet")).ShouldBeOkJsonAsync();
+        Assert.Equal(start.AddMinutes(30 + 120), vetList.GetProperty("channels").EnumerateArray()
+            .Single(c => c.GetProperty("appointmentId").GetString() == s.AppointmentId).GetProperty("closesAt").GetDateTimeOffset());
+
         // The appointment's own activation still wins.
         var own = Scenario.New(org);
         await PushAsync(stack.App, own, start, activationMinutes: 0);
