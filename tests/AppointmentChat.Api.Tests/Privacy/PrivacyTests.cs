@@ -10,6 +10,7 @@ using AppointmentChat.Api.Tests.Webhooks;
 using AppointmentChat.Api.Webhooks;
 using AppointmentChat.StreamEmulator;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AppointmentChat.Api.Tests.Privacy;
 
@@ -221,6 +222,60 @@ public abstract class PrivacyTests(PrivacyFixture fixture)
         finally
         {
             stack.Emulator.Faults.Clear();
+        }
+    }
+
+    [Fact]
+    public async Task TheWorkerFinishesAPendingErasureOnItsOwnOnceItsRetryTimeComes()
+    {
+        var stack = await fixture.StartAsync();
+        var (failed, _, _) = await ConversationAsync(stack);
+        var (crashed, _, _) = await ConversationAsync(stack);
+        var service = stack.App.ClientFor("pms", "service");
+        long failedId;
+        try
+        {
+            // One erasure whose Stream step failed: pending, its retry 30 seconds away.
+            stack.Emulator.Faults.Add(new FaultRule { Method = "DELETE", PathContains = "/users/", Status = 503, Times = 0 });
+            var pending = await (await EraseAsync(service, failed.PetOwnerId)).ShouldBeOkJsonAsync(HttpStatusCode.Accepted);
+            failedId = pending.GetProperty("id").GetInt64();
+        }
+        finally
+        {
+            stack.Emulator.Faults.Clear();
+        }
+
+        // One as an instance leaves it when it dies after recording the request, before any step: pending, no step done,
+        // due once the request's own time to run it is over.
+        var crashedId = await stack.App.InDatabaseAsync(async db =>
+        {
+            var erasure = new Erasure
+            {
+                UserId = crashed.PetOwnerId, OrganisationIds = crashed.Org, RequestedBy = "pms", RequestedByRoles = "service",
+                RequestedAt = DateTimeOffset.UtcNow - ErasureWorker.RequestGrace, StreamUser = ErasureModes.Soft, StreamMessages = ErasureModes.Keep,
+                Status = ErasureStatus.Pending, NextAttemptAt = DateTimeOffset.UtcNow.AddSeconds(-1), Steps = Erasures.NoStepsDone(), Kept = "[]",
+            };
+            db.Erasures.Add(erasure);
+            await db.SaveChangesAsync();
+            return erasure.Id;
+        });
+
+        // The failed one's retry time comes; nobody asks again.
+        await stack.App.InDatabaseAsync(db => db.Erasures.Where(e => e.Id == failedId)
+            .ExecuteUpdateAsync(set => set.SetProperty(e => e.NextAttemptAt, DateTimeOffset.UtcNow.AddSeconds(-1))));
+        stack.App.Services.GetRequiredService<ErasureSignal>().Wake();
+
+        foreach (var (id, userId) in new[] { (failedId, failed.PetOwnerId), (crashedId, crashed.PetOwnerId) })
+        {
+            await Eventually.TrueAsync(
+                async () => await stack.App.InDatabaseAsync(db => db.Erasures.AnyAsync(e => e.Id == id && e.Status == ErasureStatus.Completed)),
+                $"the worker to finish erasure {id}");
+            var record = await (await service.GetAsync($"/api/privacy/erasures/{id}")).ShouldBeOkJsonAsync();
+            Assert.Equal(Erasures.StepNames, record.GetProperty("steps").EnumerateArray().Where(x => x.GetProperty("doneAt").ValueKind == JsonValueKind.String)
+                .Select(x => x.GetProperty("name").GetString()));
+            Assert.NotNull(stack.Emulator.Store.FindUser(userId)!.DeletedAt);
+            Assert.False(await stack.App.InDatabaseAsync(db => db.ChatUsers.AnyAsync(u => u.Id == userId)));
+            Assert.False(await stack.App.InDatabaseAsync(db => db.Devices.AnyAsync(d => d.UserId == userId)));
         }
     }
 
