@@ -223,7 +223,7 @@ internal sealed partial class StreamCatchUp(
         var systemUser = services.GetRequiredService<IOptions<ChatOptions>>().Value.SystemUserId;
         foreach (var read in state.Read ?? [])
         {
-            if (read.User?.Id is not { } userId || userId == systemUser || !members.Contains(userId) || !StreamIds.IsValidUserId(userId))
+            if (read.User?.Id is not { } userId || Organisations.SystemUserIds.IsSystemUser(userId, systemUser) || !members.Contains(userId) || !StreamIds.IsValidUserId(userId))
             {
                 continue;
             }
