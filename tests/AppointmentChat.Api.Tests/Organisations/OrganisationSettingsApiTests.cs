@@ -146,11 +146,11 @@ public abstract class OrganisationSettingsApiTests(DatabaseKind kind) : Organisa
     [Fact]
     public void CountedTextsTakeTheLanguagesPluralForm()
     {
-        Assert.Equal("1 new message", PracticeTexts.For("en").Count("NewMessages", 1));
-        Assert.Equal("3 new messages", PracticeTexts.For("en").Count("NewMessages", 3));
-        Assert.Equal("0 new messages", PracticeTexts.For("en").Count("NewMessages", 0));
-        Assert.Equal("1 neue Nachricht", PracticeTexts.For("de").Count("NewMessages", 1));
-        Assert.Equal("3 neue Nachrichten", PracticeTexts.For("de").Count("NewMessages", 3));
+        Assert.Equal("Sent a photo", PracticeTexts.For("en").Count("PushSentPhotos", 1));
+        Assert.Equal("Sent 3 photos", PracticeTexts.For("en").Count("PushSentPhotos", 3));
+        Assert.Equal("Sent 0 photos", PracticeTexts.For("en").Count("PushSentPhotos", 0));
+        Assert.Equal("Hat ein Foto gesendet", PracticeTexts.For("de").Count("PushSentPhotos", 1));
+        Assert.Equal("Hat 3 Fotos gesendet", PracticeTexts.For("de").Count("PushSentPhotos", 3));
         Assert.Equal("Neue Nachricht", PracticeTexts.For("de").Get("PushBodyNoPreview"));
     }
 }
