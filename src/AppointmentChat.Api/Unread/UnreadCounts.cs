@@ -53,6 +53,16 @@ internal sealed class UnreadCounts(ChatDbContext db)
         }
     }
 
+    /// <summary>
+    /// Up to <paramref name="take"/> chats in which someone has unread messages, by channel id after
+    /// <paramref name="after"/>: the catch-up pass checks them against Stream in turn.
+    /// </summary>
+    public Task<List<string>> ChannelsWithUnreadAsync(string after, int take, CancellationToken cancellationToken) =>
+        db.UnreadCounts.AsNoTracking()
+            .Where(u => u.Count > 0 && string.Compare(u.ChannelId, after) > 0)
+            .Select(u => u.ChannelId).Distinct().OrderBy(id => id).Take(take)
+            .ToListAsync(cancellationToken);
+
     /// <summary>Forgets a member's counts in every chat (an erasure); the number of rows deleted.</summary>
     public async Task<int> ForgetAsync(string userId, CancellationToken cancellationToken)
     {

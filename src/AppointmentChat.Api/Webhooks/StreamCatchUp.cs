@@ -70,6 +70,12 @@ internal sealed partial class StreamCatchUp(
 
     private static readonly TimeSpan RetryAfterStreamFailure = TimeSpan.FromSeconds(30);
 
+    /// <summary>How many chats with unread messages and no new message a pass checks against Stream (three pages).</summary>
+    public const int UnreadChecksPerPass = 3 * PageSize;
+
+    /// <summary>The channel id after which the next pass goes on checking chats with unread messages ("" from the start).</summary>
+    private string _unreadCursor = "";
+
     protected override string PassName => "catch up with Stream";
 
     protected override TimeSpan PollInterval => options.Value.CatchUpInterval;
@@ -145,6 +151,7 @@ internal sealed partial class StreamCatchUp(
             }
 
             result.Channels = seen.Count;
+            result.UnreadChecked = await CheckUnreadChatsAsync(stream, seen, cancellationToken);
             // The next pass looks a little further back than this one began: Stream's clock and ours differ a little,
             // and a message sent while this pass ran may carry a time before its end.
             await ReleaseLeaseAsync(db, started - settings.CatchUpOverlap, cancellationToken);
@@ -158,7 +165,7 @@ internal sealed partial class StreamCatchUp(
         var metrics = services.GetRequiredService<ChatMetrics>();
         metrics.CatchUpMessages.Add(result.Found - result.Pushed, new KeyValuePair<string, object?>("pushed", false));
         metrics.CatchUpMessages.Add(result.Pushed, new KeyValuePair<string, object?>("pushed", true));
-        LogPass(logger, since, result.Channels, result.Found, result.Pushed);
+        LogPass(logger, since, result.Channels, result.Found, result.Pushed, result.UnreadChecked);
         return result;
     }
 
@@ -207,6 +214,38 @@ internal sealed partial class StreamCatchUp(
 
         await RepairUnreadCountsAsync(state, services, cancellationToken);
         await services.GetRequiredService<ChatDbContext>().SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The chats in which someone has unread messages, beyond those the pass saw for a new message: a read whose
+    /// webhook was lost (<c>message.read</c>) leaves a count too high, and no later message need come to bring the chat
+    /// into the pass. Up to <see cref="UnreadChecksPerPass"/> of them, in turn from pass to pass; each page is one query
+    /// filtered on their <c>cid</c>s (<c>$in</c>, stream-chat-go docs/channels/query_channels.md) whose states repair
+    /// the counts. Returns how many were checked.
+    /// </summary>
+    private async Task<int> CheckUnreadChatsAsync(StreamChatClient stream, HashSet<string> seen, CancellationToken cancellationToken)
+    {
+        List<string> channelIds;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            channelIds = await scope.ServiceProvider.GetRequiredService<UnreadCounts>().ChannelsWithUnreadAsync(_unreadCursor, UnreadChecksPerPass, cancellationToken);
+        }
+
+        _unreadCursor = channelIds.Count < UnreadChecksPerPass ? "" : channelIds[^1];
+        var cids = channelIds.Select(id => $"{ChatLimits.ChannelType}:{id}").Where(cid => !seen.Contains(cid)).ToList();
+        foreach (var page in cids.Chunk(PageSize))
+        {
+            var filter = new JsonObject { ["type"] = ChatLimits.ChannelType, ["cid"] = new JsonObject { ["$in"] = new JsonArray([.. page.Select(c => JsonValue.Create(c))]) } };
+            var states = await stream.QueryChannelsAsync(new QueryChannelsRequest(filter, Limit: PageSize, MessageLimit: MessagesPerChannel), cancellationToken);
+            foreach (var state in states)
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                await RepairUnreadCountsAsync(state, scope.ServiceProvider, cancellationToken);
+                await scope.ServiceProvider.GetRequiredService<ChatDbContext>().SaveChangesAsync(cancellationToken);
+            }
+        }
+
+        return cids.Count;
     }
 
     /// <summary>
@@ -297,8 +336,8 @@ internal sealed partial class StreamCatchUp(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Catch-up with Stream put off ({Reason}); trying again at {RetryAt}")]
     private static partial void LogPassPutOff(ILogger logger, string reason, DateTimeOffset retryAt);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Caught up with Stream since {Since}: {Channels} channel(s) with messages, {Found} message(s) no webhook had brought, {Pushed} of them pushed")]
-    private static partial void LogPass(ILogger logger, DateTimeOffset since, int channels, int found, int pushed);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Caught up with Stream since {Since}: {Channels} channel(s) with messages, {Found} message(s) no webhook had brought, {Pushed} of them pushed; {UnreadChecked} other chat(s) with unread messages checked")]
+    private static partial void LogPass(ILogger logger, DateTimeOffset since, int channels, int found, int pushed, int unreadChecked);
 }
 
 /// <summary>What one catch-up pass found.</summary>
@@ -312,4 +351,7 @@ internal sealed class CatchUpResult
 
     /// <summary>Of those, the ones recent enough to push.</summary>
     public int Pushed { get; set; }
+
+    /// <summary>Chats with unread messages but no new message, whose counts were checked against Stream's read state.</summary>
+    public int UnreadChecked { get; set; }
 }

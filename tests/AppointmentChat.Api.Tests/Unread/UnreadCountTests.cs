@@ -257,6 +257,40 @@ public abstract class UnreadCountTests(DatabaseKind kind) : IAsyncLifetime
         Assert.Equal(1, await UnreadAsync(stack, s, s.VetId, "vet"));
         Assert.Equal(0, await UnreadAsync(stack, s, s.PetOwnerId, "pet-owner"));
     }
+
+    [Fact]
+    public async Task TheCatchUpPassRepairsAChatWhoseReadWasLostThoughNoMessageCameSince()
+    {
+        var stack = await StackAsync(settings =>
+        {
+            settings["Webhooks:CatchUpInterval"] = "01:00:00";
+            settings["Webhooks:CatchUpOverlap"] = "00:00:00";
+        });
+        var s = await OpenChatAsync(stack);
+        Send(stack, s, s.PetOwnerId, "Is Rex allowed to eat before the appointment?");
+        await UntilUnreadAsync(stack, s, s.VetId, "vet", 1);
+
+        // A pass that sees the message; the next looks only at channels with a message since it began.
+        var service = stack.App.ClientFor("pms", "service");
+        var firstPassAt = DateTimeOffset.UtcNow;
+        Assert.Equal(HttpStatusCode.Accepted, (await service.PostAsync("/api/webhooks/catch-up", null)).StatusCode);
+        await Eventually.TrueAsync(
+            () => stack.App.InDatabaseAsync(db => db.Set<Api.Webhooks.CatchUpMark>().AnyAsync(m => m.Since >= firstPassAt && m.LeaseOwner == null)),
+            "the first pass to finish");
+
+        // The vet reads the chat; Stream loses the webhook, and nobody writes again.
+        await UntilWebhooksDeliveredAsync(stack);
+        stack.Emulator.Settings.DropWebhooksUntil = DateTimeOffset.UtcNow.AddSeconds(2);
+        stack.Emulator.Store.MarkRead(As(s.VetId), "messaging", s.ChannelId, []);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        Assert.Equal(1, await UnreadAsync(stack, s, s.VetId, "vet"));
+
+        Assert.Equal(HttpStatusCode.Accepted, (await service.PostAsync("/api/webhooks/catch-up", null)).StatusCode);
+
+        await UntilUnreadAsync(stack, s, s.VetId, "vet", 0);
+        var totals = await (await stack.App.ClientFor(s.VetId, "vet").GetAsync("/api/chat/unread")).ShouldBeOkJsonAsync();
+        Assert.Equal(0, totals.GetProperty("unreadCount").GetInt32());
+    }
 }
 
 public sealed class UnreadCountTestsOnSqlite() : UnreadCountTests(DatabaseKind.Sqlite);
