@@ -1,6 +1,7 @@
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Notifications;
+using AppointmentChat.Api.Transcripts;
 using AppointmentChat.Api.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,13 @@ internal sealed class RetentionOptions
     /// <summary>Push notifications no longer pending (sent or given up), with what became of them per device, counted from when they were queued.</summary>
     public TimeSpan Notifications { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// Transcript callbacks no longer pending (delivered, given up or discarded), counted from when they were queued: time
+    /// for operators to retry one the PMS never took. A chat's transcript is queued once; a chat ended again after its
+    /// callback is deleted queues it again.
+    /// </summary>
+    public TimeSpan TranscriptCallbacks { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>How often expired rows are looked for.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(10);
 }
@@ -44,6 +52,7 @@ internal sealed class RetentionOptionsValidator : IValidateOptions<RetentionOpti
             ("Retention__Webhooks", options.Webhooks),
             ("Retention__DeadWebhooks", options.DeadWebhooks),
             ("Retention__Notifications", options.Notifications),
+            ("Retention__TranscriptCallbacks", options.TranscriptCallbacks),
         })
         {
             // Shorter than a day would forget a delivery while Stream may still retry it, and process the retry again.
@@ -106,12 +115,14 @@ internal sealed partial class RetentionSweeper(
         var webhooks = await SweepAsync(ExpiredWebhooksAsync(now - settings.Webhooks), cancellationToken);
         var dead = await SweepAsync(ExpiredDeadWebhooksAsync(now - settings.DeadWebhooks), cancellationToken);
         var notifications = await SweepAsync(ExpiredNotificationsAsync(now - settings.Notifications), cancellationToken);
-        if (webhooks + dead + notifications > 0)
+        var transcripts = await SweepAsync(ExpiredTranscriptCallbacksAsync(now - settings.TranscriptCallbacks), cancellationToken);
+        if (webhooks + dead + notifications + transcripts > 0)
         {
             metrics.RetentionDeleted.Add(webhooks, new KeyValuePair<string, object?>("kind", "webhooks"));
             metrics.RetentionDeleted.Add(dead, new KeyValuePair<string, object?>("kind", "dead-webhooks"));
             metrics.RetentionDeleted.Add(notifications, new KeyValuePair<string, object?>("kind", "notifications"));
-            LogSwept(logger, webhooks, dead, notifications);
+            metrics.RetentionDeleted.Add(transcripts, new KeyValuePair<string, object?>("kind", "transcript-callbacks"));
+            LogSwept(logger, webhooks, dead, notifications, transcripts);
         }
 
         return null;
@@ -171,6 +182,23 @@ internal sealed partial class RetentionSweeper(
             return await db.Notifications.Where(n => ids.Contains(n.Id)).ExecuteDeleteAsync(cancellationToken);
         };
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention: deleted {Webhooks} processed webhooks, {DeadWebhooks} dead webhooks and {Notifications} push notifications past their keeping time")]
-    private static partial void LogSwept(ILogger logger, long webhooks, long deadWebhooks, long notifications);
+    /// <summary>
+    /// Transcript callbacks delivered, given up or discarded; a pending one is kept however old. Read in id order, which is
+    /// the order they were queued: one row per ended chat, far fewer than webhooks, so no index of their own.
+    /// </summary>
+    private static Func<ChatDbContext, int, CancellationToken, Task<int>> ExpiredTranscriptCallbacksAsync(DateTimeOffset before) =>
+        async (db, batch, cancellationToken) =>
+        {
+            var callbacks = db.Set<TranscriptCallback>();
+            var ids = await callbacks.AsNoTracking()
+                .Where(c => c.CreatedAt < before && c.Status != TranscriptCallbackStatus.Pending)
+                .OrderBy(c => c.Id)
+                .Select(c => c.Id)
+                .Take(batch)
+                .ToListAsync(cancellationToken);
+            return ids.Count == 0 ? 0 : await callbacks.Where(c => ids.Contains(c.Id)).ExecuteDeleteAsync(cancellationToken);
+        };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention: deleted {Webhooks} processed webhooks, {DeadWebhooks} dead webhooks, {Notifications} push notifications and {TranscriptCallbacks} transcript callbacks past their keeping time")]
+    private static partial void LogSwept(ILogger logger, long webhooks, long deadWebhooks, long notifications, long transcriptCallbacks);
 }

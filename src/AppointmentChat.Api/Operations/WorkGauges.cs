@@ -5,6 +5,7 @@ using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Data;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Notifications;
+using AppointmentChat.Api.Transcripts;
 using AppointmentChat.Api.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -39,12 +40,13 @@ internal sealed partial class WorkGauges : BackgroundService
         meter.CreateObservableGauge("chat.inbox.dead", () => Read(s => s.InboxDead), "{webhook}", "Webhooks parked as dead after failing every attempt, while kept (Retention__DeadWebhooks)");
         meter.CreateObservableGauge("chat.outbox.depth", () => Read(s => s.OutboxPending), "{notification}", "Push notifications waiting to be sent");
         meter.CreateObservableGauge("chat.outbox.failed", () => Read(s => s.OutboxFailed), "{notification}", "Push notifications given up after every attempt, while kept (Retention__Notifications)");
+        meter.CreateObservableGauge("chat.transcripts.failed", () => Read(s => s.TranscriptsFailed), "{transcript}", "Transcript callbacks given up after every attempt, while kept (Retention__TranscriptCallbacks)");
         meter.CreateObservableGauge("chat.schedule.overdue", ObserveOverdue, "{chat}", "Chats whose change of state (open; close or end) was due longer than Telemetry__OverdueAfter ago, by change");
         meter.CreateObservableGauge("chat.schedule.sync_errors", () => Read(s => s.SyncErrors), "{chat}", "Chats whose last attempt to bring Stream in line failed (retried with backoff)");
         meter.CreateObservableGauge("chat.schedule.lag", () => Read(s => s.ScheduleLagSeconds), "s", "How long the oldest chat due for a change has waited");
     }
 
-    private sealed record Sample(long InboxPending, long InboxDead, long OutboxPending, long OutboxFailed, long OverdueOpen, long OverdueClose, long SyncErrors, double ScheduleLagSeconds);
+    private sealed record Sample(long InboxPending, long InboxDead, long OutboxPending, long OutboxFailed, long TranscriptsFailed, long OverdueOpen, long OverdueClose, long SyncErrors, double ScheduleLagSeconds);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -108,6 +110,7 @@ internal sealed partial class WorkGauges : BackgroundService
             InboxDead: await inbox.CountAsync(e => e.Status == InboxStatus.Dead, cancellationToken),
             OutboxPending: await outbox.CountAsync(n => n.Status == NotificationStatus.Pending, cancellationToken),
             OutboxFailed: await outbox.CountAsync(n => n.Status == NotificationStatus.Failed, cancellationToken),
+            TranscriptsFailed: await db.Set<TranscriptCallback>().CountAsync(c => c.Status == TranscriptCallbackStatus.Failed, cancellationToken),
             OverdueOpen: overdue - overdueClose,
             OverdueClose: overdueClose,
             SyncErrors: await due.CountAsync(c => c.SyncError != null, cancellationToken),

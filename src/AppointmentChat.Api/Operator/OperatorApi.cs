@@ -4,6 +4,7 @@ using AppointmentChat.Api.Auth;
 using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Notifications;
+using AppointmentChat.Api.Transcripts;
 using AppointmentChat.Api.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -12,7 +13,7 @@ namespace AppointmentChat.Api.Operator;
 
 /// <summary>
 /// <c>/api/operator</c>: the work the service could not finish by itself — webhooks parked as dead, chats the scheduler
-/// keeps failing to bring in line with Stream, pushes given up — listed with their last error, retried or discarded, and
+/// keeps failing to bring in line with Stream, pushes and transcript callbacks given up — listed with their last error, retried or discarded, and
 /// every action recorded (<see cref="OperatorAudit"/>). For the <c>operator</c> role, and <c>service</c> (automation).
 /// Each feature owns its writes; these endpoints only call them.
 /// </summary>
@@ -78,6 +79,23 @@ internal static class OperatorApi
             .WithSummary("Never send a given-up push; it is kept, discarded, until retention deletes it")
             .WithResponseExample(StatusCodes.Status200OK, OperatorExamples.Push);
 
+        group.MapGet("/transcripts", ListTranscripts)
+            .WithName("listOperatorTranscripts")
+            .ProducesProblems(listProblems)
+            .WithSummary("Transcript callbacks given up (the PMS kept refusing or could not be reached), newest first, with their last error")
+            .DocumentsQueryInteger("limit", 1, MaxPage, DefaultPage, "How many to list.")
+            .WithResponseExample(StatusCodes.Status200OK, new OperatorTranscriptsResponse([OperatorExamples.Transcript]));
+        group.MapPost("/transcripts/{id:long}/retry", RetryTranscript)
+            .WithName("retryOperatorTranscript")
+            .ProducesProblems(actProblems)
+            .WithSummary("Deliver a given-up transcript callback again, its attempts counted afresh, under the same delivery id")
+            .WithResponseExample(StatusCodes.Status200OK, OperatorExamples.Transcript with { Attempts = 0 });
+        group.MapPost("/transcripts/{id:long}/discard", DiscardTranscript)
+            .WithName("discardOperatorTranscript")
+            .ProducesProblems(actProblems)
+            .WithSummary("Never deliver a given-up transcript callback; it is kept, discarded, until retention deletes it")
+            .WithResponseExample(StatusCodes.Status200OK, OperatorExamples.Transcript);
+
         group.MapGet("/audit", ListAudit)
             .WithName("listOperatorActions")
             .ProducesProblems(listProblems)
@@ -126,13 +144,25 @@ internal static class OperatorApi
     internal static Task<Results<Ok<GivenUpPush>, ProblemHttpResult>> DiscardPush(long id, GivenUpPushes pushes, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
         ActAsync(audit, caller, OperatorActions.Discard, OperatorActions.Push, id, () => pushes.DiscardAsync(id, cancellationToken), p => p.Error);
 
+    internal static async Task<Results<Ok<OperatorTranscriptsResponse>, ValidationProblem>> ListTranscripts(
+        GivenUpTranscripts transcripts, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken) =>
+        Page(limit) is { } take
+            ? TypedResults.Ok(new OperatorTranscriptsResponse(await transcripts.ListAsync(take, cancellationToken)))
+            : BadLimit();
+
+    internal static Task<Results<Ok<GivenUpTranscript>, ProblemHttpResult>> RetryTranscript(long id, GivenUpTranscripts transcripts, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
+        ActAsync(audit, caller, OperatorActions.Retry, OperatorActions.Transcript, id, () => transcripts.RetryAsync(id, cancellationToken), t => t.Error);
+
+    internal static Task<Results<Ok<GivenUpTranscript>, ProblemHttpResult>> DiscardTranscript(long id, GivenUpTranscripts transcripts, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
+        ActAsync(audit, caller, OperatorActions.Discard, OperatorActions.Transcript, id, () => transcripts.DiscardAsync(id, cancellationToken), t => t.Error);
+
     internal static async Task<Results<Ok<OperatorAuditResponse>, ValidationProblem>> ListAudit(
         OperatorAudit audit, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken) =>
         Page(limit) is { } take
             ? TypedResults.Ok(new OperatorAuditResponse(await audit.ListAsync(take, cancellationToken)))
             : BadLimit();
 
-    /// <summary>Acts on a webhook event or a push by id, and records the action whatever its outcome.</summary>
+    /// <summary>Acts on a webhook event, a push or a transcript callback by id, and records the action whatever its outcome.</summary>
     private static async Task<Results<Ok<T>, ProblemHttpResult>> ActAsync<T>(
         OperatorAudit audit, CurrentUser caller, string action, string kind, long id, Func<Task<T?>> act, Func<T, string?> error)
         where T : class
@@ -141,7 +171,7 @@ internal static class OperatorApi
         var itemId = id.ToString(CultureInfo.InvariantCulture);
         await audit.RecordAsync(caller, action, kind, itemId, item is null ? OperatorActions.NotFound : OperatorActions.Done, item is null ? null : error(item), CancellationToken.None);
         return item is null
-            ? OperatorProblems.ProblemNotFound.Result($"No {(kind == OperatorActions.Webhook ? "dead webhook event" : "given-up push")} with id {itemId}.")
+            ? OperatorProblems.ProblemNotFound.Result($"No {kind switch { OperatorActions.Webhook => "dead webhook event", OperatorActions.Push => "given-up push", _ => "given-up transcript callback" }} with id {itemId}.")
             : TypedResults.Ok(item);
     }
 

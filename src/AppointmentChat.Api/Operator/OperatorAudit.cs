@@ -44,6 +44,7 @@ internal static class OperatorActions
     public const string Webhook = "webhook";
     public const string Chat = "chat";
     public const string Push = "push";
+    public const string Transcript = "transcript";
 
     public const string Done = "done";
     public const string NotFound = "not-found";

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Infrastructure;
 using AppointmentChat.Api.Notifications;
+using AppointmentChat.Api.Transcripts;
 using AppointmentChat.Api.Webhooks;
 
 namespace AppointmentChat.Api.Operator;
@@ -23,6 +24,8 @@ internal sealed record OperatorChatsResponse(IReadOnlyList<ChatSyncProblem> Chat
 
 internal sealed record OperatorPushesResponse(IReadOnlyList<GivenUpPush> Pushes);
 
+internal sealed record OperatorTranscriptsResponse(IReadOnlyList<GivenUpTranscript> Transcripts);
+
 internal sealed record OperatorAuditResponse(IReadOnlyList<OperatorAuditEntry> Actions);
 
 /// <summary>The document's examples.</summary>
@@ -36,6 +39,8 @@ internal static class OperatorExamples
 
     public static readonly GivenUpPush Push = new(7, "owner-1", "apt-1", "appointment-apt-1", "m-1", Now, 8, "FCM 503 UNAVAILABLE");
 
+    public static readonly GivenUpTranscript Transcript = new(9, "apt-1", "appointment-apt-1", "clinic-1", Now, 8, "the PMS answered 503");
+
     public static readonly OperatorAuditEntry Action = new(3, Now, "ops-alice", "operator", OperatorActions.Retry, OperatorActions.Chat, "apt-1", OperatorActions.Done, Chat.Error);
 }
 
@@ -47,4 +52,6 @@ internal static class OperatorExamples
 [JsonSerializable(typeof(DeadEvent))]
 [JsonSerializable(typeof(ChatSyncProblem))]
 [JsonSerializable(typeof(GivenUpPush))]
+[JsonSerializable(typeof(OperatorTranscriptsResponse))]
+[JsonSerializable(typeof(GivenUpTranscript))]
 internal sealed partial class OperatorJsonContext : JsonSerializerContext;

@@ -48,6 +48,9 @@ internal enum TranscriptCallbackStatus
 
     /// <summary>Given up after the maximum attempts.</summary>
     Failed,
+
+    /// <summary>Given up, and an operator decided it is not to be sent.</summary>
+    Discarded,
 }
 
 internal sealed class TranscriptCallbackConfiguration : IEntityTypeConfiguration<TranscriptCallback>

@@ -14,6 +14,7 @@ internal static class TranscriptsSetup
         services.AddOptions<TranscriptOptions>().BindConfiguration(TranscriptOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TranscriptOptions>, TranscriptOptionsValidator>();
         services.AddScoped<TranscriptReader>();
+        services.AddScoped<GivenUpTranscripts>();
         services.AddScoped<IChatEndedHook, TranscriptCallbackQueue>();
         services.AddSingleton<TranscriptDispatcherSignal>();
         services.AddHostedService<TranscriptDispatcher>();

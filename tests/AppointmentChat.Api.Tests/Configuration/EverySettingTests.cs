@@ -82,6 +82,7 @@ public sealed class EverySettingTests : IDisposable
         { "Retention__Webhooks", "00:10:00", null },
         { "Retention__DeadWebhooks", "banana", null },
         { "Retention__Notifications", "banana", null },
+        { "Retention__TranscriptCallbacks", "3651.00:00:00", null },
         { "Retention__SweepInterval", "banana", null },
         { "Push__Fcm__ProjectId", "project", "Push__Fcm__ProjectId" },
         { "Push__Fcm__ServiceAccountFile", ServiceAccountFile, "Push__Fcm__ServiceAccountFile" }, // a good file, without the project

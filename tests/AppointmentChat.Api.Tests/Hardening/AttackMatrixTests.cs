@@ -439,6 +439,7 @@ public sealed class AttackMatrixTests(SqliteHardening fixture) : IClassFixture<S
         (HttpMethod.Get, "/api/operator/chats", null),
         (HttpMethod.Post, $"/api/operator/chats/{world.WithChat.AppointmentId}/discard", null),
         (HttpMethod.Post, "/api/operator/pushes/1/retry", null),
+        (HttpMethod.Post, "/api/operator/transcripts/1/discard", null),
         (HttpMethod.Get, "/api/operator/audit", null),
     ];
 

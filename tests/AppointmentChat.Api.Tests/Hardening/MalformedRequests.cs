@@ -291,6 +291,7 @@ public static class MalformedRequests
         {
             yield return new($"retry dead event: id '{id}'", Caller.Service, _ => new(HttpMethod.Post, $"/api/webhooks/dead/{id}/retry"), 404);
             yield return new($"operator discards push: id '{id}'", Caller.Service, _ => new(HttpMethod.Post, $"/api/operator/pushes/{id}/discard"), 404);
+            yield return new($"operator retries transcript: id '{id}'", Caller.Service, _ => new(HttpMethod.Post, $"/api/operator/transcripts/{id}/retry"), 404);
         }
     }
 

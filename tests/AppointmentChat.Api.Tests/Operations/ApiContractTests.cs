@@ -109,7 +109,7 @@ public sealed class ApiContractTests(ApiContractService fixture) : IClassFixture
         await check(await pms.PostAsync("/api/webhooks/dead/999999999/retry", null));
         await check(await pms.PostAsync("/api/webhooks/catch-up", null));
         var ops = app.ClientFor(Ids.New("ops"), "operator");
-        foreach (var list in new[] { "webhooks", "chats", "pushes", "audit" })
+        foreach (var list in new[] { "webhooks", "chats", "pushes", "transcripts", "audit" })
         {
             await check(await ops.GetAsync($"/api/operator/{list}?limit=5"));
             await check(await ops.GetAsync($"/api/operator/{list}?limit=0"));
@@ -120,6 +120,7 @@ public sealed class ApiContractTests(ApiContractService fixture) : IClassFixture
         {
             await check(await ops.PostAsync($"/api/operator/webhooks/999999999/{action}", null));
             await check(await ops.PostAsync($"/api/operator/pushes/999999999/{action}", null));
+            await check(await ops.PostAsync($"/api/operator/transcripts/999999999/{action}", null));
             await check(await ops.PostAsync($"/api/operator/chats/{s.AppointmentId}/{action}", null));
             await check(await ops.PostAsync($"/api/operator/chats/not%20an%20id/{action}", null));
         }
@@ -193,7 +194,7 @@ public sealed class ApiContractTests(ApiContractService fixture) : IClassFixture
             }
         }
 
-        Assert.Equal(31, ids.Count);
+        Assert.Equal(34, ids.Count);
         Assert.Equal(ids.Count, ids.Distinct().Count());
         Assert.Contains("createToken", ids);
         Assert.Contains("getOrCreateAppointmentChannel", ids);
@@ -214,9 +215,10 @@ public sealed class ApiContractTests(ApiContractService fixture) : IClassFixture
             ["listOperatorWebhooks limit"] = "integer",
             ["listOperatorChats limit"] = "integer",
             ["listOperatorPushes limit"] = "integer",
+            ["listOperatorTranscripts limit"] = "integer",
             ["listOperatorActions limit"] = "integer",
         }, queryTypes);
-        Assert.True(retryAfters >= 31 + 25, $"only {retryAfters} answers with 429 or 503"); // every operation can answer 429; twenty-five 503
+        Assert.True(retryAfters >= 34 + 28, $"only {retryAfters} answers with 429 or 503"); // every operation can answer 429; twenty-eight 503
     }
 
     [Fact]

@@ -289,6 +289,7 @@ public abstract class OperatorTests(OperatorFixture fixture)
         { "vet", "GET /api/operator/webhooks" }, { "pet-owner", "GET /api/operator/chats" }, { "admin", "GET /api/operator/pushes" },
         { "admin", "GET /api/operator/audit" }, { "vet", "POST /api/operator/webhooks/1/retry" }, { "pet-owner", "POST /api/operator/pushes/1/discard" },
         { "admin", "POST /api/operator/chats/apt-1/retry" }, { "admin", "POST /api/operator/chats/apt-1/discard" },
+        { "admin", "GET /api/operator/transcripts" }, { "vet", "POST /api/operator/transcripts/1/retry" },
     };
 
     [Theory]

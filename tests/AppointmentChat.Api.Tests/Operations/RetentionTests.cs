@@ -1,6 +1,7 @@
 using AppointmentChat.Api.Notifications;
 using AppointmentChat.Api.Tests.Infrastructure;
 using AppointmentChat.Api.Tests.Webhooks;
+using AppointmentChat.Api.Transcripts;
 using AppointmentChat.Api.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -104,6 +105,38 @@ public abstract class RetentionTests(DatabaseKind kind) : IAsyncLifetime
             "the sweep to log what it deleted");
         var metrics = await (await _app.AnonymousClient().GetAsync("/metrics")).Content.ReadAsStringAsync();
         Assert.Matches("chat_retention_deleted_total\\{[^}]*kind=\"webhooks\"[^}]*\\} [1-9]", metrics);
+    }
+
+    [Fact]
+    public async Task TranscriptCallbacksNoLongerPendingAreDeletedAfterThirtyDaysAndPendingOnesAreKept()
+    {
+        var now = _clock.GetUtcNow();
+        TranscriptCallback Callback(string name, TranscriptCallbackStatus status, int daysAgo) => new()
+        {
+            AppointmentId = Ids.New(name), ChannelId = "appointment-" + name, OrganisationId = "clinic-1", Status = status,
+            CreatedAt = now.AddDays(-daysAgo), NextAttemptAt = status == TranscriptCallbackStatus.Pending ? NeverDue : now.AddDays(-daysAgo),
+        };
+        TranscriptCallback[] expired = [Callback("delivered", TranscriptCallbackStatus.Delivered, 31), Callback("failed", TranscriptCallbackStatus.Failed, 31), Callback("discarded", TranscriptCallbackStatus.Discarded, 40)];
+        TranscriptCallback[] kept = [Callback("recent", TranscriptCallbackStatus.Delivered, 29), Callback("recent-failed", TranscriptCallbackStatus.Failed, 29), Callback("old-pending", TranscriptCallbackStatus.Pending, 60)];
+        await _app.InDatabaseAsync(db =>
+        {
+            db.Set<TranscriptCallback>().AddRange([.. expired, .. kept]);
+            return db.SaveChangesAsync();
+        });
+
+        _clock.Advance(SweepInterval + TimeSpan.FromMinutes(1));
+
+        var expiredIds = expired.Select(c => c.Id).ToList();
+        await Eventually.TrueAsync(
+            async () => !await _app.InDatabaseAsync(db => db.Set<TranscriptCallback>().AnyAsync(c => expiredIds.Contains(c.Id))),
+            "the transcript callbacks past their keeping time to be deleted",
+            TimeSpan.FromSeconds(30));
+        var remaining = await _app.InDatabaseAsync(db => db.Set<TranscriptCallback>().AsNoTracking().Select(c => c.Id).ToListAsync());
+        Assert.Equal(kept.Select(c => c.Id).Order(), remaining.Order());
+        await Eventually.TrueAsync(
+            async () => (await (await _app.AnonymousClient().GetAsync("/metrics")).Content.ReadAsStringAsync())
+                .Contains("kind=\"transcript-callbacks\"} 3", StringComparison.Ordinal),
+            "the sweep to count what it deleted");
     }
 
     [Fact]

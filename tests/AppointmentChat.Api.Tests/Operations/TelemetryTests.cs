@@ -138,13 +138,14 @@ public sealed class WorkGaugeTests
         }
 
         var now = DateTimeOffset.UtcNow;
-        // What the workers would have left behind: a webhook given up, a push queued, a chat whose opening is 10 minutes
+        // What the workers would have left behind: a webhook given up, a push queued, a transcript callback given up, a chat whose opening is 10 minutes
         // late, and one whose last attempt at Stream failed (retried in a minute).
         await app.InDatabaseAsync(async db =>
         {
             var first = await db.Set<InboxEvent>().MinAsync(e => e.Id);
             await db.Set<InboxEvent>().Where(e => e.Id == first).ExecuteUpdateAsync(set => set.SetProperty(e => e.Status, InboxStatus.Dead));
             db.Add(new Notification { DedupKey = Guid.NewGuid().ToString(), RecipientUserId = late.PetOwnerId, Title = "t", Body = "b", AppointmentId = late.AppointmentId, ChannelId = late.ChannelId, CreatedAt = now, NextAttemptAt = now });
+            db.Add(new AppointmentChat.Api.Transcripts.TranscriptCallback { AppointmentId = late.AppointmentId, ChannelId = late.ChannelId, OrganisationId = late.Org, Status = AppointmentChat.Api.Transcripts.TranscriptCallbackStatus.Failed, Attempts = 8, CreatedAt = now, NextAttemptAt = now });
             await db.SaveChangesAsync();
             await db.Set<Chat>().Where(c => c.AppointmentId == late.AppointmentId).ExecuteUpdateAsync(set => set.SetProperty(c => c.SyncDue, now.AddMinutes(-10)));
             return await db.Set<Chat>().Where(c => c.AppointmentId == failing.AppointmentId)
@@ -161,6 +162,7 @@ public sealed class WorkGaugeTests
         Assert.Equal(2, Gauge(text, "chat_inbox_depth"));
         Assert.Equal(1, Gauge(text, "chat_inbox_dead"));
         Assert.Equal(0, Gauge(text, "chat_outbox_failed"));
+        Assert.Equal(1, Gauge(text, "chat_transcripts_failed"));
         Assert.Equal(1, Gauge(text, "chat_schedule_overdue", "change=\"open\""));
         Assert.Equal(0, Gauge(text, "chat_schedule_overdue", "change=\"close\""));
         Assert.Equal(1, Gauge(text, "chat_schedule_sync_errors"));

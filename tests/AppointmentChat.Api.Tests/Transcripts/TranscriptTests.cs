@@ -243,6 +243,10 @@ public abstract class TranscriptTests(DatabaseKind kind) : IAsyncLifetime
         await Eventually.TrueAsync(() => _pms.Filed.Count > 0, "the transcript at the PMS after two refusals");
         Assert.Equal(3, _pms.Attempts);
         Assert.Single(_pms.Filed);
+        // The dispatcher records the delivery once the PMS's answer is in, a moment after the PMS filed it.
+        await Eventually.TrueAsync(
+            () => stack.App.InDatabaseAsync(db => db.Set<TranscriptCallback>().AnyAsync(c => c.AppointmentId == s.AppointmentId && c.Status != TranscriptCallbackStatus.Pending)).GetAwaiter().GetResult(),
+            "the delivery recorded");
         var row = await stack.App.InDatabaseAsync(db => db.Set<TranscriptCallback>().AsNoTracking().SingleAsync(c => c.AppointmentId == s.AppointmentId));
         Assert.Equal((TranscriptCallbackStatus.Delivered, 3), (row.Status, row.Attempts));
     }
@@ -265,6 +269,54 @@ public abstract class TranscriptTests(DatabaseKind kind) : IAsyncLifetime
         Assert.Equal((3, "the PMS answered 503"), (row.Attempts, row.Error));
         Assert.Equal(3, _pms.Attempts);
         Assert.Empty(_pms.Filed);
+    }
+
+    [Fact]
+    public async Task OperatorsListGivenUpCallbacksAndRetryOrDiscardThem()
+    {
+        _pms.FailFirst = int.MaxValue;
+        var settings = _pms.Settings("clinic-1");
+        settings["Transcripts:MaxAttempts"] = "2";
+        var stack = await StackAsync(settings);
+        var first = await OpenChatAsync(stack);
+        var second = await OpenChatAsync(stack);
+        await first.EndAsync(stack.App.ClientFor(first.VetId, "vet"));
+        await second.EndAsync(stack.App.ClientFor(second.VetId, "vet"));
+        await Eventually.TrueAsync(
+            () => stack.App.InDatabaseAsync(db => db.Set<TranscriptCallback>().CountAsync(c => c.Status == TranscriptCallbackStatus.Failed)).GetAwaiter().GetResult() == 2,
+            "both callbacks given up");
+        var ops = stack.App.ClientFor(Ids.New("ops"), "operator");
+
+        var listed = await (await ops.GetAsync("/api/operator/transcripts")).ShouldBeOkJsonAsync();
+        var items = listed.GetProperty("transcripts").EnumerateArray().ToList();
+        Assert.Equal([second.AppointmentId, first.AppointmentId], items.Select(i => i.GetProperty("appointmentId").GetString()));
+        Assert.All(items, i => Assert.Equal((2, "the PMS answered 503", "clinic-1"), (i.GetProperty("attempts").GetInt32(), i.GetProperty("error").GetString(), i.GetProperty("organisationId").GetString())));
+        var (firstId, secondId) = (items[1].GetProperty("id").GetInt64(), items[0].GetProperty("id").GetInt64());
+
+        // The PMS is back: the first is retried and filed; the second is discarded and never sent.
+        _pms.FailFirst = 0;
+        var retried = await (await ops.PostAsync($"/api/operator/transcripts/{firstId}/retry", null)).ShouldBeOkJsonAsync();
+        Assert.Equal(0, retried.GetProperty("attempts").GetInt32());
+        await Eventually.TrueAsync(() => _pms.Filed.Count == 1, "the retried transcript at the PMS");
+        await Eventually.TrueAsync(
+            () => stack.App.InDatabaseAsync(db => db.Set<TranscriptCallback>().AnyAsync(c => c.Id == firstId && c.Status == TranscriptCallbackStatus.Delivered)).GetAwaiter().GetResult(),
+            "the retried delivery recorded");
+        Assert.Equal(first.ChannelId, _pms.Filed.Single()["transcript"]!["channelId"]!.GetValue<string>());
+        Assert.Equal(firstId.ToString(System.Globalization.CultureInfo.InvariantCulture), _pms.Filed.Single()["delivery"]!.GetValue<string>());
+        await (await ops.PostAsync($"/api/operator/transcripts/{secondId}/discard", null)).ShouldBeOkJsonAsync();
+        await (await ops.PostAsync($"/api/operator/transcripts/{secondId}/retry", null)).ShouldBeProblemAsync(HttpStatusCode.NotFound, code: "problem-not-found");
+        await (await ops.PostAsync($"/api/operator/transcripts/{firstId}/discard", null)).ShouldBeProblemAsync(HttpStatusCode.NotFound, code: "problem-not-found");
+
+        var rows = await stack.App.InDatabaseAsync(db => db.Set<TranscriptCallback>().AsNoTracking().OrderBy(c => c.Id).Select(c => c.Status).ToListAsync());
+        Assert.Equal([TranscriptCallbackStatus.Delivered, TranscriptCallbackStatus.Discarded], rows);
+        Assert.Empty((await (await ops.GetAsync("/api/operator/transcripts")).ShouldBeOkJsonAsync()).GetProperty("transcripts").EnumerateArray());
+        await Task.Delay(500);
+        Assert.Single(_pms.Filed);
+        var audit = (await (await ops.GetAsync("/api/operator/audit")).ShouldBeOkJsonAsync()).GetProperty("actions").EnumerateArray()
+            .Where(a => a.GetProperty("kind").GetString() == "transcript")
+            .Select(a => (a.GetProperty("action").GetString(), a.GetProperty("itemId").GetString(), a.GetProperty("outcome").GetString())).ToList();
+        var (f, sec) = (firstId.ToString(System.Globalization.CultureInfo.InvariantCulture), secondId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal([("discard", f, "not-found"), ("retry", sec, "not-found"), ("discard", sec, "done"), ("retry", f, "done")], audit);
     }
 
     [Fact]
