@@ -45,7 +45,8 @@ internal sealed class Erasure
 
     /// <summary>
     /// When the worker next resumes it while pending: a while after it was asked for (the request runs it at once; the
-    /// worker finishes it if that request died), then after each failure with backoff.
+    /// worker finishes it if that request died), then after each failure with backoff. Once completed: when its local
+    /// steps run once more for late webhooks (<see cref="Erasures.LateEventsDelay"/>), then null.
     /// </summary>
     public DateTimeOffset? NextAttemptAt { get; set; }
 

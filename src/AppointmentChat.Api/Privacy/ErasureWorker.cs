@@ -8,8 +8,9 @@ internal sealed class ErasureSignal : WorkSignal;
 
 /// <summary>
 /// Resumes erasures left pending — a step failed (Stream unavailable) or the process died half-way — once their retry
-/// time comes, so an erasure finishes without anyone asking again. Steps are idempotent, so an instance racing another,
-/// or a repeated request, does no harm.
+/// time comes, so an erasure finishes without anyone asking again; and runs a completed erasure's local steps once more
+/// <see cref="Erasures.LateEventsDelay"/> after it completed, for what late webhooks brought back. Steps are idempotent,
+/// so an instance racing another, or a repeated request, does no harm.
 /// </summary>
 internal sealed class ErasureWorker(IServiceScopeFactory scopes, ErasureSignal signal, TimeProvider time, ILogger<ErasureWorker> logger)
     : PollingWorker(signal, time, logger)
@@ -37,6 +38,15 @@ internal sealed class ErasureWorker(IServiceScopeFactory scopes, ErasureSignal s
             await one.ServiceProvider.GetRequiredService<Erasures>().RunAsync(id, cancellationToken);
         }
 
-        return await db.Erasures.Where(e => e.Status == ErasureStatus.Pending).MinAsync(e => e.NextAttemptAt, cancellationToken);
+        var settled = await db.Erasures.AsNoTracking()
+            .Where(e => e.Status == ErasureStatus.Completed && e.NextAttemptAt <= now)
+            .OrderBy(e => e.Id).Select(e => e.Id).Take(Batch).ToListAsync(cancellationToken);
+        foreach (var id in settled)
+        {
+            using var one = scopes.CreateScope();
+            await one.ServiceProvider.GetRequiredService<Erasures>().SweepLateEventsAsync(id, cancellationToken);
+        }
+
+        return await db.Erasures.Where(e => e.NextAttemptAt != null).MinAsync(e => e.NextAttemptAt, cancellationToken);
     }
 }

@@ -31,6 +31,13 @@ internal sealed partial class Erasures(ChatDbContext db, Unread.UnreadCounts unr
     /// <summary>The title a push keeps once the name and words it carried are erased.</summary>
     public const string ErasedPushTitle = "Message";
 
+    /// <summary>
+    /// How long after an erasure completes its local steps run once more. Stream retries a webhook for about 15 s (its
+    /// webhook documentation, "Performance and Error Handling"): an event it sent before the deletion can arrive after the
+    /// erasure, and its processing bring back a preview, a push or a stored body. By then every such retry is in.
+    /// </summary>
+    public static readonly TimeSpan LateEventsDelay = TimeSpan.FromMinutes(1);
+
     private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromMinutes(30);
 
@@ -94,7 +101,7 @@ internal sealed partial class Erasures(ChatDbContext db, Unread.UnreadCounts unr
 
         erasure.Status = ErasureStatus.Completed;
         erasure.CompletedAt = time.GetUtcNow();
-        erasure.NextAttemptAt = null;
+        erasure.NextAttemptAt = erasure.CompletedAt + LateEventsDelay; // the local steps once more (SweepLateEventsAsync)
         erasure.LastError = null;
         await db.SaveChangesAsync(CancellationToken.None);
         var counts = string.Join(", ", steps.Select(s => $"{s.Name}={s.Count}"));
@@ -193,6 +200,39 @@ internal sealed partial class Erasures(ChatDbContext db, Unread.UnreadCounts unr
     }
 
     private static string Truncate(string text) => text.Length > Erasure.MaxErrorLength ? text[..Erasure.MaxErrorLength] : text;
+
+    /// <summary>
+    /// A completed erasure's local steps once more, <see cref="LateEventsDelay"/> after it completed, for what events
+    /// Stream delivered late brought back (each step is idempotent); the recorded steps and counts stay as they were.
+    /// Returns how many rows it changed; nothing when the erasure is not due for it (not completed, or swept already).
+    /// </summary>
+    public async Task<int> SweepLateEventsAsync(long id, CancellationToken cancellationToken)
+    {
+        var erasure = await db.Erasures.FirstAsync(e => e.Id == id, cancellationToken);
+        if (erasure.Status != ErasureStatus.Completed || erasure.NextAttemptAt is null)
+        {
+            return 0;
+        }
+
+        var count = 0;
+        foreach (var step in StepNames.Where(s => s != StreamUserStep))
+        {
+            count += await RunStepAsync(erasure, step, cancellationToken);
+        }
+
+        erasure.NextAttemptAt = null;
+        await db.SaveChangesAsync(CancellationToken.None);
+        if (count > 0)
+        {
+            LogLateEvents(logger, erasure.Id, erasure.UserId, count);
+        }
+
+        return count;
+    }
+
+    [LoggerMessage(EventId = 7203, EventName = "ErasureLateEvents", Level = LogLevel.Information,
+        Message = "Erasure {ErasureId} of user {UserId}: {Count} row(s) that events Stream delivered after it brought back erased again")]
+    private static partial void LogLateEvents(ILogger logger, long erasureId, string userId, int count);
 
     [LoggerMessage(EventId = 7200, EventName = "ErasureRequested", Level = LogLevel.Information,
         Message = "Erasure of user {UserId} requested by {RequestedBy} ({Roles}): Stream user {StreamUser}, messages {StreamMessages}")]
