@@ -7,8 +7,10 @@ namespace AppointmentChat.Api.Notifications;
 /// The outbox's notifications the dispatcher gave up on, for operators: listed newest first, queued again, or
 /// discarded. Each write is one conditional statement on a given-up notification, so two operators acting on one act once.
 /// </summary>
-internal sealed class GivenUpPushes(ChatDbContext db, PushDispatcherSignal dispatcher, TimeProvider time)
+internal sealed class GivenUpPushes(ChatDbContext db, PushDispatcherSignal dispatcher, TimeProvider time) : Infrastructure.IGivenUpWork<GivenUpPush>
 {
+    public static string? ErrorOf(GivenUpPush item) => item.Error;
+
     private IQueryable<Notification> GivenUp(long id) => db.Notifications.Where(n => n.Id == id && n.Status == NotificationStatus.Failed);
 
     public Task<List<GivenUpPush>> ListAsync(int take, CancellationToken cancellationToken) =>

@@ -28,22 +28,11 @@ internal static class OperatorApi
         int[] listProblems = [StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status503ServiceUnavailable];
         int[] actProblems = [StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable];
 
-        group.MapGet("/webhooks", ListWebhooks)
-            .WithName("listOperatorWebhooks")
-            .ProducesProblems(listProblems)
-            .WithSummary("Webhook events parked as dead, newest first, with their last error")
-            .DocumentsQueryInteger("limit", 1, MaxPage, DefaultPage, "How many to list.")
-            .WithResponseExample(StatusCodes.Status200OK, new OperatorWebhooksResponse([OperatorExamples.Webhook]));
-        group.MapPost("/webhooks/{id:long}/retry", RetryWebhook)
-            .WithName("retryOperatorWebhook")
-            .ProducesProblems(actProblems)
-            .WithSummary("Queue a dead webhook event for processing again, its attempts counted afresh")
-            .WithResponseExample(StatusCodes.Status200OK, OperatorExamples.Webhook with { Attempts = 0 });
-        group.MapPost("/webhooks/{id:long}/discard", DiscardWebhook)
-            .WithName("discardOperatorWebhook")
-            .ProducesProblems(actProblems)
-            .WithSummary("Never process a dead webhook event; it is kept, discarded, until retention deletes it")
-            .WithResponseExample(StatusCodes.Status200OK, OperatorExamples.Webhook);
+        MapGivenUp<DeadWebhooks, DeadEvent, OperatorWebhooksResponse>(group, "webhooks", OperatorActions.Webhook, "dead webhook event", ("Webhook", "Webhooks"),
+            ("Webhook events parked as dead, newest first, with their last error",
+                "Queue a dead webhook event for processing again, its attempts counted afresh",
+                "Never process a dead webhook event; it is kept, discarded, until retention deletes it"),
+            items => new OperatorWebhooksResponse(items), OperatorExamples.Webhook, OperatorExamples.Webhook with { Attempts = 0 }, listProblems, actProblems);
 
         group.MapGet("/chats", ListChats)
             .WithName("listOperatorChats")
@@ -62,39 +51,17 @@ internal static class OperatorApi
             .WithSummary("Stop retrying a failing chat; it stays as Stream has it until its appointment changes or it is retried")
             .WithResponseExample(StatusCodes.Status200OK, OperatorExamples.Chat with { RetryAt = null });
 
-        group.MapGet("/pushes", ListPushes)
-            .WithName("listOperatorPushes")
-            .ProducesProblems(listProblems)
-            .WithSummary("Push notifications given up, newest first, with their last error")
-            .DocumentsQueryInteger("limit", 1, MaxPage, DefaultPage, "How many to list.")
-            .WithResponseExample(StatusCodes.Status200OK, new OperatorPushesResponse([OperatorExamples.Push]));
-        group.MapPost("/pushes/{id:long}/retry", RetryPush)
-            .WithName("retryOperatorPush")
-            .ProducesProblems(actProblems)
-            .WithSummary("Send a given-up push again to the devices still owed it, its attempts counted afresh")
-            .WithResponseExample(StatusCodes.Status200OK, OperatorExamples.Push with { Attempts = 0 });
-        group.MapPost("/pushes/{id:long}/discard", DiscardPush)
-            .WithName("discardOperatorPush")
-            .ProducesProblems(actProblems)
-            .WithSummary("Never send a given-up push; it is kept, discarded, until retention deletes it")
-            .WithResponseExample(StatusCodes.Status200OK, OperatorExamples.Push);
+        MapGivenUp<GivenUpPushes, GivenUpPush, OperatorPushesResponse>(group, "pushes", OperatorActions.Push, "given-up push", ("Push", "Pushes"),
+            ("Push notifications given up, newest first, with their last error",
+                "Send a given-up push again to the devices still owed it, its attempts counted afresh",
+                "Never send a given-up push; it is kept, discarded, until retention deletes it"),
+            items => new OperatorPushesResponse(items), OperatorExamples.Push, OperatorExamples.Push with { Attempts = 0 }, listProblems, actProblems);
 
-        group.MapGet("/transcripts", ListTranscripts)
-            .WithName("listOperatorTranscripts")
-            .ProducesProblems(listProblems)
-            .WithSummary("Transcript callbacks given up (the PMS kept refusing or could not be reached), newest first, with their last error")
-            .DocumentsQueryInteger("limit", 1, MaxPage, DefaultPage, "How many to list.")
-            .WithResponseExample(StatusCodes.Status200OK, new OperatorTranscriptsResponse([OperatorExamples.Transcript]));
-        group.MapPost("/transcripts/{id:long}/retry", RetryTranscript)
-            .WithName("retryOperatorTranscript")
-            .ProducesProblems(actProblems)
-            .WithSummary("Deliver a given-up transcript callback again, its attempts counted afresh, under the same delivery id")
-            .WithResponseExample(StatusCodes.Status200OK, OperatorExamples.Transcript with { Attempts = 0 });
-        group.MapPost("/transcripts/{id:long}/discard", DiscardTranscript)
-            .WithName("discardOperatorTranscript")
-            .ProducesProblems(actProblems)
-            .WithSummary("Never deliver a given-up transcript callback; it is kept, discarded, until retention deletes it")
-            .WithResponseExample(StatusCodes.Status200OK, OperatorExamples.Transcript);
+        MapGivenUp<GivenUpTranscripts, GivenUpTranscript, OperatorTranscriptsResponse>(group, "transcripts", OperatorActions.Transcript, "given-up transcript callback", ("Transcript", "Transcripts"),
+            ("Transcript callbacks given up (the PMS kept refusing or could not be reached), newest first, with their last error",
+                "Deliver a given-up transcript callback again, its attempts counted afresh, under the same delivery id",
+                "Never deliver a given-up transcript callback; it is kept, discarded, until retention deletes it"),
+            items => new OperatorTranscriptsResponse(items), OperatorExamples.Transcript, OperatorExamples.Transcript with { Attempts = 0 }, listProblems, actProblems);
 
         group.MapGet("/audit", ListAudit)
             .WithName("listOperatorActions")
@@ -105,18 +72,6 @@ internal static class OperatorApi
 
         return group;
     }
-
-    internal static async Task<Results<Ok<OperatorWebhooksResponse>, ValidationProblem>> ListWebhooks(
-        DeadWebhooks webhooks, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken) =>
-        Page(limit) is { } take
-            ? TypedResults.Ok(new OperatorWebhooksResponse(await webhooks.ListAsync(take, cancellationToken)))
-            : BadLimit();
-
-    internal static Task<Results<Ok<DeadEvent>, ProblemHttpResult>> RetryWebhook(long id, DeadWebhooks webhooks, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
-        ActAsync(audit, caller, OperatorActions.Retry, OperatorActions.Webhook, id, () => webhooks.RetryAsync(id, cancellationToken), e => e.Error);
-
-    internal static Task<Results<Ok<DeadEvent>, ProblemHttpResult>> DiscardWebhook(long id, DeadWebhooks webhooks, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
-        ActAsync(audit, caller, OperatorActions.Discard, OperatorActions.Webhook, id, () => webhooks.DiscardAsync(id, cancellationToken), e => e.Error);
 
     internal static async Task<Results<Ok<OperatorChatsResponse>, ValidationProblem>> ListChats(
         ChatSyncProblems chats, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken) =>
@@ -132,46 +87,54 @@ internal static class OperatorApi
         string appointmentId, ChatSyncProblems chats, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
         ActOnChatAsync(appointmentId, audit, caller, OperatorActions.Discard, () => chats.DiscardAsync(appointmentId, cancellationToken), cancellationToken);
 
-    internal static async Task<Results<Ok<OperatorPushesResponse>, ValidationProblem>> ListPushes(
-        GivenUpPushes pushes, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken) =>
-        Page(limit) is { } take
-            ? TypedResults.Ok(new OperatorPushesResponse(await pushes.ListAsync(take, cancellationToken)))
-            : BadLimit();
-
-    internal static Task<Results<Ok<GivenUpPush>, ProblemHttpResult>> RetryPush(long id, GivenUpPushes pushes, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
-        ActAsync(audit, caller, OperatorActions.Retry, OperatorActions.Push, id, () => pushes.RetryAsync(id, cancellationToken), p => p.Error);
-
-    internal static Task<Results<Ok<GivenUpPush>, ProblemHttpResult>> DiscardPush(long id, GivenUpPushes pushes, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
-        ActAsync(audit, caller, OperatorActions.Discard, OperatorActions.Push, id, () => pushes.DiscardAsync(id, cancellationToken), p => p.Error);
-
-    internal static async Task<Results<Ok<OperatorTranscriptsResponse>, ValidationProblem>> ListTranscripts(
-        GivenUpTranscripts transcripts, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken) =>
-        Page(limit) is { } take
-            ? TypedResults.Ok(new OperatorTranscriptsResponse(await transcripts.ListAsync(take, cancellationToken)))
-            : BadLimit();
-
-    internal static Task<Results<Ok<GivenUpTranscript>, ProblemHttpResult>> RetryTranscript(long id, GivenUpTranscripts transcripts, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
-        ActAsync(audit, caller, OperatorActions.Retry, OperatorActions.Transcript, id, () => transcripts.RetryAsync(id, cancellationToken), t => t.Error);
-
-    internal static Task<Results<Ok<GivenUpTranscript>, ProblemHttpResult>> DiscardTranscript(long id, GivenUpTranscripts transcripts, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
-        ActAsync(audit, caller, OperatorActions.Discard, OperatorActions.Transcript, id, () => transcripts.DiscardAsync(id, cancellationToken), t => t.Error);
-
     internal static async Task<Results<Ok<OperatorAuditResponse>, ValidationProblem>> ListAudit(
         OperatorAudit audit, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken) =>
         Page(limit) is { } take
             ? TypedResults.Ok(new OperatorAuditResponse(await audit.ListAsync(take, cancellationToken)))
             : BadLimit();
 
-    /// <summary>Acts on a webhook event, a push or a transcript callback by id, and records the action whatever its outcome.</summary>
+    /// <summary>
+    /// One kind of given-up work's three routes — list, retry, discard —, documented alike; each retry and discard is
+    /// recorded whatever its outcome.
+    /// </summary>
+    private static void MapGivenUp<TWork, TItem, TList>(
+        RouteGroupBuilder group, string path, string kind, string noun, (string One, string Many) names, (string List, string Retry, string Discard) summaries,
+        Func<IReadOnlyList<TItem>, TList> page, TItem example, TItem retried, int[] listProblems, int[] actProblems)
+        where TWork : IGivenUpWork<TItem>
+        where TItem : class
+        where TList : class
+    {
+        group.MapGet($"/{path}", async Task<Results<Ok<TList>, ValidationProblem>> (TWork work, [FromQuery(Name = "limit")] string? limit, CancellationToken cancellationToken) =>
+                Page(limit) is { } take ? TypedResults.Ok(page(await work.ListAsync(take, cancellationToken))) : BadLimit())
+            .WithName($"listOperator{names.Many}")
+            .ProducesProblems(listProblems)
+            .WithSummary(summaries.List)
+            .DocumentsQueryInteger("limit", 1, MaxPage, DefaultPage, "How many to list.")
+            .WithResponseExample(StatusCodes.Status200OK, page([example]));
+        group.MapPost($"/{path}/{{id:long}}/retry", (long id, TWork work, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
+                ActAsync(audit, caller, OperatorActions.Retry, kind, noun, id, () => work.RetryAsync(id, cancellationToken), TWork.ErrorOf))
+            .WithName($"retryOperator{names.One}")
+            .ProducesProblems(actProblems)
+            .WithSummary(summaries.Retry)
+            .WithResponseExample(StatusCodes.Status200OK, retried);
+        group.MapPost($"/{path}/{{id:long}}/discard", (long id, TWork work, OperatorAudit audit, CurrentUser caller, CancellationToken cancellationToken) =>
+                ActAsync(audit, caller, OperatorActions.Discard, kind, noun, id, () => work.DiscardAsync(id, cancellationToken), TWork.ErrorOf))
+            .WithName($"discardOperator{names.One}")
+            .ProducesProblems(actProblems)
+            .WithSummary(summaries.Discard)
+            .WithResponseExample(StatusCodes.Status200OK, example);
+    }
+
+    /// <summary>Acts on an item of given-up work by id, and records the action whatever its outcome.</summary>
     private static async Task<Results<Ok<T>, ProblemHttpResult>> ActAsync<T>(
-        OperatorAudit audit, CurrentUser caller, string action, string kind, long id, Func<Task<T?>> act, Func<T, string?> error)
+        OperatorAudit audit, CurrentUser caller, string action, string kind, string noun, long id, Func<Task<T?>> act, Func<T, string?> error)
         where T : class
     {
         var item = await act();
         var itemId = id.ToString(CultureInfo.InvariantCulture);
         await audit.RecordAsync(caller, action, kind, itemId, item is null ? OperatorActions.NotFound : OperatorActions.Done, item is null ? null : error(item), CancellationToken.None);
         return item is null
-            ? OperatorProblems.ProblemNotFound.Result($"No {kind switch { OperatorActions.Webhook => "dead webhook event", OperatorActions.Push => "given-up push", _ => "given-up transcript callback" }} with id {itemId}.")
+            ? OperatorProblems.ProblemNotFound.Result($"No {noun} with id {itemId}.")
             : TypedResults.Ok(item);
     }
 

@@ -8,8 +8,10 @@ namespace AppointmentChat.Api.Transcripts;
 /// listed newest first, queued again once the PMS is back, or discarded. Each write is one conditional statement on a
 /// given-up callback, so two operators acting on one act once.
 /// </summary>
-internal sealed class GivenUpTranscripts(ChatDbContext db, TranscriptDispatcherSignal dispatcher, TimeProvider time)
+internal sealed class GivenUpTranscripts(ChatDbContext db, TranscriptDispatcherSignal dispatcher, TimeProvider time) : Infrastructure.IGivenUpWork<GivenUpTranscript>
 {
+    public static string? ErrorOf(GivenUpTranscript item) => item.Error;
+
     private IQueryable<TranscriptCallback> Callbacks => db.Set<TranscriptCallback>();
 
     private IQueryable<TranscriptCallback> GivenUp(long id) => Callbacks.Where(c => c.Id == id && c.Status == TranscriptCallbackStatus.Failed);

@@ -7,8 +7,10 @@ namespace AppointmentChat.Api.Webhooks;
 /// The inbox's parked events, for operators: listed newest first, queued again, or discarded. Each write is one
 /// conditional statement on a dead event, so two operators acting on one event at once act once.
 /// </summary>
-internal sealed class DeadWebhooks(ChatDbContext db, WebhookProcessorSignal processor, TimeProvider time)
+internal sealed class DeadWebhooks(ChatDbContext db, WebhookProcessorSignal processor, TimeProvider time) : Infrastructure.IGivenUpWork<DeadEvent>
 {
+    public static string? ErrorOf(DeadEvent item) => item.Error;
+
     private IQueryable<InboxEvent> Dead(long id) => db.InboxEvents.Where(e => e.Id == id && e.Status == InboxStatus.Dead);
 
     public Task<List<DeadEvent>> ListAsync(int take, CancellationToken cancellationToken) =>
