@@ -15,8 +15,10 @@ public sealed record StoredUpload(string Id, string Cid, string UserId, string F
 /// uploader as JSON (stream-chat-go <c>SendFileRequest.User</c>). The answer is <c>{ file, thumb_url }</c>
 /// (GetStream/protocol openapi <c>UploadChannelResponse</c>/<c>FileUploadResponse</c>): the URL the bytes are served
 /// from, here <c>GET {emulator}/uploads/{id}/{name}</c> in place of Stream's CDN. The app's
-/// <see cref="UploadConfig"/>s decide which types and sizes are taken. Uploads live in memory only, not in the state
-/// file; the oldest are forgotten beyond <see cref="MaxStoredBytes"/>.
+/// <see cref="UploadConfig"/>s decide which types and sizes are taken. With a state file (<see cref="EmulatorSettings.StateFile"/>)
+/// the uploads and the upload settings are kept beside it, in the folder <c>{state file}.uploads</c> (each upload's bytes
+/// and a line of JSON about it), so a restart keeps the photos a chat links to, as Stream's CDN does; without one they
+/// live in memory. The oldest are forgotten beyond <see cref="MaxStoredBytes"/>.
 /// </summary>
 public sealed class UploadStore
 {
@@ -36,6 +38,16 @@ public sealed class UploadStore
     private readonly ConcurrentDictionary<string, StoredUpload> _uploads = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _order = new();
     private long _storedBytes;
+    private readonly string? _folder;
+
+    public UploadStore(EmulatorSettings settings)
+    {
+        _folder = settings.StateFile is { } state ? state + ".uploads" : null;
+        if (_folder is not null && Directory.Exists(_folder))
+        {
+            Load(_folder);
+        }
+    }
 
     public UploadConfig FileConfig { get; set; } = UploadConfig.Default;
 
@@ -50,6 +62,10 @@ public sealed class UploadStore
         Interlocked.Exchange(ref _storedBytes, 0);
         FileConfig = UploadConfig.Default;
         ImageConfig = UploadConfig.Default;
+        if (_folder is not null && Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
     }
 
     /// <summary>The app settings' upload part, for <c>GET /app</c>.</summary>
@@ -67,6 +83,13 @@ public sealed class UploadStore
         var file = body.ContainsKey("file_upload_config") ? FileConfig.With(op, "file_upload_config", body["file_upload_config"]) : FileConfig;
         var image = body.ContainsKey("image_upload_config") ? ImageConfig.With(op, "image_upload_config", body["image_upload_config"]) : ImageConfig;
         (FileConfig, ImageConfig) = (file, image);
+        if (_folder is not null)
+        {
+            var settings = new JsonObject();
+            WriteSettings(settings);
+            WriteFile(Path.Combine(_folder, SettingsFile), System.Text.Encoding.UTF8.GetBytes(settings.ToJsonString()));
+        }
+
         return [];
     }
 
@@ -138,8 +161,19 @@ public sealed class UploadStore
         return $"{http.Request.Scheme}://{http.Request.Host}{path.Value[..channelPath]}";
     }
 
-    private void Keep(StoredUpload upload)
+    private void Keep(StoredUpload upload, bool write = true)
     {
+        if (write && _folder is not null)
+        {
+            WriteFile(Path.Combine(_folder, upload.Id + ".bin"), upload.Bytes);
+            var about = new JsonObject
+            {
+                ["id"] = upload.Id, ["cid"] = upload.Cid, ["user_id"] = upload.UserId, ["file_name"] = upload.FileName,
+                ["content_type"] = upload.ContentType, ["created_at"] = upload.At,
+            };
+            WriteFile(Path.Combine(_folder, upload.Id + ".json"), System.Text.Encoding.UTF8.GetBytes(about.ToJsonString()));
+        }
+
         _uploads[upload.Id] = upload;
         _order.Enqueue(upload.Id);
         var total = Interlocked.Add(ref _storedBytes, upload.Bytes.Length);
@@ -148,7 +182,60 @@ public sealed class UploadStore
             if (_uploads.TryRemove(oldest, out var forgotten))
             {
                 total = Interlocked.Add(ref _storedBytes, -forgotten.Bytes.Length);
+                if (_folder is not null)
+                {
+                    File.Delete(Path.Combine(_folder, oldest + ".json"));
+                    File.Delete(Path.Combine(_folder, oldest + ".bin"));
+                }
             }
         }
+    }
+
+    private const string SettingsFile = "settings.json";
+
+    /// <summary>Reads what an earlier run kept: the upload settings, then the uploads, oldest first; an entry it cannot read is left out.</summary>
+    private void Load(string folder)
+    {
+        var settingsPath = Path.Combine(folder, SettingsFile);
+        if (File.Exists(settingsPath) && JsonNode.Parse(File.ReadAllText(settingsPath)) is JsonObject settings)
+        {
+            FileConfig = UploadConfig.Default.With("Load", "file_upload_config", settings["file_upload_config"]);
+            ImageConfig = UploadConfig.Default.With("Load", "image_upload_config", settings["image_upload_config"]);
+        }
+
+        var kept = new List<StoredUpload>();
+        foreach (var about in Directory.EnumerateFiles(folder, "*.json").Where(f => Path.GetFileName(f) != SettingsFile))
+        {
+            try
+            {
+                if (JsonNode.Parse(File.ReadAllText(about)) is JsonObject meta
+                    && Text(meta, "id") is { } id && Text(meta, "cid") is { } cid && Text(meta, "user_id") is { } user
+                    && Text(meta, "file_name") is { } name && Text(meta, "content_type") is { } type
+                    && DateTimeOffset.TryParse(Text(meta, "created_at"), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var at))
+                {
+                    kept.Add(new StoredUpload(id, cid, user, name, type, File.ReadAllBytes(Path.Combine(folder, id + ".bin")), at));
+                }
+            }
+            catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
+            {
+                // half-written by a crash: the upload is lost, as an upload whose answer never came
+            }
+        }
+
+        foreach (var upload in kept.OrderBy(u => u.At))
+        {
+            Keep(upload, write: false);
+        }
+    }
+
+    private static string? Text(JsonObject meta, string name) => meta[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    /// <summary>Writes a file whole or not at all (a temporary file, then a rename).</summary>
+    private static void WriteFile(string path, byte[] bytes)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = path + ".tmp";
+        File.WriteAllBytes(temporary, bytes);
+        File.Move(temporary, path, overwrite: true);
     }
 }

@@ -141,6 +141,40 @@ public sealed class EmulatorUploadTests(EmulatorFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task WithAStateFileUploadsAndTheUploadSettingsOutliveARestartAndResetClearsThem()
+    {
+        var state = Path.Combine(Directory.CreateTempSubdirectory("appointment-chat-uploads-").FullName, "emulator-state.json");
+        var (vet, owner) = (Ids.New("vet"), Ids.New("owner"));
+        string path;
+        await using (var before = await EmulatorHost.StartAsync(settings => settings.StateFile = state))
+        {
+            var channel = await before.CreateChannelAsync(Ids.New("appointment"), [vet, owner]);
+            await before.CallAsync(HttpMethod.Patch, "app", new JsonObject { ["file_upload_config"] = new JsonObject { ["blocked_file_extensions"] = new JsonArray(".exe") } });
+            var (status, body) = await UploadAsync(before, channel, "image", EmulatorHost.UserToken(owner), "paw.png", "image/png", Png);
+            Assert.Equal(201, status);
+            path = new Uri(body["file"]!.GetValue<string>()).AbsolutePath.TrimStart('/');
+        }
+
+        await using var after = await EmulatorHost.StartAsync(settings => settings.StateFile = state);
+        using (var served = await after.Http.GetAsync(path))
+        {
+            Assert.Equal(200, (int)served.StatusCode);
+            Assert.Equal("image/png", served.Content.Headers.ContentType!.MediaType);
+            Assert.Equal(Png, await served.Content.ReadAsByteArrayAsync());
+        }
+
+        var (_, app, _) = await after.CallAsync(HttpMethod.Get, "app");
+        Assert.Equal(".exe", app["app"]!["file_upload_config"]!["blocked_file_extensions"]![0]!.GetValue<string>());
+
+        var (reset, _, _) = await after.CallAsync(HttpMethod.Post, "_emulator/reset", []);
+        Assert.Equal(200, reset);
+
+        await using var afterReset = await EmulatorHost.StartAsync(settings => settings.StateFile = state);
+        using var gone = await afterReset.Http.GetAsync(path);
+        Assert.Equal(404, (int)gone.StatusCode);
+    }
+
+    [Fact]
     public async Task AnUnknownUploadUrlIsNotFound()
     {
         using var response = await Emulator.Http.GetAsync($"uploads/{Guid.NewGuid():N}/paw.png");
