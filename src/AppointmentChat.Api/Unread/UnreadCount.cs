@@ -21,10 +21,9 @@ internal sealed class UnreadCount
 
     /// <summary>
     /// The newest moment a read or Stream's own report (a mark unread, its channel state) accounts for: a message sent no
-    /// later than this is in the count already (or was read). Messages after it are counted one by one
-    /// (<see cref="UnreadMessage"/>), whatever order their webhooks arrive in. A message sent no later
-    /// than this is already in the count (or was read), so a message that arrives again (a redelivered webhook, the
-    /// catch-up pass finding it) is not counted twice. In UTC ticks (100 ns), kept exactly by every database: Stream's
+    /// later than this is in the count already (or was read), so one that arrives again (a redelivered webhook, the
+    /// catch-up pass finding it) is not counted twice. Messages after it are counted one by one
+    /// (<see cref="UnreadMessage"/>), whatever order their webhooks arrive in. In UTC ticks (100 ns), kept exactly by every database: Stream's
     /// times have microseconds, and messages of one burst differ by less than a millisecond (what SQLite keeps of a time).
     /// </summary>
     public long Through { get; set; }
