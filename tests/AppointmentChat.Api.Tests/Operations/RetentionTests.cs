@@ -69,18 +69,20 @@ public abstract class RetentionTests(DatabaseKind kind) : IAsyncLifetime
         var oldDiscarded = Notification("old-discarded", NotificationStatus.Discarded, now.AddDays(-8));
         var recentSent = Notification("recent-sent", NotificationStatus.Sent, now.AddDays(-6));
         var oldPending = Notification("old-pending", NotificationStatus.Pending, now.AddDays(-8));
-        await _app.InDatabaseAsync(db =>
+        // One transaction: the sweep runs as the app starts, and these rows are already past their time, so a sweep
+        // between the notifications and their deliveries would delete the notifications and leave the deliveries behind.
+        await _app.InDatabaseAsync(async db =>
         {
+            await using var transaction = await db.Database.BeginTransactionAsync();
             db.InboxEvents.AddRange(expired);
             db.InboxEvents.AddRange(kept);
             db.Notifications.AddRange(oldSent, oldFailed, oldDiscarded, recentSent, oldPending);
-            return db.SaveChangesAsync();
-        });
-        await _app.InDatabaseAsync(db =>
-        {
+            await db.SaveChangesAsync();
             db.PushDeliveries.AddRange(
                 Delivery(oldSent, "device-a"), Delivery(oldSent, "device-b"), Delivery(oldFailed, "device-a"), Delivery(recentSent, "device-a"));
-            return db.SaveChangesAsync();
+            await db.SaveChangesAsync();
+            await transaction.CommitAsync();
+            return 0;
         });
 
         _clock.Advance(SweepInterval + TimeSpan.FromMinutes(1));
