@@ -43,6 +43,11 @@ internal sealed class Chat
 
     public string? LastMessageText { get; set; }
 
+    /// <summary>
+    /// The last message's time (Stream's <c>created_at</c>), which decides which of two webhooks delivered out of order is
+    /// the last: messages of one burst can share a millisecond, so it is kept to the tick on SQLite too.
+    /// </summary>
+    [Data.KeptToTheTick]
     public DateTimeOffset? LastMessageAt { get; set; }
 
     /// <summary>Stream's <c>updated_at</c> of the channel as last mirrored, so an older event never undoes a newer one.</summary>

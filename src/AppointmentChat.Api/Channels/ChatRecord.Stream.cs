@@ -83,12 +83,13 @@ internal sealed partial class ChatRecord
         }
 
         var values = new System.Text.StringBuilder();
-        var parameters = new List<object?>(messages.Count * 4);
+        var parameters = new List<object?>(messages.Count * 5);
         foreach (var m in messages)
         {
             var n = parameters.Count;
-            values.Append(values.Length == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"({{{n}}}, {{{n + 1}}}, {{{n + 2}}}, {{{n + 3}}})");
-            parameters.AddRange([m.ChannelId, m.MessageId, m.Preview, db.Stored<Chat>(nameof(Chat.LastMessageAt), m.At)]);
+            values.Append(values.Length == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"({{{n}}}, {{{n + 1}}}, {{{n + 2}}}, {{{n + 3}}}, {{{n + 4}}})");
+            // The time twice, as each column stores it: on SQLite the last message's to the tick, activity's to the millisecond.
+            parameters.AddRange([m.ChannelId, m.MessageId, m.Preview, db.Stored<Chat>(nameof(Chat.LastMessageAt), m.At), db.Stored<Chat>(nameof(Chat.LastActivityAt), m.At)]);
         }
 
         // VALUES columns are column1… on both databases.
@@ -97,7 +98,7 @@ internal sealed partial class ChatRecord
                 "LastMessageId" = v.column2,
                 "LastMessageText" = v.column3,
                 "LastMessageAt" = v.column4,
-                "LastActivityAt" = CASE WHEN appointments."LastActivityAt" > v.column4 THEN appointments."LastActivityAt" ELSE v.column4 END
+                "LastActivityAt" = CASE WHEN appointments."LastActivityAt" > v.column5 THEN appointments."LastActivityAt" ELSE v.column5 END
             FROM (VALUES {values}) AS v
             WHERE appointments."ChannelId" = v.column1
               AND (appointments."LastMessageAt" IS NULL OR appointments."LastMessageAt" <= v.column4)

@@ -34,9 +34,26 @@ internal sealed class SqliteChatDbContext(DbContextOptions<SqliteChatDbContext> 
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
     }
 
+    /// <summary>Each feature's tables, then the instants marked <see cref="KeptToTheTickAttribute"/> kept exactly.</summary>
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        base.OnModelCreating(modelBuilder);
+        foreach (var property in modelBuilder.Model.GetEntityTypes().SelectMany(entity => entity.GetProperties()))
+        {
+            if (property.PropertyInfo?.IsDefined(typeof(KeptToTheTickAttribute), inherit: false) == true)
+            {
+                property.SetValueConverter(new UtcTicksConverter());
+            }
+        }
+    }
+
     private sealed class UnixMillisecondsConverter() : ValueConverter<DateTimeOffset, long>(
         value => value.ToUnixTimeMilliseconds(),
         value => DateTimeOffset.FromUnixTimeMilliseconds(value));
+
+    private sealed class UtcTicksConverter() : ValueConverter<DateTimeOffset, long>(
+        value => value.UtcTicks,
+        value => new DateTimeOffset(value, TimeSpan.Zero));
 }
 
 internal sealed class PostgresChatDbContext(DbContextOptions<PostgresChatDbContext> options) : ChatDbContext(options)

@@ -1,5 +1,10 @@
+using System.Net.Http.Json;
+using AppointmentChat.Api.Channels;
+using AppointmentChat.Api.Tests.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -39,6 +44,38 @@ public sealed class MigrationTests
 
         Assert.False(await app.InDatabaseAsync(db => Task.FromResult(db.Database.HasPendingModelChanges())), "the model has changes no migration holds: add one for both databases");
         Assert.Equal(15, await app.InDatabaseAsync(db => Task.FromResult(db.Model.GetEntityTypes().Count())));
+    }
+
+    /// <summary>
+    /// SQLite keeps a chat's last message time to the tick since migration LastMessageAtToTheTick, and Unix milliseconds
+    /// before it: the migration converts what is stored, both ways.
+    /// </summary>
+    [Fact]
+    public async Task OnSqliteAChatsLastMessageTimeSurvivesTheMigrationToTicksAndBack()
+    {
+        await using var app = await ChatApp.StartAsync(DatabaseKind.Sqlite);
+        var s = Scenario.New();
+        (await app.ClientFor("pms", "service").PutAsJsonAsync($"/api/appointments/{s.AppointmentId}", s.Facts(DateTimeOffset.UtcNow.AddDays(1)))).EnsureSuccessStatusCode();
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_796_000_000_123);
+        await app.InDatabaseAsync(db => db.Chats.Where(c => c.AppointmentId == s.AppointmentId).ExecuteUpdateAsync(set => set.SetProperty(c => c.LastMessageAt, at)));
+        Task<long> StoredAsync() => app.InDatabaseAsync(db => db.Database
+            .SqlQueryRaw<long>("""SELECT "LastMessageAt" AS "Value" FROM appointments WHERE "LastMessageAt" IS NOT NULL""").SingleAsync());
+        Assert.Equal(at.UtcTicks, await StoredAsync());
+
+        await app.InDatabaseAsync(async db =>
+        {
+            await db.GetService<IMigrator>().MigrateAsync("UnreadMessages");
+            return 0;
+        });
+        Assert.Equal(at.ToUnixTimeMilliseconds(), await StoredAsync());
+
+        await app.InDatabaseAsync(async db =>
+        {
+            await db.GetService<IMigrator>().MigrateAsync();
+            return 0;
+        });
+        Assert.Equal(at.UtcTicks, await StoredAsync());
+        Assert.Equal(at, await app.InDatabaseAsync(db => db.Chats.Where(c => c.AppointmentId == s.AppointmentId).Select(c => c.LastMessageAt).SingleAsync()));
     }
 
     [Fact]

@@ -346,6 +346,30 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     }
 
     [Fact]
+    public async Task OfTwoMessagesInOneMillisecondDeliveredOutOfOrderTheLaterStaysTheChatsLastMessage()
+    {
+        var app = await fixture.StartAsync();
+        var s = await WebhookTestData.SeedChatAsync(app);
+        // Stream's times have microseconds: two messages of a burst, 400 µs apart within one millisecond.
+        var millisecond = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var later = millisecond.AddTicks(7_000);
+        var earlier = millisecond.AddTicks(3_000);
+
+        foreach (var (id, text, at) in new[] { ("m-later", "sent second", later), ("m-earlier", "sent first, delivered late", earlier) })
+        {
+            var webhook = JsonNode.Parse(StreamWebhook.MessageNew(s.ChannelId, s.PetOwnerId, text, messageId: id))!;
+            webhook["message"]!["created_at"] = at.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            var webhookId = Guid.NewGuid().ToString();
+            await (await SendAsync(app, StreamWebhook.Request(webhook.ToJsonString(), webhookId))).ShouldBeOkJsonAsync();
+            await WebhookTestData.ProcessedAsync(app, "id:" + webhookId);
+        }
+
+        var chat = await app.InDatabaseAsync(db => db.Chats.AsNoTracking().SingleAsync(c => c.ChannelId == s.ChannelId));
+        Assert.Equal(("m-later", "sent second"), (chat.LastMessageId, chat.LastMessageText));
+        Assert.Equal(later, chat.LastMessageAt);
+    }
+
+    [Fact]
     public async Task ARedeliveryIsRecognisedWhileItsFirstDeliveryWaitsAndAfterItWasProcessed()
     {
         var app = await fixture.StartAsync();
