@@ -183,10 +183,12 @@ public sealed partial class DurabilityTests : IAsyncLifetime
         var token = "device-" + Guid.NewGuid().ToString("N");
         await WebhookTestData.RegisterDeviceAsync(app, s.VetId, token);
 
-        // What a process killed in the middle of a send leaves: the delivery written ahead, its outcome never.
+        // What a process killed in the middle of a send leaves: the delivery written ahead, its outcome never. In one
+        // transaction, as the dispatcher wrote it: a poll between the two writes would send it as a fresh notification.
         var now = DateTimeOffset.UtcNow;
         var notificationId = await app.InDatabaseAsync(async db =>
         {
+            await using var transaction = await db.Database.BeginTransactionAsync();
             var notification = new Notification
             {
                 DedupKey = "message:cut-off:" + s.VetId,
@@ -204,6 +206,7 @@ public sealed partial class DurabilityTests : IAsyncLifetime
             await db.SaveChangesAsync();
             db.Add(new PushDelivery { NotificationId = notification.Id, Token = token, Status = DeliveryStatus.Sending, Attempts = 1, At = now });
             await db.SaveChangesAsync();
+            await transaction.CommitAsync();
             return notification.Id;
         });
 

@@ -158,8 +158,11 @@ public sealed class WorkGaugeTests
         string text = "";
         await Eventually.TrueAsync(async () =>
         {
+            // A sample reads its counts one by one, and the writes are several: one taken while they land can show
+            // some and not others, so the wait is for the first write's effect and the last's in one sample.
             text = await (await app.AnonymousClient().GetAsync("/metrics")).Content.ReadAsStringAsync();
-            return Gauge(text, "chat_outbox_depth") == 1;
+            return Gauge(text, "chat_inbox_dead") == 1 && Gauge(text, "chat_outbox_depth") == 1 && Gauge(text, "chat_schedule_sync_errors") == 1
+                && Gauge(text, "chat_schedule_overdue", "change=\"open\"") == 1;
         }, "a sample taken after the writes");
 
         Assert.Equal(2, Gauge(text, "chat_inbox_depth"));
