@@ -291,6 +291,52 @@ public abstract class UnreadCountTests(DatabaseKind kind) : IAsyncLifetime
         var totals = await (await stack.App.ClientFor(s.VetId, "vet").GetAsync("/api/chat/unread")).ShouldBeOkJsonAsync();
         Assert.Equal(0, totals.GetProperty("unreadCount").GetInt32());
     }
+
+    [Fact]
+    public async Task ChatsBeyondOnePassesShareOfUnreadChecksAreCheckedByTheNextPass()
+    {
+        var stack = await StackAsync(settings =>
+        {
+            settings["Webhooks:CatchUpInterval"] = "01:00:00";
+            settings["Webhooks:CatchUpOverlap"] = "00:00:00";
+        });
+        var s = await OpenChatAsync(stack);
+        Send(stack, s, s.PetOwnerId, "Is Rex allowed to eat before the appointment?");
+        await UntilUnreadAsync(stack, s, s.VetId, "vet", 1);
+        var service = stack.App.ClientFor("pms", "service");
+        await PassAsync(stack, service);
+
+        // The vet's read is lost; and a whole pass's share of other chats with unread messages comes before this one
+        // by channel id ("aa-…" < "appointment-…", in ordinal order and in PostgreSQL's collation alike).
+        await UntilWebhooksDeliveredAsync(stack);
+        stack.Emulator.Settings.DropWebhooksUntil = DateTimeOffset.UtcNow.AddSeconds(2);
+        stack.Emulator.Store.MarkRead(As(s.VetId), "messaging", s.ChannelId, []);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        await stack.App.InDatabaseAsync(db =>
+        {
+            db.Set<Api.Unread.UnreadCount>().AddRange(Enumerable.Range(0, StreamCatchUp.UnreadChecksPerPass)
+                .Select(i => new Api.Unread.UnreadCount { UserId = "someone-else", ChannelId = $"aa-{i:D3}", Count = 1 }));
+            return db.SaveChangesAsync();
+        });
+
+        // The next pass checks the others, and this chat's count is still too high...
+        await PassAsync(stack, service);
+        Assert.Equal(1, await UnreadAsync(stack, s, s.VetId, "vet"));
+
+        // ...the pass after it goes on from where that one stopped, and repairs it.
+        await PassAsync(stack, service);
+        await UntilUnreadAsync(stack, s, s.VetId, "vet", 0);
+    }
+
+    /// <summary>Starts a catch-up pass and waits for it to finish.</summary>
+    private static async Task PassAsync(ServiceWithEmulator stack, HttpClient service)
+    {
+        var startedAt = DateTimeOffset.UtcNow;
+        Assert.Equal(HttpStatusCode.Accepted, (await service.PostAsync("/api/webhooks/catch-up", null)).StatusCode);
+        await Eventually.TrueAsync(
+            () => stack.App.InDatabaseAsync(db => db.Set<Api.Webhooks.CatchUpMark>().AnyAsync(m => m.Since >= startedAt && m.LeaseOwner == null)),
+            "the catch-up pass to finish");
+    }
 }
 
 public sealed class UnreadCountTestsOnSqlite() : UnreadCountTests(DatabaseKind.Sqlite);
