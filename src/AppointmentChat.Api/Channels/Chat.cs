@@ -50,7 +50,11 @@ internal sealed class Chat
     [Data.KeptToTheTick]
     public DateTimeOffset? LastMessageAt { get; set; }
 
-    /// <summary>Stream's <c>updated_at</c> of the channel as last mirrored, so an older event never undoes a newer one.</summary>
+    /// <summary>
+    /// Stream's <c>updated_at</c> of the channel as last mirrored, so an older event never undoes a newer one; to the
+    /// tick on SQLite too, since two updates can share a millisecond.
+    /// </summary>
+    [Data.KeptToTheTick]
     public DateTimeOffset? ChannelUpdatedAt { get; set; }
 
     /// <summary>When Stream reported the channel deleted.</summary>

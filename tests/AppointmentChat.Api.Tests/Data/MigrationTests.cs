@@ -47,35 +47,39 @@ public sealed class MigrationTests
     }
 
     /// <summary>
-    /// SQLite keeps a chat's last message time to the tick since migration LastMessageAtToTheTick, and Unix milliseconds
-    /// before it: the migration converts what is stored, both ways.
+    /// SQLite keeps a chat's last message time and its channel's updated_at to the tick since migration
+    /// StreamTimesToTheTick, and as Unix milliseconds before it: the migration converts what is stored, both ways.
     /// </summary>
     [Fact]
-    public async Task OnSqliteAChatsLastMessageTimeSurvivesTheMigrationToTicksAndBack()
+    public async Task OnSqliteAChatsStreamTimesSurviveTheMigrationToTicksAndBack()
     {
         await using var app = await ChatApp.StartAsync(DatabaseKind.Sqlite);
         var s = Scenario.New();
         (await app.ClientFor("pms", "service").PutAsJsonAsync($"/api/appointments/{s.AppointmentId}", s.Facts(DateTimeOffset.UtcNow.AddDays(1)))).EnsureSuccessStatusCode();
-        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_796_000_000_123);
-        await app.InDatabaseAsync(db => db.Chats.Where(c => c.AppointmentId == s.AppointmentId).ExecuteUpdateAsync(set => set.SetProperty(c => c.LastMessageAt, at)));
-        Task<long> StoredAsync() => app.InDatabaseAsync(db => db.Database
-            .SqlQueryRaw<long>("""SELECT "LastMessageAt" AS "Value" FROM appointments WHERE "LastMessageAt" IS NOT NULL""").SingleAsync());
-        Assert.Equal(at.UtcTicks, await StoredAsync());
-
-        await app.InDatabaseAsync(async db =>
+        var messageAt = DateTimeOffset.FromUnixTimeMilliseconds(1_796_000_000_123);
+        var updatedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_796_000_000_456);
+        await app.InDatabaseAsync(db => db.Chats.Where(c => c.AppointmentId == s.AppointmentId)
+            .ExecuteUpdateAsync(set => set.SetProperty(c => c.LastMessageAt, messageAt).SetProperty(c => c.ChannelUpdatedAt, updatedAt)));
+        // As stored: the last message's time, then the channel's updated_at.
+        Task<long[]> StoredAsync() => app.InDatabaseAsync(async db => new[]
         {
-            await db.GetService<IMigrator>().MigrateAsync("UnreadMessages");
+            await db.Database.SqlQueryRaw<long>("""SELECT "LastMessageAt" AS "Value" FROM appointments WHERE "LastMessageAt" IS NOT NULL""").SingleAsync(),
+            await db.Database.SqlQueryRaw<long>("""SELECT "ChannelUpdatedAt" AS "Value" FROM appointments WHERE "ChannelUpdatedAt" IS NOT NULL""").SingleAsync(),
+        });
+        Task MigrateAsync(string? to) => app.InDatabaseAsync(async db =>
+        {
+            await db.GetService<IMigrator>().MigrateAsync(to);
             return 0;
         });
-        Assert.Equal(at.ToUnixTimeMilliseconds(), await StoredAsync());
+        Assert.Equal([messageAt.UtcTicks, updatedAt.UtcTicks], await StoredAsync());
 
-        await app.InDatabaseAsync(async db =>
-        {
-            await db.GetService<IMigrator>().MigrateAsync();
-            return 0;
-        });
-        Assert.Equal(at.UtcTicks, await StoredAsync());
-        Assert.Equal(at, await app.InDatabaseAsync(db => db.Chats.Where(c => c.AppointmentId == s.AppointmentId).Select(c => c.LastMessageAt).SingleAsync()));
+        await MigrateAsync("UnreadMessages");
+        Assert.Equal([messageAt.ToUnixTimeMilliseconds(), updatedAt.ToUnixTimeMilliseconds()], await StoredAsync());
+
+        await MigrateAsync(null);
+        Assert.Equal([messageAt.UtcTicks, updatedAt.UtcTicks], await StoredAsync());
+        var chat = await app.InDatabaseAsync(db => db.Chats.AsNoTracking().SingleAsync(c => c.AppointmentId == s.AppointmentId));
+        Assert.Equal((messageAt, updatedAt), (chat.LastMessageAt, chat.ChannelUpdatedAt));
     }
 
     [Fact]

@@ -370,6 +370,35 @@ public abstract class WebhookReceiverTests(WebhookFixture fixture)
     }
 
     [Fact]
+    public async Task OfTwoChannelUpdatesInOneMillisecondDeliveredOutOfOrderTheLaterIsMirrored()
+    {
+        var app = await fixture.StartAsync();
+        var s = await WebhookTestData.SeedChatAsync(app);
+        var millisecond = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var later = millisecond.AddTicks(7_000);
+
+        foreach (var (frozen, at) in new[] { (true, later), (false, millisecond.AddTicks(3_000)) })
+        {
+            var webhookId = Guid.NewGuid().ToString();
+            var body = new JsonObject
+            {
+                ["type"] = "channel.updated",
+                ["cid"] = "messaging:" + s.ChannelId,
+                ["channel_id"] = s.ChannelId,
+                ["channel_type"] = "messaging",
+                ["channel"] = new JsonObject { ["frozen"] = frozen, ["updated_at"] = at.ToString("O", System.Globalization.CultureInfo.InvariantCulture) },
+                ["created_at"] = at.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            }.ToJsonString();
+            await (await SendAsync(app, StreamWebhook.Request(body, webhookId))).ShouldBeOkJsonAsync();
+            Assert.Equal(InboxStatus.Processed, (await WebhookTestData.ProcessedAsync(app, "id:" + webhookId)).Status);
+        }
+
+        var chat = await app.InDatabaseAsync(db => db.Chats.AsNoTracking().SingleAsync(c => c.ChannelId == s.ChannelId));
+        Assert.True(chat.Frozen, "the earlier update, delivered last, unfroze the chat");
+        Assert.Equal(later, chat.ChannelUpdatedAt);
+    }
+
+    [Fact]
     public async Task ARedeliveryIsRecognisedWhileItsFirstDeliveryWaitsAndAfterItWasProcessed()
     {
         var app = await fixture.StartAsync();

@@ -10,8 +10,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace AppointmentChat.Api.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteChatDbContext))]
-    [Migration("20261205220117_LastMessageAtToTheTick")]
-    partial class LastMessageAtToTheTick
+    [Migration("20261205220857_StreamTimesToTheTick")]
+    partial class StreamTimesToTheTick
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
