@@ -16,7 +16,8 @@ internal sealed class UnreadCount
 
     public int Count { get; set; }
 
-    /// <summary>When the oldest unread message was sent; null while nothing is unread.</summary>
+    /// <summary>When the oldest unread message was sent; null while nothing is unread. Kept as exactly as <see cref="Through"/>.</summary>
+    [KeptToTheTick]
     public DateTimeOffset? Since { get; set; }
 
     /// <summary>
@@ -56,6 +57,11 @@ internal sealed class UnreadMessage
 
     public required string MessageId { get; init; }
 
+    /// <summary>
+    /// When it was sent (Stream's <c>created_at</c>), compared with a read's time to the tick: a message sent in the
+    /// millisecond of a read, but after it, stays unread.
+    /// </summary>
+    [KeptToTheTick]
     public DateTimeOffset SentAt { get; init; }
 }
 

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using AppointmentChat.Api.Channels;
+using AppointmentChat.Api.Unread;
 using AppointmentChat.Api.Tests.Channels;
 using AppointmentChat.Api.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -47,8 +48,9 @@ public sealed class MigrationTests
     }
 
     /// <summary>
-    /// SQLite keeps a chat's last message time and its channel's updated_at to the tick since migration
-    /// StreamTimesToTheTick, and as Unix milliseconds before it: the migration converts what is stored, both ways.
+    /// SQLite keeps a chat's last message time, its channel's updated_at, an unread message's sending time and a member's
+    /// oldest unread to the tick since migration StreamTimesToTheTick, and as Unix milliseconds before it: the migration
+    /// converts what is stored, both ways.
     /// </summary>
     [Fact]
     public async Task OnSqliteAChatsStreamTimesSurviveTheMigrationToTicksAndBack()
@@ -60,26 +62,36 @@ public sealed class MigrationTests
         var updatedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_796_000_000_456);
         await app.InDatabaseAsync(db => db.Chats.Where(c => c.AppointmentId == s.AppointmentId)
             .ExecuteUpdateAsync(set => set.SetProperty(c => c.LastMessageAt, messageAt).SetProperty(c => c.ChannelUpdatedAt, updatedAt)));
-        // As stored: the last message's time, then the channel's updated_at.
+        await app.InDatabaseAsync(db =>
+        {
+            db.Add(new UnreadCount { UserId = s.VetId, ChannelId = s.ChannelId, Count = 1, Since = messageAt });
+            db.Add(new UnreadMessage { UserId = s.VetId, ChannelId = s.ChannelId, MessageId = "m-1", SentAt = messageAt });
+            return db.SaveChangesAsync();
+        });
+        // As stored: the last message's time, the channel's updated_at, the unread message's and the oldest unread's.
         Task<long[]> StoredAsync() => app.InDatabaseAsync(async db => new[]
         {
             await db.Database.SqlQueryRaw<long>("""SELECT "LastMessageAt" AS "Value" FROM appointments WHERE "LastMessageAt" IS NOT NULL""").SingleAsync(),
             await db.Database.SqlQueryRaw<long>("""SELECT "ChannelUpdatedAt" AS "Value" FROM appointments WHERE "ChannelUpdatedAt" IS NOT NULL""").SingleAsync(),
+            await db.Database.SqlQueryRaw<long>("""SELECT "SentAt" AS "Value" FROM unread_messages""").SingleAsync(),
+            await db.Database.SqlQueryRaw<long>("""SELECT "Since" AS "Value" FROM unread_counts""").SingleAsync(),
         });
         Task MigrateAsync(string? to) => app.InDatabaseAsync(async db =>
         {
             await db.GetService<IMigrator>().MigrateAsync(to);
             return 0;
         });
-        Assert.Equal([messageAt.UtcTicks, updatedAt.UtcTicks], await StoredAsync());
+        Assert.Equal([messageAt.UtcTicks, updatedAt.UtcTicks, messageAt.UtcTicks, messageAt.UtcTicks], await StoredAsync());
 
         await MigrateAsync("UnreadMessages");
-        Assert.Equal([messageAt.ToUnixTimeMilliseconds(), updatedAt.ToUnixTimeMilliseconds()], await StoredAsync());
+        Assert.Equal([messageAt.ToUnixTimeMilliseconds(), updatedAt.ToUnixTimeMilliseconds(), messageAt.ToUnixTimeMilliseconds(), messageAt.ToUnixTimeMilliseconds()], await StoredAsync());
 
         await MigrateAsync(null);
-        Assert.Equal([messageAt.UtcTicks, updatedAt.UtcTicks], await StoredAsync());
+        Assert.Equal([messageAt.UtcTicks, updatedAt.UtcTicks, messageAt.UtcTicks, messageAt.UtcTicks], await StoredAsync());
         var chat = await app.InDatabaseAsync(db => db.Chats.AsNoTracking().SingleAsync(c => c.AppointmentId == s.AppointmentId));
         Assert.Equal((messageAt, updatedAt), (chat.LastMessageAt, chat.ChannelUpdatedAt));
+        Assert.Equal((messageAt, messageAt), await app.InDatabaseAsync(async db =>
+            ((await db.Set<UnreadMessage>().AsNoTracking().SingleAsync()).SentAt, (await db.Set<UnreadCount>().AsNoTracking().SingleAsync()).Since)));
     }
 
     [Fact]

@@ -166,6 +166,38 @@ public abstract class UnreadCountTests(DatabaseKind kind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AMessageSentInTheMillisecondOfAReadButAfterItStaysUnread()
+    {
+        var stack = await StackAsync();
+        var s = await OpenChatAsync(stack);
+        // Stream's times have microseconds: the vet reads the chat 300 µs into a millisecond, the pet owner's message
+        // is sent 700 µs into it, and its webhook comes first.
+        var millisecond = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.AddSeconds(-2).ToUnixTimeMilliseconds());
+        var sentAt = millisecond.AddTicks(7_000);
+        var message = System.Text.Json.Nodes.JsonNode.Parse(StreamWebhook.MessageNew(s.ChannelId, s.PetOwnerId, "One more thing", Guid.NewGuid().ToString(), members: [s.PetOwnerId, s.VetId]))!;
+        message["message"]!["created_at"] = sentAt.ToString("O");
+        await (await stack.App.AnonymousClient().SendAsync(StreamWebhook.Request(message.ToJsonString(), Guid.NewGuid().ToString()))).ShouldBeOkJsonAsync();
+        await UntilInboxProcessedAsync(stack);
+        Assert.Equal(1, await UnreadAsync(stack, s, s.VetId, "vet"));
+
+        var read = new JsonObject
+        {
+            ["type"] = "message.read",
+            ["cid"] = "messaging:" + s.ChannelId,
+            ["channel_id"] = s.ChannelId,
+            ["channel_type"] = "messaging",
+            ["user"] = new JsonObject { ["id"] = s.VetId },
+            ["created_at"] = millisecond.AddTicks(3_000).ToString("O"),
+        };
+        await (await stack.App.AnonymousClient().SendAsync(StreamWebhook.Request(read.ToJsonString(), Guid.NewGuid().ToString()))).ShouldBeOkJsonAsync();
+        await UntilInboxProcessedAsync(stack);
+
+        var chat = await ChatAsync(stack, s, s.VetId, "vet");
+        Assert.Equal(1, chat.GetProperty("unreadCount").GetInt32());
+        Assert.Equal(sentAt, chat.GetProperty("unreadSince").GetDateTimeOffset(), TimeSpan.FromMilliseconds(1));
+    }
+
+    [Fact]
     public async Task TheUnreadFilterListsOnlyChatsWithUnreadMessagesAndRefusesOtherValues()
     {
         var stack = await StackAsync();
