@@ -157,7 +157,11 @@ internal sealed partial class WebhookProcessor(
         return [];
     }
 
-    /// <summary>Marks processed events done: one UPDATE per distinct outcome (in a burst of messages, one in all).</summary>
+    /// <summary>
+    /// Marks processed events done: one UPDATE per distinct outcome (in a burst of messages, one in all). An event
+    /// settled by someone else while it was processed — a privacy erasure redacting it — keeps that record (status,
+    /// note, time); only the lease is let go.
+    /// </summary>
     private async Task MarkDoneAsync(ChatDbContext db, List<(long Id, EventOutcome Outcome)> outcomes, CancellationToken cancellationToken)
     {
         var now = Time.GetUtcNow();
@@ -165,10 +169,11 @@ internal sealed partial class WebhookProcessor(
         {
             var ids = group.Select(o => o.Id).ToList();
             var (status, note) = group.Key;
+            // Every SET reads the row as it was, so each tests the status before this statement changes it.
             await db.InboxEvents.Where(e => ids.Contains(e.Id)).ExecuteUpdateAsync(set => set
-                .SetProperty(e => e.Status, status)
-                .SetProperty(e => e.Note, note)
-                .SetProperty(e => e.ProcessedAt, now)
+                .SetProperty(e => e.Status, e => e.Status == InboxStatus.Pending ? status : e.Status)
+                .SetProperty(e => e.Note, e => e.Status == InboxStatus.Pending ? note : e.Note)
+                .SetProperty(e => e.ProcessedAt, e => e.Status == InboxStatus.Pending ? now : e.ProcessedAt)
                 .SetProperty(e => e.Attempts, e => e.Attempts + 1)
                 .SetProperty(e => e.LeaseUntil, (DateTimeOffset?)null)
                 .SetProperty(e => e.LeaseOwner, (string?)null), cancellationToken);
@@ -206,10 +211,17 @@ internal sealed partial class WebhookProcessor(
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
         var inbox = await db.Set<InboxEvent>().SingleAsync(e => e.Id == id, cancellationToken);
         var settings = options.Value;
-        inbox.Attempts++;
-        inbox.Note = Truncate($"{exception.GetType().Name}: {exception.Message}", InboxEvent.MaxNoteLength);
         inbox.LeaseUntil = null;
         inbox.LeaseOwner = null;
+        if (inbox.Status != InboxStatus.Pending)
+        {
+            // Settled by someone else meanwhile (a privacy erasure redacted it): its record stands.
+            await db.SaveChangesAsync(cancellationToken);
+            return;
+        }
+
+        inbox.Attempts++;
+        inbox.Note = Truncate($"{exception.GetType().Name}: {exception.Message}", InboxEvent.MaxNoteLength);
         if (inbox.Attempts >= settings.MaxAttempts)
         {
             inbox.Status = InboxStatus.Dead;
