@@ -192,8 +192,11 @@ internal sealed partial class Erasures(ChatDbContext db, Unread.UnreadCounts unr
     {
         var needle = JsonSerializer.Serialize(erasure.UserId, PrivacyJsonContext.Default.String);
         var note = $"Body erased by privacy erasure {erasure.Id}.";
+        // One not yet processed is settled here (its processing, if under way, keeps this record): ignored as of now, so
+        // retention deletes it in time like any other.
         var count = await db.InboxEvents.Where(e => e.Payload.Contains(needle) && e.Status == InboxStatus.Pending)
-            .ExecuteUpdateAsync(set => set.SetProperty(e => e.Payload, "{}").SetProperty(e => e.Note, note).SetProperty(e => e.Status, InboxStatus.Ignored), cancellationToken);
+            .ExecuteUpdateAsync(set => set.SetProperty(e => e.Payload, "{}").SetProperty(e => e.Note, note).SetProperty(e => e.Status, InboxStatus.Ignored)
+                .SetProperty(e => e.ProcessedAt, time.GetUtcNow()), cancellationToken);
         count += await db.InboxEvents.Where(e => e.Payload.Contains(needle))
             .ExecuteUpdateAsync(set => set.SetProperty(e => e.Payload, "{}").SetProperty(e => e.Note, note), cancellationToken);
         return count;
