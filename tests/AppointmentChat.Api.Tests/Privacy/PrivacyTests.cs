@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using AppointmentChat.Api.Channels;
 using AppointmentChat.Api.Notifications;
 using AppointmentChat.Api.Privacy;
@@ -197,12 +198,32 @@ public abstract class PrivacyTests(PrivacyFixture fixture)
         Assert.False(await stack.App.InDatabaseAsync(db => db.Erasures.AnyAsync(e => e.UserId == s.PetOwnerId)));
         Assert.True(await stack.App.InDatabaseAsync(db => db.ChatUsers.AnyAsync(u => u.Id == s.PetOwnerId)));
 
+        // A webhook naming them that is stored and not processed yet (due long after this test).
+        var waiting = new InboxEvent
+        {
+            DedupKey = "waiting:" + s.PetOwnerId,
+            EventType = "message.new",
+            Payload = new JsonObject { ["type"] = "message.new", ["user"] = new JsonObject { ["id"] = s.PetOwnerId, ["name"] = "Alex Owner" } }.ToJsonString(),
+            ReceivedAt = DateTimeOffset.UtcNow,
+            NextAttemptAt = new DateTimeOffset(2100, 1, 1, 0, 0, 0, TimeSpan.Zero),
+        };
+        await stack.App.InDatabaseAsync(db =>
+        {
+            db.InboxEvents.Add(waiting);
+            return db.SaveChangesAsync();
+        });
+
         var erased = await (await DocumentedAsync(await EraseAsync(service, s.PetOwnerId))).ShouldBeOkJsonAsync();
         Assert.Equal(("soft", "keep"), (erased.GetProperty("streamUser").GetString(), erased.GetProperty("streamMessages").GetString()));
         var kept = Assert.Single(erased.GetProperty("kept").EnumerateArray());
         Assert.Equal("chat-not-ended", kept.GetProperty("reason").GetString());
         Assert.Equal(["appointment", "stream-messages"], kept.GetProperty("kept").EnumerateArray().Select(k => k.GetString()));
         Assert.False(string.IsNullOrEmpty(kept.GetProperty("detail").GetString()));
+
+        // Its body erased and never to be processed: settled as ignored, with a time, so retention deletes it in time.
+        var settled = await stack.App.InDatabaseAsync(db => db.InboxEvents.AsNoTracking().SingleAsync(e => e.Id == waiting.Id));
+        Assert.Equal((InboxStatus.Ignored, "{}", $"Body erased by privacy erasure {erased.GetProperty("id").GetInt64()}."), (settled.Status, settled.Payload, settled.Note));
+        Assert.NotNull(settled.ProcessedAt);
 
         var user = stack.Emulator.Store.FindUser(s.PetOwnerId)!;
         Assert.NotNull(user.DeletedAt);
