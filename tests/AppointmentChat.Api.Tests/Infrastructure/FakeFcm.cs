@@ -185,7 +185,8 @@ public static class StreamWebhook
         return request;
     }
 
-    public static string MessageNew(string channelId, string senderId, string text, string? messageId = null, string[]? members = null, bool attachmentOnly = false) => new JsonObject
+    /// <summary>A <c>message.new</c> webhook; the message sent at <paramref name="createdAt"/> (Stream's time, to the microsecond), or now.</summary>
+    public static string MessageNew(string channelId, string senderId, string text, string? messageId = null, string[]? members = null, bool attachmentOnly = false, DateTimeOffset? createdAt = null) => new JsonObject
     {
         ["type"] = "message.new",
         ["cid"] = "messaging:" + channelId,
@@ -199,7 +200,7 @@ public static class StreamWebhook
             ["type"] = "regular",
             ["user"] = new JsonObject { ["id"] = senderId, ["name"] = senderId.ToUpperInvariant() },
             ["attachments"] = attachmentOnly ? new JsonArray(new JsonObject { ["type"] = "image", ["image_url"] = "https://example.com/x.png" }) : new JsonArray(),
-            ["created_at"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["created_at"] = (createdAt ?? DateTimeOffset.UtcNow).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         },
         ["user"] = new JsonObject { ["id"] = senderId },
         ["members"] = new JsonArray([.. (members ?? []).Select(m => (JsonNode)new JsonObject { ["user_id"] = m })]),
