@@ -25,7 +25,8 @@ internal sealed class UnreadCount
     /// later than this is in the count already (or was read), so one that arrives again (a redelivered webhook, the
     /// catch-up pass finding it) is not counted twice. Messages after it are counted one by one
     /// (<see cref="UnreadMessage"/>), whatever order their webhooks arrive in. In UTC ticks (100 ns), kept exactly by every database: Stream's
-    /// times have microseconds, and messages of one burst differ by less than a millisecond (what SQLite keeps of a time).
+    /// times have microseconds, and messages of one burst differ by less than a millisecond (what SQLite keeps of an instant
+    /// not marked <see cref="KeptToTheTickAttribute"/>).
     /// </summary>
     public long Through { get; set; }
 }
