@@ -282,7 +282,7 @@ public sealed class ApiContractTests(ApiContractService fixture) : IClassFixture
 }
 
 /// <summary>The service and an emulator, with a token limit low enough for a scenario to reach it.</summary>
-public sealed class ApiContractService() : LazyFixture<ServiceWithEmulator>(DatabaseKind.Sqlite)
+public sealed class ApiContractService() : StackFixture(DatabaseKind.Sqlite)
 {
     protected override async Task<ServiceWithEmulator> CreateAsync() => Own(await ServiceWithEmulator.StartAsync(Kind, new Dictionary<string, string?>
     {

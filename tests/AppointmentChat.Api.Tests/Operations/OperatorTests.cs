@@ -323,7 +323,7 @@ public abstract class OperatorTests(OperatorFixture fixture)
 }
 
 /// <summary>The service with the emulator as Stream and a fake FCM; a push gives up at its first failure.</summary>
-public abstract class OperatorFixture(DatabaseKind kind) : LazyFixture<ServiceWithEmulator>(kind)
+public abstract class OperatorFixture(DatabaseKind kind) : StackFixture(kind)
 {
     public FakeFcm Fcm { get; private set; } = null!;
 

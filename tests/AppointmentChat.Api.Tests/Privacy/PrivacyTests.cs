@@ -437,7 +437,7 @@ public abstract class PrivacyTests(PrivacyFixture fixture)
 }
 
 /// <summary>The service with the emulator as Stream and a fake FCM.</summary>
-public abstract class PrivacyFixture(DatabaseKind kind) : LazyFixture<ServiceWithEmulator>(kind)
+public abstract class PrivacyFixture(DatabaseKind kind) : StackFixture(kind)
 {
     public FakeFcm Fcm { get; private set; } = null!;
 
@@ -446,12 +446,6 @@ public abstract class PrivacyFixture(DatabaseKind kind) : LazyFixture<ServiceWit
         Fcm = Own(await FakeFcm.StartAsync());
         return Own(await ServiceWithEmulator.StartAsync(Kind, WebhookFixture.Settings(Fcm)));
     }
-
-    /// <summary>
-    /// Each test starts with fresh rate-limit counters, as <see cref="StackFixture"/>'s do: Stream allows 2 user deletions a
-    /// second (60 a minute), and the previous test's erasures must not make this one's 429.
-    /// </summary>
-    protected override void ForNextTest(ServiceWithEmulator value) => value.Emulator.ResetRateLimitCounters();
 }
 
 public sealed class SqlitePrivacyApp() : PrivacyFixture(DatabaseKind.Sqlite);
